@@ -1,0 +1,384 @@
+//! Settings: command-line flags over `SPEAKUP_*` environment variables over an optional TOML
+//! file over defaults (docs/configuration.md lists them all). Keeps secrets out of logs:
+//! `Debug` shows the database URL without credentials.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::domain::officer::parse_recipient;
+use crate::i18n::Lang;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:data/speakup.db";
+
+/// Options every subcommand shares.
+#[derive(Debug, Clone, Args, Default)]
+pub struct CommonArgs {
+    /// TOML configuration file (settings not given as flags or environment variables).
+    #[arg(long, global = true, env = "SPEAKUP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: `sqlite:PATH` (default `sqlite:data/speakup.db`) or `postgres://…`.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// Options of `speakup serve`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on. Loopback by default: put a TLS proxy or onion service in front.
+    #[arg(long, env = "SPEAKUP_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// The address reporters use (links, QR codes; `https://` turns on HSTS and Secure cookies).
+    #[arg(long, env = "SPEAKUP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The organisation's name, shown on every page.
+    #[arg(long, env = "SPEAKUP_ORG_NAME")]
+    pub org_name: Option<String>,
+    /// An age recipient that also receives every case key, for recovery if officers lose theirs.
+    #[arg(long, env = "SPEAKUP_ESCROW_RECIPIENT")]
+    pub escrow_recipient: Option<String>,
+    /// Largest attachment accepted, in MiB.
+    #[arg(long, env = "SPEAKUP_MAX_ATTACHMENT_MIB")]
+    pub max_attachment_mib: Option<u64>,
+    /// Most attachments in one report or reply.
+    #[arg(long, env = "SPEAKUP_MAX_ATTACHMENTS")]
+    pub max_attachments: Option<usize>,
+    /// Reporter submissions (reports, replies, receipt checks) per client per minute.
+    #[arg(long, env = "SPEAKUP_RATE_PER_CLIENT")]
+    pub rate_per_client: Option<u32>,
+    /// Reporter submissions per minute across all clients (behind Tor all share one address).
+    #[arg(long, env = "SPEAKUP_RATE_GLOBAL")]
+    pub rate_global: Option<u32>,
+}
+
+/// The TOML file's shape: every setting optional, plus the category list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub bind: Option<SocketAddr>,
+    pub public_url: Option<String>,
+    pub org_name: Option<String>,
+    pub escrow_recipient: Option<String>,
+    pub max_attachment_mib: Option<u64>,
+    pub max_attachments: Option<usize>,
+    pub rate_per_client: Option<u32>,
+    pub rate_global: Option<u32>,
+    pub categories: Option<Vec<Category>>,
+}
+
+/// A report category. Built-in codes take their labels from the catalogs; an organisation's
+/// own categories bring a label per language.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Category {
+    pub code: String,
+    pub en: Option<String>,
+    pub nl: Option<String>,
+    pub fr: Option<String>,
+    pub de: Option<String>,
+}
+
+pub const DEFAULT_CATEGORIES: &[&str] = &[
+    "fraud",
+    "corruption",
+    "harassment",
+    "discrimination",
+    "health_safety",
+    "environment",
+    "data_protection",
+    "conflict_of_interest",
+    "competition",
+    "other",
+];
+
+impl Category {
+    pub fn builtin(code: &str) -> Self {
+        Self {
+            code: code.to_owned(),
+            en: None,
+            nl: None,
+            fr: None,
+            de: None,
+        }
+    }
+
+    pub fn label(&self, lang: Lang) -> String {
+        let own = match lang {
+            Lang::En => &self.en,
+            Lang::Nl => &self.nl,
+            Lang::Fr => &self.fr,
+            Lang::De => &self.de,
+        };
+        match own.as_ref().or(self.en.as_ref()) {
+            Some(l) => l.clone(),
+            None => lang.tr().fmt(&format!("category.{}", self.code), &[]),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid setting {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub org_name: String,
+    pub escrow_recipient: Option<age::x25519::Recipient>,
+    pub max_attachment_bytes: u64,
+    pub max_attachments: usize,
+    pub rate_per_client: u32,
+    pub rate_global: u32,
+    pub categories: Vec<Category>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field(
+                "database_url",
+                &crate::store::redact_url(&self.database_url),
+            )
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("org_name", &self.org_name)
+            .field(
+                "escrow_recipient",
+                &self.escrow_recipient.as_ref().map(|r| r.to_string()),
+            )
+            .field("max_attachment_bytes", &self.max_attachment_bytes)
+            .field("max_attachments", &self.max_attachments)
+            .field("rate_per_client", &self.rate_per_client)
+            .field("rate_global", &self.rate_global)
+            .field("categories", &self.categories.len())
+            .finish()
+    }
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })
+    }
+}
+
+impl Settings {
+    pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> Result<Self, ConfigError> {
+        let file = FileConfig::load(common.config.as_deref())?;
+        Self::from_parts(common, serve, file)
+    }
+
+    pub fn from_parts(
+        common: &CommonArgs,
+        serve: &ServeArgs,
+        file: FileConfig,
+    ) -> Result<Self, ConfigError> {
+        let bind = serve
+            .bind
+            .or(file.bind)
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = serve
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "SPEAKUP_PUBLIC_URL",
+                message: "must start with http:// or https://".into(),
+            });
+        }
+        let escrow_recipient = serve
+            .escrow_recipient
+            .clone()
+            .or(file.escrow_recipient)
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_recipient(&s))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                name: "SPEAKUP_ESCROW_RECIPIENT",
+                message: e.to_string(),
+            })?;
+        let max_attachment_mib = serve
+            .max_attachment_mib
+            .or(file.max_attachment_mib)
+            .unwrap_or(100);
+        if max_attachment_mib == 0 || max_attachment_mib > 4096 {
+            return Err(ConfigError::Invalid {
+                name: "SPEAKUP_MAX_ATTACHMENT_MIB",
+                message: "must be between 1 and 4096".into(),
+            });
+        }
+        let categories = match file.categories {
+            Some(c) if !c.is_empty() => c,
+            _ => DEFAULT_CATEGORIES
+                .iter()
+                .map(|c| Category::builtin(c))
+                .collect(),
+        };
+        for c in &categories {
+            let builtin = DEFAULT_CATEGORIES.contains(&c.code.as_str());
+            let valid_code = !c.code.is_empty()
+                && c.code.len() <= 64
+                && c.code.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
+            if !valid_code || (!builtin && c.en.is_none()) {
+                return Err(ConfigError::Invalid {
+                    name: "categories",
+                    message: format!(
+                        "category '{}' needs a code of a-z, 0-9, _ or - and, unless built in, an `en` label",
+                        c.code
+                    ),
+                });
+            }
+        }
+        Ok(Self {
+            database_url: common
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            bind,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            org_name: serve
+                .org_name
+                .clone()
+                .or(file.org_name)
+                .unwrap_or_else(|| "Speak Up".into()),
+            escrow_recipient,
+            max_attachment_bytes: max_attachment_mib * 1024 * 1024,
+            max_attachments: serve
+                .max_attachments
+                .or(file.max_attachments)
+                .unwrap_or(10)
+                .clamp(1, 50),
+            rate_per_client: serve
+                .rate_per_client
+                .or(file.rate_per_client)
+                .unwrap_or(20)
+                .max(1),
+            rate_global: serve.rate_global.or(file.rate_global).unwrap_or(300).max(1),
+            categories,
+        })
+    }
+
+    /// Database-only settings for subcommands other than `serve`.
+    pub fn database_url(common: &CommonArgs) -> Result<String, ConfigError> {
+        let file = FileConfig::load(common.config.as_deref())?;
+        Ok(common
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()))
+    }
+
+    pub fn uses_tls(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+}
+
+/// For a `sqlite:` URL, the database file's folder must exist before SQLite can create it.
+pub fn ensure_sqlite_dir(url: &str) -> std::io::Result<()> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest
+            .trim_start_matches("//")
+            .split('?')
+            .next()
+            .unwrap_or("");
+        if !path.is_empty() && path != ":memory:" {
+            if let Some(parent) = Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_over_defaults() {
+        let file: FileConfig = toml::from_str(
+            "bind = \"127.0.0.1:9000\"\norg_name = \"ACME\"\nmax_attachment_mib = 5\n\
+             [[categories]]\ncode = \"fraud\"\n[[categories]]\ncode = \"safety-rail\"\nen = \"Rail safety\"\nnl = \"Spoorveiligheid\"\n",
+        )
+        .unwrap();
+        let serve = ServeArgs {
+            org_name: Some("Flag Org".into()),
+            ..Default::default()
+        };
+        let s = Settings::from_parts(&CommonArgs::default(), &serve, file).unwrap();
+        assert_eq!(s.bind.port(), 9000);
+        assert_eq!(s.org_name, "Flag Org");
+        assert_eq!(s.max_attachment_bytes, 5 * 1024 * 1024);
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.categories.len(), 2);
+        assert_eq!(
+            s.category("safety-rail").unwrap().label(Lang::Nl),
+            "Spoorveiligheid"
+        );
+        assert_eq!(
+            s.category("safety-rail").unwrap().label(Lang::De),
+            "Rail safety"
+        );
+        assert_eq!(s.public_url, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_their_name() {
+        let serve = ServeArgs {
+            escrow_recipient: Some("age1bogus".into()),
+            ..Default::default()
+        };
+        let err = Settings::from_parts(&CommonArgs::default(), &serve, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SPEAKUP_ESCROW_RECIPIENT"), "{err}");
+        assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
+    }
+
+    #[test]
+    fn debug_hides_database_credentials() {
+        let common = CommonArgs {
+            database_url: Some("postgres://u:hunter2@db/x".into()),
+            ..Default::default()
+        };
+        let s =
+            Settings::from_parts(&common, &ServeArgs::default(), FileConfig::default()).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,201 @@
+//! age encryption for cases. Owns the rule that plaintext is encrypted in memory before
+//! anything is written: callers hand plaintext in and get ciphertext (or ciphertext chunks
+//! ready for the store) out; no function here touches disk, logs or the database.
+//!
+//! Every case has its own X25519 key pair. Items are encrypted to the case recipient (plus
+//! the reporter's recipient for what the reporter may read); the case identity is sealed to
+//! each holder. Granting access later seals the identity once more; content is never
+//! re-encrypted. Details in docs/architecture.md.
+
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use age::secrecy::ExposeSecret;
+use age::x25519::{Identity, Recipient};
+use zeroize::Zeroizing;
+
+/// Size of the ciphertext chunks the store keeps. Big enough that a 200 MiB attachment is
+/// a few hundred rows, small enough that streaming holds little in memory.
+pub const CHUNK_SIZE: usize = 512 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("no recipients to encrypt to")]
+    NoRecipients,
+    #[error("age encryption failed: {0}")]
+    Encrypt(String),
+    #[error("age decryption failed: {0}")]
+    Decrypt(String),
+    #[error("i/o during encryption: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// A fresh per-case key pair. The identity exists in server memory only while a case is
+/// being created; afterwards only sealed envelopes of it exist.
+pub struct CaseKey(Identity);
+
+impl CaseKey {
+    pub fn generate() -> Self {
+        Self(Identity::generate())
+    }
+
+    pub fn recipient(&self) -> Recipient {
+        self.0.to_public()
+    }
+
+    /// The envelope for one holder: the identity in the standard identity-file format,
+    /// age-encrypted to the holder, so that `age -d -i holder.key env.age > case.key`
+    /// yields a file `age -d -i case.key` accepts.
+    pub fn seal_to(&self, holder: &Recipient) -> Result<Vec<u8>, CryptoError> {
+        let mut text = Zeroizing::new(String::new());
+        text.push_str("# Speak Up case key\n");
+        text.push_str(self.0.to_string().expose_secret());
+        text.push('\n');
+        encrypt(&[holder], text.as_bytes())
+    }
+}
+
+fn encryptor(recipients: &[&Recipient]) -> Result<age::Encryptor, CryptoError> {
+    if recipients.is_empty() {
+        return Err(CryptoError::NoRecipients);
+    }
+    age::Encryptor::with_recipients(recipients.iter().map(|r| *r as &dyn age::Recipient))
+        .map_err(|e| CryptoError::Encrypt(e.to_string()))
+}
+
+pub fn encrypt(recipients: &[&Recipient], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let mut out = Vec::with_capacity(plaintext.len() + 256);
+    let mut w = encryptor(recipients)?.wrap_output(&mut out)?;
+    w.write_all(plaintext)?;
+    w.finish()?;
+    Ok(out)
+}
+
+pub fn decrypt(
+    identity: &dyn age::Identity,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let d = age::Decryptor::new(ciphertext).map_err(|e| CryptoError::Decrypt(e.to_string()))?;
+    let mut r = d
+        .decrypt(std::iter::once(identity))
+        .map_err(|e| CryptoError::Decrypt(e.to_string()))?;
+    let mut out = Zeroizing::new(Vec::new());
+    r.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Encrypts a stream of unknown length (an upload) into store-sized ciphertext chunks, so
+/// no more than about two chunks of an attachment are ever in memory.
+pub struct StreamEncryptor {
+    writer: age::stream::StreamWriter<SharedBuf>,
+    buf: SharedBuf,
+    plaintext_len: u64,
+}
+
+impl StreamEncryptor {
+    pub fn new(recipients: &[&Recipient]) -> Result<Self, CryptoError> {
+        let buf = SharedBuf::default();
+        let writer = encryptor(recipients)?.wrap_output(buf.clone())?;
+        Ok(Self {
+            writer,
+            buf,
+            plaintext_len: 0,
+        })
+    }
+
+    pub fn write(&mut self, plaintext: &[u8]) -> Result<(), CryptoError> {
+        self.writer.write_all(plaintext)?;
+        self.plaintext_len += plaintext.len() as u64;
+        Ok(())
+    }
+
+    pub fn plaintext_len(&self) -> u64 {
+        self.plaintext_len
+    }
+
+    /// Ciphertext chunks that are complete and can be stored now.
+    pub fn full_chunks(&mut self) -> Vec<Vec<u8>> {
+        let mut buf = self.buf.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut chunks = Vec::new();
+        while buf.len() >= CHUNK_SIZE {
+            let rest = buf.split_off(CHUNK_SIZE);
+            chunks.push(std::mem::replace(&mut *buf, rest));
+        }
+        chunks
+    }
+
+    /// Ends the age stream; returns the remaining chunks (the last one may be short).
+    pub fn finish(self) -> Result<Vec<Vec<u8>>, CryptoError> {
+        let Self { writer, buf, .. } = self;
+        writer.finish()?;
+        let mut all = std::mem::take(&mut *buf.0.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut chunks = Vec::new();
+        while all.len() > CHUNK_SIZE {
+            let rest = all.split_off(CHUNK_SIZE);
+            chunks.push(std::mem::replace(&mut all, rest));
+        }
+        if !all.is_empty() {
+            chunks.push(all);
+        }
+        Ok(chunks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_case_key_opens_items() {
+        let officer = Identity::generate();
+        let case = CaseKey::generate();
+        let item = encrypt(&[&case.recipient()], b"report").unwrap();
+        let env = case.seal_to(&officer.to_public()).unwrap();
+        let key_text = decrypt(&officer, &env).unwrap();
+        let ids = age::IdentityFile::from_buffer(&key_text[..])
+            .unwrap()
+            .into_identities()
+            .unwrap();
+        let pt = decrypt(ids[0].as_ref(), &item).unwrap();
+        assert_eq!(&pt[..], b"report");
+    }
+
+    #[test]
+    fn streamed_chunks_form_one_age_file() {
+        let id = Identity::generate();
+        let mut enc = StreamEncryptor::new(&[&id.to_public()]).unwrap();
+        let block = vec![7u8; 300 * 1024];
+        let mut chunks = Vec::new();
+        for _ in 0..5 {
+            enc.write(&block).unwrap();
+            chunks.extend(enc.full_chunks());
+        }
+        assert!(chunks.iter().all(|c| c.len() == CHUNK_SIZE));
+        assert_eq!(enc.plaintext_len(), 5 * 300 * 1024);
+        chunks.extend(enc.finish().unwrap());
+        let joined: Vec<u8> = chunks.concat();
+        let pt = decrypt(&id, &joined).unwrap();
+        assert_eq!(pt.len(), 5 * 300 * 1024);
+    }
+
+    #[test]
+    fn encrypting_to_nobody_is_refused() {
+        assert!(matches!(encrypt(&[], b"x"), Err(CryptoError::NoRecipients)));
+    }
+}

@@ -1,0 +1,180 @@
+//! `speakup case export`: writes a case as files the standard `age` tool decrypts with no
+//! Speak Up software. Only ciphertext and metadata are written: the server never holds a
+//! key that could decrypt them. Layout (a fixed point, see docs/export.md):
+//! `keys/*.age` (the case identity sealed to each holder), `items/*.age` (each item;
+//! attachment names as `*.name.age`), `manifest.json` (metadata only) and `README.txt`.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::domain::case::{acknowledgement_due, feedback_due};
+use crate::store::{CaseRecord, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("no case with reference or id '{0}'")]
+    NoSuchCase(String),
+    #[error("{0} exists and is not empty; choose a new folder")]
+    NotEmpty(String),
+    #[error("cannot write the export: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+pub async fn find_case(store: &dyn Store, case: &str) -> Result<CaseRecord, ExportError> {
+    if let Ok(r) = crate::domain::reference::CaseReference::parse(case) {
+        if let Some(c) = store.case_by_reference(r.as_str()).await? {
+            return Ok(c);
+        }
+    }
+    store
+        .cases()
+        .await?
+        .into_iter()
+        .find(|c| c.id == case)
+        .ok_or_else(|| ExportError::NoSuchCase(case.to_owned()))
+}
+
+fn safe_file_part(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn private_dir(p: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(p)
+}
+
+#[cfg(not(unix))]
+fn private_dir(p: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(p)
+}
+
+/// Writes the export; returns the number of item files written.
+pub async fn export_case(
+    store: &dyn Store,
+    case: &CaseRecord,
+    out: &Path,
+) -> Result<usize, ExportError> {
+    if out.exists() && fs::read_dir(out)?.next().is_some() {
+        return Err(ExportError::NotEmpty(out.display().to_string()));
+    }
+    private_dir(&out.join("keys"))?;
+    private_dir(&out.join("items"))?;
+
+    let officers = store.officers().await?;
+    let mut keys = Vec::new();
+    for env in store.envelopes(&case.id).await? {
+        let label = match env.holder.strip_prefix("officer:") {
+            Some(id) => match officers.iter().find(|o| o.id == id) {
+                Some(o) => format!("officer-{}", safe_file_part(&o.email)),
+                None => format!("officer-{}", safe_file_part(id)),
+            },
+            None => safe_file_part(&env.holder),
+        };
+        let file = format!("keys/{label}.age");
+        fs::write(out.join(&file), &env.envelope)?;
+        keys.push(json!({ "file": file, "holder": env.holder, "recipient": env.recipient }));
+    }
+
+    let items = store.items(&case.id).await?;
+    let mut listed = Vec::new();
+    for (n, item) in items.iter().enumerate() {
+        let stem = format!("items/{:03}-{}", n + 1, item.kind);
+        let file = format!("{stem}.age");
+        copy_blob(store, &item.blob_id, &out.join(&file)).await?;
+        let name_file = match &item.name_blob_id {
+            Some(b) => {
+                let f = format!("{stem}.name.age");
+                copy_blob(store, b, &out.join(&f)).await?;
+                Some(f)
+            }
+            None => None,
+        };
+        let parent = item
+            .parent_id
+            .as_ref()
+            .and_then(|p| items.iter().position(|i| &i.id == p))
+            .map(|i| format!("items/{:03}-{}.age", i + 1, items[i].kind));
+        listed.push(json!({
+            "file": file,
+            "id": item.id,
+            "seq": item.seq,
+            "kind": item.kind,
+            "author": item.author,
+            "created_on": item.created_on.to_string(),
+            "reporter_visible": item.reporter_visible,
+            "size": item.size,
+            "name_file": name_file,
+            "attached_to": parent,
+        }));
+    }
+
+    let manifest = json!({
+        "format": "speakup-case-export/1",
+        "reference": case.reference,
+        "id": case.id,
+        "category": case.category,
+        "mode": case.mode,
+        "status": case.status,
+        "received_on": case.received_on.to_string(),
+        "acknowledged_on": case.acknowledged_on.map(|d| d.to_string()),
+        "acknowledgement_due": acknowledgement_due(case.received_on).to_string(),
+        "feedback_due": feedback_due(case.received_on, case.acknowledged_on).to_string(),
+        "case_recipient": case.case_recipient,
+        "reporter_recipient": case.reporter_recipient,
+        "keys": keys,
+        "items": listed,
+    });
+    let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
+    fs::write(out.join("manifest.json"), text + "\n")?;
+    fs::write(
+        out.join("README.txt"),
+        readme(case, items.first().map(|i| i.kind.as_str())),
+    )?;
+    Ok(items.len())
+}
+
+async fn copy_blob(store: &dyn Store, blob_id: &str, path: &Path) -> Result<(), ExportError> {
+    let mut f = fs::File::create(path)?;
+    let mut idx = 0;
+    while let Some(chunk) = store.chunk(blob_id, idx).await? {
+        f.write_all(&chunk)?;
+        idx += 1;
+    }
+    f.sync_all()?;
+    Ok(())
+}
+
+fn readme(case: &CaseRecord, first_kind: Option<&str>) -> String {
+    let first = format!("items/001-{}.age", first_kind.unwrap_or("report"));
+    format!(
+        "Speak Up case {reference}: encrypted export\n\
+         ==========================================\n\n\
+         Everything here is encrypted with age (https://age-encryption.org). You need your\n\
+         own age identity file (the AGE-SECRET-KEY-1... key you registered as an officer)\n\
+         and any standard age tool: age, rage or typage. No Speak Up software is needed.\n\n\
+         1. Open the case key with your identity (find your file in keys/):\n\n\
+         \x20  age -d -i my-identity.txt -o case-key.txt keys/officer-YOUR-EMAIL.age\n\n\
+         2. Decrypt any item with the case key:\n\n\
+         \x20  age -d -i case-key.txt {first}\n\n\
+         Reports and identities are JSON (read fields with: ... | jq -r .what). Messages are\n\
+         plain text. An attachment's original file name is in the matching *.name.age file:\n\n\
+         \x20  age -d -i case-key.txt items/003-attachment.name.age\n\n\
+         manifest.json lists every file with its kind, day and size (metadata only).\n\
+         Keep case-key.txt as secret as your own identity, and delete it when done.\n",
+        reference = case.reference,
+    )
+}

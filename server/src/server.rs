@@ -1,0 +1,104 @@
+//! Starting and stopping the HTTP server: state assembly, the listener, graceful shutdown
+//! (requests in flight finish; each store write is one transaction, so nothing is left
+//! half-written) and the daily purge of uploads a crash left unfinished.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+use time::Duration as Days;
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::store::SharedStore;
+use crate::web::{self, AppState, ServerKeys, SharedState};
+
+/// Derives the CSRF and session keys from the database-held server secret.
+pub async fn server_keys(store: &dyn crate::store::Store) -> anyhow::Result<ServerKeys> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let secret = store.server_secret("web-keys-v1", &fresh).await?;
+    let hk = Hkdf::<Sha256>::new(None, &secret);
+    let mut keys = ServerKeys {
+        csrf: [0u8; 32],
+        session: [0u8; 32],
+    };
+    hk.expand(b"speakup/csrf", &mut keys.csrf)
+        .and_then(|_| hk.expand(b"speakup/session", &mut keys.session))
+        .map_err(|_| anyhow::anyhow!("key derivation failed"))?;
+    Ok(keys)
+}
+
+pub async fn build_state(
+    store: SharedStore,
+    settings: Settings,
+    clock: SharedClock,
+) -> anyhow::Result<SharedState> {
+    let keys = server_keys(store.as_ref()).await?;
+    Ok(Arc::new(AppState {
+        store,
+        settings,
+        clock,
+        keys,
+    }))
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let purge = tokio::spawn(purge_loop(state.clone()));
+    let app = web::router(state);
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    purge.abort();
+    result
+}
+
+async fn purge_loop(state: SharedState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(6 * 60 * 60));
+    loop {
+        tick.tick().await;
+        // Uploads are stamped with a day only; anything begun before yesterday is abandoned.
+        let before = state.clock.today().saturating_sub(Days::days(1));
+        match state.store.purge_incomplete_blobs(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "purged unfinished uploads"),
+            Err(e) => tracing::warn!(error = %e, "purging unfinished uploads failed"),
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

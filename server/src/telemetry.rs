@@ -1,0 +1,24 @@
+//! Logging set-up. Keeps non-negotiable 1 and 2 at the source: only our own targets log at
+//! info, and the dependencies that could echo request data (sqlx statements, hyper) are held
+//! at warn unless `SPEAKUP_LOG` says otherwise.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+pub const DEFAULT_FILTER: &str = "warn,speakup=info";
+
+pub fn filter() -> EnvFilter {
+    EnvFilter::try_from_env("SPEAKUP_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
+}
+
+/// Installs the global subscriber writing to `writer`; a second call is a no-op.
+pub fn init<W>(writer: W, filter: EnvFilter)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,173 @@
+//! One error type for handlers and one place that turns any error status into a clear page
+//! in the reporter's language. Keeps non-negotiables 1 and 5: the cause of an internal error
+//! is logged (it never contains reporter input: handlers only wrap store, crypto and I/O
+//! errors), the page shows a generic localized message, and never a stack of details.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::SharedState;
+use super::locale;
+use super::pages::{Chrome, ErrorPage};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadRequest,
+    Csrf,
+    NotFound,
+    Method,
+    TooLarge,
+    RateLimited,
+    Session,
+    NotConfigured,
+    Unsupported,
+    Internal,
+    Unavailable,
+}
+
+impl ErrorKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Csrf => "csrf",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Method => "method",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Session => "session",
+            ErrorKind::NotConfigured => "not_configured",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Csrf => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Method => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Session => StatusCode::UNAUTHORIZED,
+            ErrorKind::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::FORBIDDEN => ErrorKind::Csrf,
+            StatusCode::NOT_FOUND => ErrorKind::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorKind::Method,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::TooLarge,
+            StatusCode::TOO_MANY_REQUESTS => ErrorKind::RateLimited,
+            StatusCode::UNAUTHORIZED => ErrorKind::Session,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::Unsupported,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Unavailable,
+            s if s.is_server_error() => ErrorKind::Internal,
+            _ => ErrorKind::BadRequest,
+        }
+    }
+
+    /// Where the error page's "back" link leads.
+    fn back(self) -> &'static str {
+        match self {
+            ErrorKind::Session => "/follow-up",
+            _ => "/",
+        }
+    }
+}
+
+/// A handler's failure. `Internal` carries the cause for the log only.
+#[derive(Debug)]
+pub enum AppError {
+    Page(ErrorKind),
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<ErrorKind> for AppError {
+    fn from(k: ErrorKind) -> Self {
+        AppError::Page(k)
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl From<crate::crypto::CryptoError> for AppError {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let kind = match self {
+            AppError::Page(k) => k,
+            AppError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "request failed");
+                ErrorKind::Internal
+            }
+        };
+        let mut res = kind.status().into_response();
+        res.extensions_mut().insert(kind);
+        res
+    }
+}
+
+/// Turns every error response that is not already one of our pages (our own errors, the
+/// rate limiter's 429, body-limit 413s, extractor rejections, 404/405) into a localized page.
+pub async fn render_error_pages(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let lang = locale::from_request(req.uri(), req.headers());
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let kind = res.extensions().get::<ErrorKind>().copied();
+    if is_html && kind.is_none() {
+        return res;
+    }
+    let kind = kind.unwrap_or_else(|| ErrorKind::from_status(status));
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let page = ErrorPage {
+        c: Chrome {
+            t: lang.tr(),
+            org_name: state.settings.org_name.clone(),
+            path: "/",
+        },
+        status: status.as_u16(),
+        title_key: format!("error.{}.title", kind.key()),
+        body_key: format!("error.{}.body", kind.key()),
+        back: kind.back(),
+    };
+    let mut out = (status, page).into_response();
+    if let Some(v) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    out
+}

@@ -1,0 +1,273 @@
+//! `/report`: the intake form and its submission, server-side encryption path (works with
+//! no JavaScript). Keeps non-negotiables 1 and 5: fields are encrypted before the store sees
+//! them, an anonymous reporter's name/contact fields are dropped unread, and a refused form
+//! comes back filled in with its problems listed, with any partial upload discarded.
+
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use zeroize::Zeroizing;
+
+use super::SharedState;
+use super::csrf::{self, Purpose};
+use super::error::{AppError, ErrorKind};
+use super::locale::Locale;
+use super::pages::{CategoryOption, Chrome, ReceiptPage, ReportDraft, ReportPage};
+use super::upload::{self, FieldError, Received};
+use crate::cases::{self, Filing};
+use crate::crypto::CaseKey;
+use crate::domain::case::acknowledgement_due;
+use crate::domain::content::{IdentityContent, ReportContent};
+use crate::domain::receipt::ReceiptToken;
+use crate::i18n::Lang;
+
+fn chrome(state: &SharedState, lang: Lang) -> Chrome {
+    Chrome {
+        t: lang.tr(),
+        org_name: state.settings.org_name.clone(),
+        path: "/report",
+    }
+}
+
+fn report_page(
+    state: &SharedState,
+    lang: Lang,
+    configured: bool,
+    draft: ReportDraft,
+    errors: Vec<&'static str>,
+) -> ReportPage {
+    let s = &state.settings;
+    ReportPage {
+        c: chrome(state, lang),
+        configured,
+        csrf: csrf::issue(&state.keys.csrf, Purpose::Report, b"", state.clock.now()),
+        categories: s
+            .categories
+            .iter()
+            .map(|c| CategoryOption {
+                code: c.code.clone(),
+                label: c.label(lang),
+            })
+            .collect(),
+        max_attachment_mib: s.max_attachment_bytes / (1024 * 1024),
+        max_attachments: s.max_attachments,
+        draft,
+        errors,
+    }
+}
+
+pub async fn form(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+) -> Result<Response, AppError> {
+    let configured = !cases::intake_recipients(state.store.as_ref())
+        .await?
+        .is_empty();
+    Ok(report_page(&state, lang, configured, ReportDraft::default(), Vec::new()).into_response())
+}
+
+/// The problems with a draft, as catalog keys; empty when it can be filed.
+fn validate(state: &SharedState, d: &ReportDraft) -> Vec<&'static str> {
+    let mut errors = Vec::new();
+    if state.settings.category(&d.category).is_none() {
+        errors.push("report.error.category");
+    }
+    if d.what.trim().is_empty() {
+        errors.push("report.error.what_required");
+    }
+    match d.mode.as_str() {
+        "anonymous" => {}
+        "confidential" if d.name.trim().is_empty() => errors.push("report.error.identity_required"),
+        "confidential" => {}
+        _ => errors.push("report.error.mode"),
+    }
+    errors
+}
+
+enum Outcome {
+    Ready(ReportDraft, Vec<Received>),
+    Refused(ReportDraft, Vec<&'static str>),
+}
+
+async fn read_form(
+    state: &SharedState,
+    multipart: &mut Multipart,
+    recipients: &[&age::x25519::Recipient],
+    started: &mut Vec<String>,
+) -> Result<Outcome, AppError> {
+    let now = state.clock.now();
+    let mut draft = ReportDraft::default();
+    let mut files = Vec::new();
+    let mut csrf_ok = false;
+    let mut checked = false;
+    while let Some(field) = multipart.next_field().await.map_err(FieldError::from)? {
+        let name = field.name().unwrap_or("").to_owned();
+        // The token comes first in the form, so nothing is stored for a forged request.
+        if !csrf_ok {
+            if name != "csrf" {
+                return Err(ErrorKind::Csrf.into());
+            }
+            let token = upload::text(field).await?;
+            if !csrf::verify(&state.keys.csrf, Purpose::Report, b"", &token, now) {
+                return Err(ErrorKind::Csrf.into());
+            }
+            csrf_ok = true;
+            continue;
+        }
+        if name == "attachments" {
+            if !checked {
+                let errors = validate(state, &draft);
+                if !errors.is_empty() {
+                    return Ok(Outcome::Refused(draft, errors));
+                }
+                checked = true;
+            }
+            let received = upload::file(
+                state.store.as_ref(),
+                field,
+                recipients,
+                state.settings.max_attachment_bytes,
+                now.date(),
+                started,
+            )
+            .await;
+            match received {
+                Ok(Some(r)) if files.len() < state.settings.max_attachments => files.push(r),
+                Ok(Some(_)) => {
+                    return Ok(Outcome::Refused(draft, vec!["report.error.too_many_files"]));
+                }
+                Ok(None) => {}
+                Err(FieldError::EmptyFile) => {
+                    return Ok(Outcome::Refused(draft, vec!["report.error.empty_file"]));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
+        let value = match upload::text(field).await {
+            Ok(v) => v,
+            Err(FieldError::TooLong) => {
+                return Ok(Outcome::Refused(draft, vec!["report.error.too_long"]));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let slot = match name.as_str() {
+            "category" => &mut draft.category,
+            "what" => &mut draft.what,
+            "when_where" => &mut draft.when_where,
+            "involved" => &mut draft.involved,
+            "mode" => &mut draft.mode,
+            "name" => &mut draft.name,
+            "contact" => &mut draft.contact,
+            _ => continue,
+        };
+        *slot = value.to_string();
+    }
+    if !csrf_ok {
+        return Err(ErrorKind::Csrf.into());
+    }
+    let errors = validate(state, &draft);
+    if errors.is_empty() {
+        Ok(Outcome::Ready(draft, files))
+    } else {
+        Ok(Outcome::Refused(draft, errors))
+    }
+}
+
+pub async fn submit(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    if !csrf::same_origin(&headers) {
+        return Err(ErrorKind::Csrf.into());
+    }
+    let store = state.store.as_ref();
+    let holders = cases::intake_recipients(store).await?;
+    if holders.is_empty() {
+        return Err(ErrorKind::NotConfigured.into());
+    }
+    let token = ReceiptToken::generate().map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    let reporter = token.derive();
+    let case_key = CaseKey::generate();
+    let (case_rcpt, reporter_rcpt) = (case_key.recipient(), reporter.recipient());
+
+    let mut started = Vec::new();
+    let outcome = read_form(
+        &state,
+        &mut multipart,
+        &[&case_rcpt, &reporter_rcpt],
+        &mut started,
+    )
+    .await;
+    let (mut draft, files) = match outcome {
+        Ok(Outcome::Ready(d, f)) => (d, f),
+        Ok(Outcome::Refused(draft, errors)) => {
+            upload::discard(store, &started).await;
+            let page = report_page(&state, lang, true, draft, errors);
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Err(e) => {
+            upload::discard(store, &started).await;
+            return Err(e);
+        }
+    };
+
+    let report = ReportContent::new(
+        &draft.category,
+        &draft.what,
+        &draft.when_where,
+        &draft.involved,
+    );
+    let identity =
+        (draft.mode == "confidential").then(|| IdentityContent::new(&draft.name, &draft.contact));
+    wipe(&mut draft);
+    let today = state.clock.today();
+    let attachments = files.len();
+    let filed = cases::file_report(
+        store,
+        Filing {
+            case_key: &case_key,
+            reporter: &reporter,
+            report: &report,
+            identity: identity.as_ref(),
+            attachments: files,
+            holders: &holders,
+            escrow: state.settings.escrow_recipient.as_ref(),
+            today,
+        },
+    )
+    .await;
+    let reference = match filed {
+        Ok(r) => r,
+        Err(e) => {
+            upload::discard(store, &started).await;
+            return Err(AppError::internal(e));
+        }
+    };
+    let t = lang.tr();
+    let receipt = Zeroizing::new(token.grouped().to_string());
+    let page = ReceiptPage {
+        c: chrome(&state, lang),
+        receipt: receipt.to_string(),
+        reference: reference.to_string(),
+        ack_due: t.date(acknowledgement_due(today)),
+        attachments,
+    };
+    Ok(page.into_response())
+}
+
+fn wipe(d: &mut ReportDraft) {
+    use zeroize::Zeroize;
+    for s in [
+        &mut d.category,
+        &mut d.what,
+        &mut d.when_where,
+        &mut d.involved,
+        &mut d.name,
+        &mut d.contact,
+    ] {
+        s.zeroize();
+    }
+}

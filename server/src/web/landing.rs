@@ -1,0 +1,52 @@
+//! `/`, the stylesheet, the health check and the 404 fallback: pages without case data.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::SharedState;
+use super::error::{AppError, ErrorKind};
+use super::locale::Locale;
+use super::pages::{Chrome, LandingPage};
+use crate::cases;
+
+pub const STYLESHEET: &str = include_str!("../../../frontend/static/style.css");
+
+pub async fn landing(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+) -> Result<Response, AppError> {
+    let configured = !cases::intake_recipients(state.store.as_ref())
+        .await?
+        .is_empty();
+    Ok(LandingPage {
+        c: Chrome {
+            t: lang.tr(),
+            org_name: state.settings.org_name.clone(),
+            path: "/",
+        },
+        configured,
+        ack_days: 7,
+        feedback_months: 3,
+    }
+    .into_response())
+}
+
+pub async fn stylesheet() -> Response {
+    let mut res = STYLESHEET.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    res
+}
+
+/// For load balancers: answers only when the database does.
+pub async fn health(State(state): State<SharedState>) -> Result<&'static str, AppError> {
+    state.store.officers().await?;
+    Ok("ok")
+}
+
+pub async fn not_found() -> AppError {
+    ErrorKind::NotFound.into()
+}

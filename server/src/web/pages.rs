@@ -1,0 +1,171 @@
+//! The askama page models, one struct per template in `frontend/templates/`. Pages that show
+//! case data are only ever sent with `Cache-Control: no-store` (see `web::headers`); the
+//! plaintext in them lives for one response and is never logged.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::i18n::{Lang, Tr};
+
+/// What every page needs: the translator, the organisation's name and the page's own path
+/// (the language switch links to `{path}?lang=xx`; there is no language cookie).
+pub struct Chrome {
+    pub t: Tr,
+    pub org_name: String,
+    pub path: &'static str,
+}
+
+impl Chrome {
+    pub fn langs(&self) -> [Lang; 4] {
+        Lang::ALL
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.t.lang().code()
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "landing.html")]
+pub struct LandingPage {
+    pub c: Chrome,
+    /// False until at least one officer key exists: then nothing can be submitted.
+    pub configured: bool,
+    pub ack_days: u32,
+    pub feedback_months: u32,
+}
+
+/// One category option: its stable code and its label in the page's language.
+pub struct CategoryOption {
+    pub code: String,
+    pub label: String,
+}
+
+/// What the reporter typed, kept only to fill the form again after a validation error.
+#[derive(Default)]
+pub struct ReportDraft {
+    pub category: String,
+    pub what: String,
+    pub when_where: String,
+    pub involved: String,
+    /// "anonymous" or "confidential".
+    pub mode: String,
+    pub name: String,
+    pub contact: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "report.html")]
+pub struct ReportPage {
+    pub c: Chrome,
+    pub configured: bool,
+    pub csrf: String,
+    pub categories: Vec<CategoryOption>,
+    pub max_attachment_mib: u64,
+    pub max_attachments: usize,
+    pub draft: ReportDraft,
+    /// Catalog keys of the problems found, shown at the top and announced (role="alert").
+    pub errors: Vec<&'static str>,
+}
+
+impl ReportPage {
+    /// Whether the validation found the problem with this catalog key (marks the field
+    /// `aria-invalid`).
+    pub fn has_error(&self, key: &str) -> bool {
+        self.errors.iter().any(|e| *e == key)
+    }
+
+    /// The id of the form control an error is about, for the link in the error summary.
+    pub fn error_anchor(&self, key: &str) -> &'static str {
+        match key {
+            "report.error.category" => "category",
+            "report.error.what_required" | "report.error.too_long" => "what",
+            "report.error.mode" => "mode-anonymous",
+            "report.error.identity_required" => "name",
+            "report.error.too_many_files" | "report.error.empty_file" => "attachments",
+            _ => "report-form",
+        }
+    }
+
+    /// The draft chose confidential (anything else, including nothing, shows anonymous).
+    pub fn is_confidential(&self) -> bool {
+        self.draft.mode == "confidential"
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "receipt.html")]
+pub struct ReceiptPage {
+    pub c: Chrome,
+    /// The receipt token in groups (XXXX-XXXX-…); shown once, in the element `id="receipt"`.
+    pub receipt: String,
+    pub reference: String,
+    pub ack_due: String,
+    pub attachments: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "follow_up.html")]
+pub struct FollowUpPage {
+    pub c: Chrome,
+    pub csrf: String,
+    /// True after a failed attempt: one neutral message whatever the reason.
+    pub failed: bool,
+}
+
+pub struct AttachmentView {
+    pub id: String,
+    pub name: String,
+    pub size: String,
+}
+
+pub struct ThreadEntry {
+    pub from_reporter: bool,
+    pub day: String,
+    pub body: String,
+    pub attachments: Vec<AttachmentView>,
+}
+
+pub struct ReportView {
+    pub category: String,
+    pub what: String,
+    pub when_where: String,
+    pub involved: String,
+    pub anonymous: bool,
+    pub name: String,
+    pub contact: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "mailbox.html")]
+pub struct MailboxPage {
+    pub c: Chrome,
+    pub csrf: String,
+    pub reference: String,
+    /// Catalog key of the status label ("status.received", …).
+    pub status_key: &'static str,
+    pub received: String,
+    pub ack_due: String,
+    pub acknowledged: Option<String>,
+    pub feedback_due: String,
+    pub report: ReportView,
+    pub report_attachments: Vec<AttachmentView>,
+    pub thread: Vec<ThreadEntry>,
+    pub max_attachment_mib: u64,
+    pub max_attachments: usize,
+    /// Catalog key of a notice after an action ("mailbox.sent"), or of an error.
+    pub notice: Option<&'static str>,
+    pub error: Option<&'static str>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub c: Chrome,
+    pub status: u16,
+    /// Catalog keys: "error.<kind>.title" and "error.<kind>.body".
+    pub title_key: String,
+    pub body_key: String,
+    /// Where to go next ("/", "/report", "/follow-up", "/mailbox").
+    pub back: &'static str,
+}

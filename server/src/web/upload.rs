@@ -1,0 +1,169 @@
+//! Reading multipart forms without ever holding plaintext longer than needed: text fields
+//! are capped and wiped on drop; file fields are encrypted chunk by chunk as they arrive and
+//! written to the store as incomplete blobs, which only become part of a case when the
+//! whole request succeeds (otherwise the caller discards them).
+
+use age::x25519::Recipient;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::http::StatusCode;
+use time::Date;
+use zeroize::Zeroizing;
+
+use super::error::{AppError, ErrorKind};
+use crate::crypto::{self, StreamEncryptor};
+use crate::store::Store;
+
+/// The longest text a field may hold, in characters (and 4x that in bytes while reading).
+pub const MAX_TEXT_CHARS: usize = 20_000;
+
+#[derive(Debug)]
+pub enum FieldError {
+    /// A text field over [`MAX_TEXT_CHARS`], or a file over the per-file limit.
+    TooLong,
+    /// A file field with a name but no content.
+    EmptyFile,
+    Http(ErrorKind),
+    Internal(AppError),
+}
+
+impl From<MultipartError> for FieldError {
+    fn from(e: MultipartError) -> Self {
+        // The error text can quote the body; only its status is kept.
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            FieldError::Http(ErrorKind::TooLarge)
+        } else {
+            FieldError::Http(ErrorKind::BadRequest)
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        match e {
+            FieldError::TooLong => AppError::Page(ErrorKind::TooLarge),
+            FieldError::EmptyFile => AppError::Page(ErrorKind::BadRequest),
+            FieldError::Http(k) => AppError::Page(k),
+            FieldError::Internal(e) => e,
+        }
+    }
+}
+
+/// Reads a text field; refuses invalid UTF-8 and over-long values.
+pub async fn text(mut field: Field<'_>) -> Result<Zeroizing<String>, FieldError> {
+    let mut bytes = Zeroizing::new(Vec::new());
+    while let Some(chunk) = field.chunk().await? {
+        if bytes.len() + chunk.len() > MAX_TEXT_CHARS * 4 {
+            return Err(FieldError::TooLong);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let s = std::str::from_utf8(&bytes).map_err(|_| FieldError::Http(ErrorKind::BadRequest))?;
+    if s.chars().count() > MAX_TEXT_CHARS {
+        return Err(FieldError::TooLong);
+    }
+    // Browsers send CRLF in textareas; keep what the reporter sees.
+    Ok(Zeroizing::new(s.replace("\r\n", "\n")))
+}
+
+/// An attachment that has been encrypted and stored, waiting to be claimed by an item.
+pub struct Received {
+    pub blob_id: String,
+    pub encrypted_name: Vec<u8>,
+    pub size: u64,
+}
+
+/// Keeps only the last path component and a sane length; browsers on some systems send
+/// full paths, which can contain the reporter's user name.
+pub fn clean_file_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+        "attachment".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+/// Streams one file field into an encrypted blob. `Ok(None)` for the empty part browsers
+/// send when no file was chosen. On error the blob id (if any) has been pushed to
+/// `started`, so the caller can discard it.
+pub async fn file(
+    store: &dyn Store,
+    mut field: Field<'_>,
+    recipients: &[&Recipient],
+    max_bytes: u64,
+    day: Date,
+    started: &mut Vec<String>,
+) -> Result<Option<Received>, FieldError> {
+    let name = Zeroizing::new(field.file_name().map(clean_file_name).unwrap_or_default());
+    let first = field.chunk().await?;
+    let Some(first) = first else {
+        if field.file_name().is_none_or(|n| n.is_empty()) {
+            return Ok(None);
+        }
+        return Err(FieldError::EmptyFile);
+    };
+    let blob_id = uuid::Uuid::new_v4().to_string();
+    store
+        .create_blob(&blob_id, day)
+        .await
+        .map_err(|e| FieldError::Internal(e.into()))?;
+    started.push(blob_id.clone());
+    let mut enc = StreamEncryptor::new(recipients).map_err(|e| FieldError::Internal(e.into()))?;
+    let mut idx = 0i64;
+    let mut next = Some(first);
+    while let Some(chunk) = next {
+        if enc.plaintext_len() + chunk.len() as u64 > max_bytes {
+            return Err(FieldError::TooLong);
+        }
+        enc.write(&chunk)
+            .map_err(|e| FieldError::Internal(e.into()))?;
+        for c in enc.full_chunks() {
+            store
+                .append_chunk(&blob_id, idx, &c)
+                .await
+                .map_err(|e| FieldError::Internal(e.into()))?;
+            idx += 1;
+        }
+        next = field.chunk().await?;
+    }
+    let size = enc.plaintext_len();
+    for c in enc.finish().map_err(|e| FieldError::Internal(e.into()))? {
+        store
+            .append_chunk(&blob_id, idx, &c)
+            .await
+            .map_err(|e| FieldError::Internal(e.into()))?;
+        idx += 1;
+    }
+    let encrypted_name =
+        crypto::encrypt(recipients, name.as_bytes()).map_err(|e| FieldError::Internal(e.into()))?;
+    Ok(Some(Received {
+        blob_id,
+        encrypted_name,
+        size,
+    }))
+}
+
+/// Drops the blobs of a request that did not complete. Failures here only leave incomplete
+/// blobs, which the daily purge removes.
+pub async fn discard(store: &dyn Store, blob_ids: &[String]) {
+    for id in blob_ids {
+        if let Err(e) = store.discard_blob(id).await {
+            tracing::warn!(error = %e, "could not discard an unfinished upload; the purge will");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_names_lose_their_paths() {
+        assert_eq!(
+            super::clean_file_name("C:\\Users\\jan.peeters\\memo.pdf"),
+            "memo.pdf"
+        );
+        assert_eq!(super::clean_file_name("/home/jan/x.png"), "x.png");
+        assert_eq!(super::clean_file_name(".."), "attachment");
+        assert_eq!(super::clean_file_name(""), "attachment");
+    }
+}
