@@ -1,1 +1,459 @@
-pub fn placeholder() {}
+//! Test harness: starts the real Speak Up server in-process on port 0 with a fresh database
+//! (a temporary SQLite file, or a new PostgreSQL database per test) and drives it over HTTP
+//! like a browser. Tests that need something beyond the Rust toolchain (PostgreSQL, the
+//! `age` command) say so and skip, unless `SPEAKUP_TEST_REQUIRE_ALL=1` (set by `.ci/run`)
+//! makes them mandatory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use speakup::clock::SystemClock;
+use speakup::config::{CommonArgs, FileConfig, ServeArgs, Settings};
+use speakup::store::{self, NewOfficer, SharedStore};
+
+pub use speakup;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn require_all() -> bool {
+    std::env::var("SPEAKUP_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+/// Skips (returns false) or, when everything is required, fails.
+pub fn available(what: &str, ok: bool) -> bool {
+    if !ok {
+        assert!(
+            !require_all(),
+            "{what} is required (SPEAKUP_TEST_REQUIRE_ALL=1) but missing"
+        );
+        eprintln!("SKIPPED: {what} is not available on this machine");
+    }
+    ok
+}
+
+/// Everything the server logs, for canary scans. One buffer for the whole test binary.
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let w = LogWriter(buf.clone());
+        // Everything, dependencies included, at the most verbose level: a canary must not
+        // appear even where production logging would not look.
+        speakup::telemetry::init(
+            move || w.clone(),
+            tracing_subscriber::EnvFilter::new("trace"),
+        );
+        buf
+    })
+    .clone()
+}
+
+pub fn captured_logs() -> Vec<u8> {
+    init_logs()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub store: SharedStore,
+    pub backend: Backend,
+    pub database_url: String,
+    pub dir: tempfile::TempDir,
+    pub officer: age::x25519::Identity,
+    pub officer_email: String,
+    pg_admin: Option<(String, String)>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub struct Options {
+    pub with_officer: bool,
+    pub file: FileConfig,
+    pub serve: ServeArgs,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            with_officer: true,
+            file: FileConfig::default(),
+            serve: ServeArgs {
+                // Generous so ordinary tests never meet the limiter; the rate-limit test lowers it.
+                rate_per_client: Some(1000),
+                rate_global: Some(10_000),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+async fn database(backend: Backend, dir: &Path) -> Option<(String, Option<(String, String)>)> {
+    match backend {
+        Backend::Sqlite => Some((format!("sqlite:{}", dir.join("speakup.db").display()), None)),
+        Backend::Postgres => {
+            let url = std::env::var("SPEAKUP_TEST_POSTGRES_URL").ok();
+            if !available("PostgreSQL (set SPEAKUP_TEST_POSTGRES_URL)", url.is_some()) {
+                return None;
+            }
+            let admin = url?;
+            let name = format!("speakup_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("connect to SPEAKUP_TEST_POSTGRES_URL");
+            sqlx::Executor::execute(
+                &mut conn,
+                sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+            )
+            .await
+            .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin.clone());
+            Some((format!("{base}/{name}"), Some((admin, name))))
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_with(backend, Options::default()).await
+}
+
+pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
+    init_logs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (database_url, pg_admin) = database(backend, dir.path()).await?;
+    let store = store::connect(&database_url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let officer = age::x25519::Identity::generate();
+    let officer_email = "triage@example.org".to_owned();
+    if opts.with_officer {
+        store
+            .add_officer(&NewOfficer {
+                id: uuid::Uuid::new_v4().to_string(),
+                email: officer_email.clone(),
+                name: "Triage Officer".into(),
+                roles: "officer".into(),
+                recipient: officer.to_public().to_string(),
+                created_at: 0,
+            })
+            .await
+            .expect("add officer");
+    }
+    let common = CommonArgs {
+        config: None,
+        database_url: Some(database_url.clone()),
+    };
+    let settings = Settings::from_parts(&common, &opts.serve, opts.file).expect("settings");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let state = speakup::server::build_state(store.clone(), settings, Arc::new(SystemClock))
+        .await
+        .expect("state");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(speakup::server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    Some(TestApp {
+        base,
+        store,
+        backend,
+        database_url,
+        dir,
+        officer,
+        officer_email,
+        pg_admin,
+        shutdown: Some(tx),
+        server: Some(server),
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A browser: keeps cookies, follows redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+
+    /// Stops the server gracefully and drops a PostgreSQL test database.
+    pub async fn finish(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = s.await;
+        }
+        if let Some((admin, name)) = self.pg_admin.take() {
+            if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                let _ = sqlx::Executor::execute(
+                    &mut conn,
+                    sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Every byte the database holds, for canary scans: the SQLite files, or each row of
+    /// each PostgreSQL table (text columns as text, binary columns as raw bytes).
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut out = Vec::new();
+                for entry in std::fs::read_dir(self.dir.path()).expect("read dir") {
+                    let p = entry.expect("entry").path();
+                    if p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("speakup.db"))
+                    {
+                        out.extend(std::fs::read(&p).expect("read db file"));
+                    }
+                }
+                out
+            }
+            Backend::Postgres => {
+                let mut conn =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&self.database_url)
+                        .await
+                        .expect("connect");
+                let mut out = Vec::new();
+                for table in [
+                    "server_secrets",
+                    "officers",
+                    "cases",
+                    "case_keys",
+                    "blobs",
+                    "chunks",
+                    "items",
+                ] {
+                    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT row_to_json(t)::text FROM {table} t"
+                    )))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("dump table");
+                    for (r,) in rows {
+                        out.extend(r.into_bytes());
+                    }
+                }
+                for q in [
+                    "SELECT data FROM chunks",
+                    "SELECT envelope FROM case_keys",
+                    "SELECT lookup FROM cases",
+                ] {
+                    let rows: Vec<(Vec<u8>,)> = sqlx::query_as(q)
+                        .fetch_all(&mut conn)
+                        .await
+                        .expect("dump bytes");
+                    for (r,) in rows {
+                        out.extend(r);
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The value of a named hidden input in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let pat = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no field {name} in page"))
+        + pat.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The receipt token from the page shown after submission.
+pub fn receipt(html: &str) -> String {
+    let pat = "id=\"receipt\">";
+    let start = html.find(pat).expect("receipt element") + pat.len();
+    html[start..]
+        .split('<')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    let n = needle.as_bytes();
+    haystack.windows(n.len()).any(|w| w == n)
+}
+
+/// Files under `dir` (recursively) that contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() && meta.len() < 256 * 1024 * 1024 {
+                if let Ok(bytes) = std::fs::read(&p) {
+                    if contains(&bytes, needle) {
+                        hits.push(p);
+                    }
+                }
+            }
+        }
+    }
+    hits
+}
+
+/// A report as a browser sends it.
+pub struct Report<'a> {
+    pub category: &'a str,
+    pub what: &'a str,
+    pub when_where: &'a str,
+    pub involved: &'a str,
+    pub mode: &'a str,
+    pub name: &'a str,
+    pub contact: &'a str,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Default for Report<'_> {
+    fn default() -> Self {
+        Self {
+            category: "fraud",
+            what: "Invoices are paid twice to a supplier.",
+            when_where: "Since March, Antwerp office",
+            involved: "Purchasing department",
+            mode: "anonymous",
+            name: "",
+            contact: "",
+            files: Vec::new(),
+        }
+    }
+}
+
+impl Report<'_> {
+    pub fn form(&self, csrf: &str) -> reqwest::multipart::Form {
+        let mut f = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .text("category", self.category.to_owned())
+            .text("what", self.what.to_owned())
+            .text("when_where", self.when_where.to_owned())
+            .text("involved", self.involved.to_owned())
+            .text("mode", self.mode.to_owned())
+            .text("name", self.name.to_owned())
+            .text("contact", self.contact.to_owned());
+        for (name, bytes) in &self.files {
+            f = f.part(
+                "attachments",
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.clone()),
+            );
+        }
+        f
+    }
+}
+
+/// Opens the form, submits the report, returns the receipt page's HTML and status.
+pub async fn file_report(
+    app: &TestApp,
+    client: &reqwest::Client,
+    lang: &str,
+    report: &Report<'_>,
+) -> (u16, String) {
+    let page = client
+        .get(app.url(&format!("/report?lang={lang}")))
+        .send()
+        .await
+        .expect("get form")
+        .text()
+        .await
+        .expect("form body");
+    let csrf = hidden(&page, "csrf");
+    let res = client
+        .post(app.url(&format!("/report?lang={lang}")))
+        .multipart(report.form(&csrf))
+        .send()
+        .await
+        .expect("post report");
+    let status = res.status().as_u16();
+    (status, res.text().await.expect("receipt body"))
+}
+
+/// Opens the mailbox with a receipt; returns the mailbox page (after the redirect).
+pub async fn open_mailbox(app: &TestApp, client: &reqwest::Client, receipt: &str) -> (u16, String) {
+    let page = client
+        .get(app.url("/follow-up"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    let csrf = hidden(&page, "csrf");
+    let res = client
+        .post(app.url("/follow-up"))
+        .form(&[("csrf", csrf.as_str()), ("receipt", receipt)])
+        .send()
+        .await
+        .expect("post follow-up");
+    let status = res.status().as_u16();
+    (status, res.text().await.expect("mailbox body"))
+}
+
+/// Runs a scenario `async fn name(Backend)` as two tests, one per database.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
