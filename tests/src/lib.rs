@@ -317,8 +317,8 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(n.len()).any(|w| w == n)
 }
 
-/// Files under `dir` (recursively) that contain `needle`.
-pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+/// Files under `dir` (recursively), changed since `since`, that contain `needle`.
+pub fn files_containing(dir: &Path, since: std::time::SystemTime, needle: &str) -> Vec<PathBuf> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
@@ -332,7 +332,10 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
             };
             if meta.is_dir() {
                 stack.push(p);
-            } else if meta.is_file() && meta.len() < 256 * 1024 * 1024 {
+            } else if meta.is_file()
+                && meta.len() < 256 * 1024 * 1024
+                && meta.modified().is_ok_and(|m| m >= since)
+            {
                 if let Ok(bytes) = std::fs::read(&p) {
                     if contains(&bytes, needle) {
                         hits.push(p);

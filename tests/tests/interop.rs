@@ -1,0 +1,125 @@
+//! The export decrypts with an age implementation this project did not write: the `age`
+//! command line (Debian's package, installed by `.ci/run`). Also checks the layout.
+
+use std::process::Command;
+
+use speakup_tests::*;
+
+fn age_cli() -> bool {
+    Command::new("age")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+async fn export_decrypts_with_the_age_cli(backend: Backend) {
+    if !available("the age command (apt-get install age)", age_cli()) {
+        return;
+    }
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.browser();
+    let report = Report {
+        what: "Safety valves were disabled on line 3.",
+        mode: "confidential",
+        name: "R. Porter",
+        contact: "signal: +32 470 00 00 00",
+        files: vec![("valve photo.jpg".into(), vec![42u8; 1_300_000])],
+        ..Default::default()
+    };
+    let (status, _) = file_report(&app, &client, "en", &report).await;
+    assert_eq!(status, 200);
+    let case = app.store.cases().await.unwrap().pop().unwrap();
+
+    let out = app.dir.path().join("export");
+    let cli = speakup::cli::Cli {
+        common: speakup::config::CommonArgs {
+            config: None,
+            database_url: Some(app.database_url.clone()),
+        },
+        command: speakup::cli::Command::Case {
+            command: speakup::cli::CaseCommand::Export {
+                case: case.reference.to_lowercase(),
+                out: out.clone(),
+            },
+        },
+    };
+    let mut printed = Vec::new();
+    speakup::cli::run(cli, &mut printed).await.unwrap();
+    assert!(String::from_utf8_lossy(&printed).contains(&case.reference));
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["reference"], case.reference.as_str());
+    assert!(out.join("README.txt").exists());
+    let manifest_text = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(
+        !manifest_text.contains("valve photo"),
+        "names stay encrypted"
+    );
+
+    let identity_file = app.dir.path().join("officer.key");
+    use age::secrecy::ExposeSecret;
+    std::fs::write(
+        &identity_file,
+        format!("{}\n", app.officer.to_string().expose_secret()),
+    )
+    .unwrap();
+    let key_file = out.join(format!("keys/officer-{}.age", app.officer_email));
+    assert!(key_file.exists(), "{key_file:?}");
+    let case_key = app.dir.path().join("case.key");
+    let st = Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&identity_file)
+        .arg("-o")
+        .arg(&case_key)
+        .arg(&key_file)
+        .status()
+        .unwrap();
+    assert!(st.success());
+
+    let decrypt = |file: &str| -> Vec<u8> {
+        let o = Command::new("age")
+            .args(["-d", "-i"])
+            .arg(&case_key)
+            .arg(out.join(file))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "age -d {file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    let items = manifest["items"].as_array().unwrap();
+    let file_of = |kind: &str| {
+        items.iter().find(|i| i["kind"] == kind).unwrap()["file"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let report_json: serde_json::Value =
+        serde_json::from_slice(&decrypt(&file_of("report"))).unwrap();
+    assert_eq!(
+        report_json["what"],
+        "Safety valves were disabled on line 3."
+    );
+    let identity_json: serde_json::Value =
+        serde_json::from_slice(&decrypt(&file_of("identity"))).unwrap();
+    assert_eq!(identity_json["name"], "R. Porter");
+    let att = items.iter().find(|i| i["kind"] == "attachment").unwrap();
+    assert_eq!(
+        decrypt(att["file"].as_str().unwrap()),
+        vec![42u8; 1_300_000]
+    );
+    assert_eq!(
+        decrypt(att["name_file"].as_str().unwrap()),
+        b"valve photo.jpg"
+    );
+    assert_eq!(att["size"], 1_300_000);
+    app.finish().await;
+}
+
+on_both_databases!(export_decrypts_with_the_age_cli);
