@@ -20,5 +20,6 @@ where
         .with_env_filter(filter)
         .with_writer(writer)
         .with_target(false)
+        .with_ansi(false)
         .try_init();
 }

@@ -8,19 +8,37 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 
-pub async fn log_request(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
+/// The route pattern, carried from inside the router (where it is known) to the log.
+#[derive(Clone)]
+struct Route(String);
+
+/// Runs per route, after matching: notes the pattern on the response.
+pub async fn note_route(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "(unmatched)".to_owned());
+        .map(|p| p.as_str().to_owned());
+    let mut res = next.run(req).await;
+    if let Some(r) = route {
+        res.extensions_mut().insert(Route(r));
+    }
+    res
+}
+
+/// Runs outermost: one line per request.
+pub async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
     let started = Instant::now();
     let res = next.run(req).await;
+    let route = res
+        .extensions()
+        .get::<Route>()
+        .map(|r| r.0.as_str())
+        .unwrap_or("(unmatched)");
     tracing::info!(
         target: "speakup::access",
         %method,
-        route,
+        %route,
         status = res.status().as_u16(),
         ms = started.elapsed().as_millis() as u64,
         "request"

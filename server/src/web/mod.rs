@@ -76,6 +76,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/static/style.css", get(landing::stylesheet))
         .route("/healthz", get(landing::health))
         .merge(submissions)
+        // Per route, so the log can name the route pattern rather than the concrete path.
+        .route_layer(middleware::from_fn(access_log::note_route))
         .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))
         .fallback(landing::not_found)
         .layer(middleware::from_fn_with_state(

@@ -1,0 +1,159 @@
+//! Non-negotiable 2: security headers on every response, no cookie before the mailbox, an
+//! access log without IP address or user agent, day-only dates, and rate limits that answer
+//! with a localized page.
+
+use speakup::config::ServeArgs;
+use speakup_tests::*;
+
+async fn headers_cookies_and_logs(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.browser();
+    for path in ["/", "/report", "/follow-up", "/static/style.css", "/nope"] {
+        let res = client
+            .get(app.url(path))
+            .header("user-agent", "CanaryAgent/9.9")
+            .send()
+            .await
+            .unwrap();
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'none'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(h.contains_key("permissions-policy"));
+        assert!(h.get("set-cookie").is_none(), "{path} sets a cookie");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS over plain HTTP"
+        );
+        if path != "/static/style.css" {
+            assert_eq!(h["cache-control"], "no-store", "{path}");
+        }
+    }
+    // Pages reference nothing outside this origin.
+    for path in ["/", "/report", "/follow-up"] {
+        let html = client
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!html.contains("<script"), "{path} has a script");
+        assert!(
+            !html.contains("src=\"http"),
+            "{path} loads a third-party resource"
+        );
+        assert!(!html.contains("href=\"//"), "{path}");
+    }
+
+    let (_, page) = file_report(&app, &client, "en", &Report::default()).await;
+    let res = {
+        let f = client
+            .get(app.url("/follow-up"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let no_redirect = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        no_redirect
+            .post(app.url("/follow-up"))
+            .form(&[("csrf", hidden(&f, "csrf")), ("receipt", receipt(&page))])
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("speakup_mailbox="));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(
+        !cookie.contains("Expires") && !cookie.contains("Max-Age"),
+        "a browser-session cookie"
+    );
+
+    // Reporter actions are stamped with a day, never a time.
+    let case = app.store.cases().await.unwrap().pop().unwrap();
+    assert_eq!(case.received_on, time::OffsetDateTime::now_utc().date());
+
+    let logs = String::from_utf8_lossy(&captured_logs()).into_owned();
+    // The test binary logs everything (its own HTTP client too); the access log is the
+    // server's record of requests, and production keeps dependencies at warn.
+    let access: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(" request method="))
+        .collect();
+    assert!(
+        access.iter().any(|l| l.contains("route=/report")),
+        "the access log records routes"
+    );
+    assert!(
+        access
+            .iter()
+            .any(|l| l.contains("route=(unmatched) status=404"))
+    );
+    for line in access {
+        assert!(!line.contains("CanaryAgent"), "user agent logged: {line}");
+        assert!(!line.contains("127.0.0.1"), "client address logged: {line}");
+        assert!(!line.contains("lang="), "query string logged: {line}");
+    }
+    app.finish().await;
+}
+
+async fn submissions_are_rate_limited(backend: Backend) {
+    let opts = Options {
+        serve: ServeArgs {
+            rate_per_client: Some(3),
+            rate_global: Some(100),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let Some(app) = spawn_with(backend, opts).await else {
+        return;
+    };
+    let client = app.browser();
+    let f = client
+        .get(app.url("/follow-up"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&f, "csrf");
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let res = client
+            .post(app.url("/follow-up?lang=fr"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("receipt", "2345-6789-ABCD-EFGH-JKMN-PQRS"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+        if res.status() == 429 {
+            assert!(res.headers().contains_key("retry-after"));
+            let body = res.text().await.unwrap();
+            assert!(body.contains("lang=\"fr\""), "a localized 429 page");
+        }
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 429, 429]);
+    // Reading pages is not limited.
+    assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), 200);
+    app.finish().await;
+}
+
+on_both_databases!(headers_cookies_and_logs, submissions_are_rate_limited);
