@@ -314,13 +314,13 @@ pub fn ensure_sqlite_dir(url: &str) -> std::io::Result<()> {
             .split('?')
             .next()
             .unwrap_or("");
-        if !path.is_empty() && path != ":memory:" {
-            if let Some(parent) = Path::new(path)
+        if !path.is_empty()
+            && path != ":memory:"
+            && let Some(parent) = Path::new(path)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent)?;
-            }
+        {
+            std::fs::create_dir_all(parent)?;
         }
     }
     Ok(())

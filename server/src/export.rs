@@ -26,10 +26,10 @@ pub enum ExportError {
 }
 
 pub async fn find_case(store: &dyn Store, case: &str) -> Result<CaseRecord, ExportError> {
-    if let Ok(r) = crate::domain::reference::CaseReference::parse(case) {
-        if let Some(c) = store.case_by_reference(r.as_str()).await? {
-            return Ok(c);
-        }
+    if let Ok(r) = crate::domain::reference::CaseReference::parse(case)
+        && let Some(c) = store.case_by_reference(r.as_str()).await?
+    {
+        return Ok(c);
     }
     store
         .cases()

@@ -215,14 +215,14 @@ impl TestApp {
         if let Some(s) = self.server.take() {
             let _ = s.await;
         }
-        if let Some((admin, name)) = self.pg_admin.take() {
-            if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
-                let _ = sqlx::Executor::execute(
-                    &mut conn,
-                    sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
-                )
-                .await;
-            }
+        if let Some((admin, name)) = self.pg_admin.take()
+            && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+        {
+            let _ = sqlx::Executor::execute(
+                &mut conn,
+                sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+            )
+            .await;
         }
     }
 
@@ -335,12 +335,10 @@ pub fn files_containing(dir: &Path, since: std::time::SystemTime, needle: &str) 
             } else if meta.is_file()
                 && meta.len() < 256 * 1024 * 1024
                 && meta.modified().is_ok_and(|m| m >= since)
+                && let Ok(bytes) = std::fs::read(&p)
+                && contains(&bytes, needle)
             {
-                if let Ok(bytes) = std::fs::read(&p) {
-                    if contains(&bytes, needle) {
-                        hits.push(p);
-                    }
-                }
+                hits.push(p);
             }
         }
     }

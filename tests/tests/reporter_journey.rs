@@ -87,11 +87,7 @@ async fn full_journey(backend: Backend) {
 
     // Download the reply's file back, decrypted for the reporter.
     let items = app.store.items(&case.id).await.unwrap();
-    let note = items
-        .iter()
-        .filter(|i| i.kind == "attachment")
-        .last()
-        .unwrap();
+    let note = items.iter().rfind(|i| i.kind == "attachment").unwrap();
     let res = client
         .get(app.url(&format!("/mailbox/attachments/{}", note.id)))
         .send()

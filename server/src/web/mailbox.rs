@@ -248,16 +248,16 @@ async fn mailbox_page(
         .iter()
         .filter(|i| i.kind == ItemKind::Attachment.as_str() && i.parent_id.is_none())
     {
-        if let Some(files) = attachments.get_mut("") {
-            if let Some(pos) = files.iter().position(|a| a.id == i.id) {
-                let a = files.remove(pos);
-                thread.push(ThreadEntry {
-                    from_reporter: Author::from_db(&i.author) == Author::Reporter,
-                    day: t.date(i.created_on),
-                    body: String::new(),
-                    attachments: vec![a],
-                });
-            }
+        if let Some(files) = attachments.get_mut("")
+            && let Some(pos) = files.iter().position(|a| a.id == i.id)
+        {
+            let a = files.remove(pos);
+            thread.push(ThreadEntry {
+                from_reporter: Author::from_db(&i.author) == Author::Reporter,
+                day: t.date(i.created_on),
+                body: String::new(),
+                attachments: vec![a],
+            });
         }
     }
 

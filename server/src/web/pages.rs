@@ -72,7 +72,7 @@ impl ReportPage {
     /// Whether the validation found the problem with this catalog key (marks the field
     /// `aria-invalid`).
     pub fn has_error(&self, key: &str) -> bool {
-        self.errors.iter().any(|e| *e == key)
+        self.errors.contains(&key)
     }
 
     /// The id of the form control an error is about, for the link in the error summary.
