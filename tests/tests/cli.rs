@@ -1,0 +1,181 @@
+//! The `speakup` command line, run through the same entry point as the binary.
+
+use clap::Parser;
+use speakup::cli::{Cli, run};
+use speakup_tests::*;
+
+async fn cli(app: &TestApp, args: &[&str]) -> Result<String, String> {
+    let mut argv = vec!["speakup", "--database-url", app.database_url.as_str()];
+    argv.extend_from_slice(args);
+    let parsed = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    run(parsed, &mut out).await.map_err(|e| format!("{e:#}"))?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+async fn officer_and_case_commands(backend: Backend) {
+    let Some(app) = spawn_with(
+        backend,
+        Options {
+            with_officer: false,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    assert!(
+        cli(&app, &["migrate"])
+            .await
+            .unwrap()
+            .contains("migrations applied")
+    );
+    assert_eq!(
+        cli(&app, &["officer", "list"]).await.unwrap().trim(),
+        "no officers"
+    );
+
+    let key = age::x25519::Identity::generate().to_public().to_string();
+    let err = cli(
+        &app,
+        &[
+            "officer",
+            "add",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+            "--recipient",
+            "age1nope",
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("not an age X25519 recipient"), "{err}");
+    let err = cli(
+        &app,
+        &[
+            "officer",
+            "add",
+            "--email",
+            "bad",
+            "--name",
+            "X",
+            "--recipient",
+            &key,
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("e-mail"), "{err}");
+    let err = cli(
+        &app,
+        &[
+            "officer",
+            "add",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+            "--role",
+            "boss",
+            "--recipient",
+            &key,
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("unknown role"), "{err}");
+
+    let out = cli(
+        &app,
+        &[
+            "officer",
+            "add",
+            "--email",
+            "Eva@Example.org",
+            "--name",
+            "Eva",
+            "--role",
+            "officer,auditor",
+            "--recipient",
+            &key,
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(out.contains("eva@example.org"));
+    let err = cli(
+        &app,
+        &[
+            "officer",
+            "add",
+            "--email",
+            "eva@example.org",
+            "--name",
+            "Eva",
+            "--recipient",
+            &key,
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("already exists"), "{err}");
+    let list = cli(&app, &["officer", "list"]).await.unwrap();
+    assert!(
+        list.contains("eva@example.org\tEva\tauditor,officer"),
+        "{list}"
+    );
+
+    assert_eq!(
+        cli(&app, &["case", "list"]).await.unwrap().trim(),
+        "no cases"
+    );
+    let (status, _) = file_report(&app, &app.browser(), "en", &Report::default()).await;
+    assert_eq!(status, 200);
+    let list = cli(&app, &["case", "list"]).await.unwrap();
+    let case = app.store.cases().await.unwrap().pop().unwrap();
+    assert!(list.contains(&case.reference) && list.contains("fraud") && list.contains("received"));
+    assert!(!list.contains("Invoices"), "metadata only");
+
+    let err = cli(
+        &app,
+        &["case", "export", "SU-2222-2222", "--out", "/tmp/never"],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("no case"), "{err}");
+    let out_dir = app.dir.path().join("exp");
+    cli(
+        &app,
+        &[
+            "case",
+            "export",
+            &case.reference,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    let err = cli(
+        &app,
+        &[
+            "case",
+            "export",
+            &case.reference,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.contains("not empty"),
+        "an export never overwrites: {err}"
+    );
+    app.finish().await;
+}
+
+on_both_databases!(officer_and_case_commands);
