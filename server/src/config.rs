@@ -113,10 +113,13 @@ impl Category {
             Lang::Fr => &self.fr,
             Lang::De => &self.de,
         };
-        match own.as_ref().or(self.en.as_ref()) {
-            Some(l) => l.clone(),
-            None => lang.tr().fmt(&format!("category.{}", self.code), &[]),
+        if let Some(l) = own {
+            return l.clone();
         }
+        if DEFAULT_CATEGORIES.contains(&self.code.as_str()) {
+            return lang.tr().fmt(&format!("category.{}", self.code), &[]);
+        }
+        self.en.clone().unwrap_or_else(|| self.code.clone())
     }
 }
 

@@ -5,6 +5,16 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+/// Stamps log lines with the day only: an exact time next to a reporter's request would be
+/// the very timestamp the platform promises not to keep.
+struct DayOnly;
+
+impl tracing_subscriber::fmt::time::FormatTime for DayOnly {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        write!(w, "{}", time::OffsetDateTime::now_utc().date())
+    }
+}
+
 pub const DEFAULT_FILTER: &str = "warn,speakup=info";
 
 pub fn filter() -> EnvFilter {
@@ -21,5 +31,6 @@ where
         .with_writer(writer)
         .with_target(false)
         .with_ansi(false)
+        .with_timer(DayOnly)
         .try_init();
 }

@@ -31,7 +31,11 @@ pub fn available(what: &str, ok: bool) -> bool {
             !require_all(),
             "{what} is required (SPEAKUP_TEST_REQUIRE_ALL=1) but missing"
         );
-        eprintln!("SKIPPED: {what} is not available on this machine");
+        // Straight to stderr: the test runner captures `eprintln!` of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {what} is not available on this machine"
+        );
     }
     ok
 }

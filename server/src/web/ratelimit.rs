@@ -23,7 +23,19 @@ pub fn per_client(per_minute: u32) -> GovernorLayer<PeerIpKeyExtractor, NoOpMidd
         .methods(vec![Method::POST])
         .finish();
     match config {
-        Some(c) => GovernorLayer::new(c),
+        Some(c) => {
+            let limiter = c.limiter().clone();
+            // Forget addresses whose window has passed, so none lingers in memory.
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    limiter.retain_recent();
+                    limiter.shrink_to_fit();
+                }
+            });
+            GovernorLayer::new(c)
+        }
         None => unreachable!("period and burst are never zero"),
     }
 }
