@@ -131,6 +131,8 @@ pub async fn export_case(
         "status": case.status,
         "received_on": case.received_on.to_string(),
         "acknowledged_on": case.acknowledged_on.map(|d| d.to_string()),
+        "feedback_on": case.feedback_on.map(|d| d.to_string()),
+        "closed_on": case.closed_on.map(|d| d.to_string()),
         "acknowledgement_due": acknowledgement_due(case.received_on).to_string(),
         "feedback_due": feedback_due(case.received_on, case.acknowledged_on).to_string(),
         "case_recipient": case.case_recipient,

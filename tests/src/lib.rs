@@ -211,6 +211,13 @@ impl TestApp {
             .expect("client")
     }
 
+    /// Asks the server to shut down gracefully (as SIGTERM does) without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Stops the server gracefully and drops a PostgreSQL test database.
     pub async fn finish(mut self) {
         if let Some(tx) = self.shutdown.take() {

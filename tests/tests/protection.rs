@@ -2,6 +2,7 @@
 //! access log without IP address or user agent, day-only dates, and rate limits that answer
 //! with a localized page.
 
+use futures_util::StreamExt;
 use speakup::config::ServeArgs;
 use speakup_tests::*;
 
@@ -156,4 +157,54 @@ async fn submissions_are_rate_limited(backend: Backend) {
     app.finish().await;
 }
 
-on_both_databases!(headers_cookies_and_logs, submissions_are_rate_limited);
+/// A report being uploaded when the shutdown signal comes is finished and stored, not cut.
+async fn shutdown_lets_uploads_finish(backend: Backend) {
+    let Some(mut app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.browser();
+    let page = client
+        .get(app.url("/report"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    // A slow client: 8 MiB in 32 pieces, 20 ms apart.
+    let stream = futures_util::stream::iter(0..32).then(|_| async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; 256 * 1024]))
+    });
+    let part = reqwest::multipart::Part::stream_with_length(
+        reqwest::Body::wrap_stream(stream),
+        8 * 1024 * 1024,
+    )
+    .file_name("slow.bin");
+    let form = Report::default().form(&csrf).part("attachments", part);
+    let url = app.url("/report");
+    let upload = tokio::spawn(async move { client.post(url).multipart(form).send().await });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    app.begin_shutdown();
+    let res = upload.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("id=\"receipt\""));
+    let case = app.store.cases().await.unwrap().pop().unwrap();
+    let sizes: Vec<i64> = app
+        .store
+        .items(&case.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.size)
+        .collect();
+    assert!(sizes.contains(&(8 * 1024 * 1024)), "{sizes:?}");
+    app.finish().await;
+}
+
+on_both_databases!(
+    headers_cookies_and_logs,
+    submissions_are_rate_limited,
+    shutdown_lets_uploads_finish
+);

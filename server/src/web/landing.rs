@@ -43,8 +43,13 @@ pub async fn stylesheet() -> Response {
 
 /// For load balancers: answers only when the database does.
 pub async fn health(State(state): State<SharedState>) -> Result<&'static str, AppError> {
-    state.store.officers().await?;
-    Ok("ok")
+    match state.store.officers().await {
+        Ok(_) => Ok("ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unavailable");
+            Err(ErrorKind::Unavailable.into())
+        }
+    }
 }
 
 pub async fn not_found() -> AppError {
