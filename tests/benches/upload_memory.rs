@@ -66,7 +66,7 @@ fn main() {
             })
         };
 
-        let page = client.get(app.url("/report")).send().await.unwrap().text().await.unwrap();
+        let page = app.page(&client, "/report").await;
         let csrf = hidden(&page, "csrf");
         let chunk = bytes::Bytes::from(vec![0x5au8; MIB]);
         let stream = futures_util::stream::iter(

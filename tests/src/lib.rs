@@ -203,6 +203,18 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// The body of a GET, as a browser would show it.
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body")
+    }
+
     /// A browser: keeps cookies, follows redirects.
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder()

@@ -24,14 +24,7 @@ async fn bad_input_is_refused_kindly(backend: Backend) {
     let token = receipt(&page);
     let cases_before = app.store.cases().await.unwrap().len();
 
-    let form_page = client
-        .get(app.url("/report?lang=nl"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form_page = app.page(&client, "/report?lang=nl").await;
     let csrf = hidden(&form_page, "csrf");
     let post = |form: reqwest::multipart::Form| {
         client
@@ -186,26 +179,12 @@ async fn intake_closed_without_officers(backend: Backend) {
         return;
     };
     let client = app.browser();
-    let landing = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let landing = app.page(&client, "/").await;
     assert!(
         !landing.contains("href=\"/report"),
         "no report link while not configured"
     );
-    let form = client
-        .get(app.url("/report"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = app.page(&client, "/report").await;
     assert!(
         !form.contains("name=\"what\""),
         "no form while not configured"

@@ -37,14 +37,7 @@ async fn headers_cookies_and_logs(backend: Backend) {
     }
     // Pages reference nothing outside this origin.
     for path in ["/", "/report", "/follow-up"] {
-        let html = client
-            .get(app.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(&client, path).await;
         assert!(!html.contains("<script"), "{path} has a script");
         assert!(
             !html.contains("src=\"http"),
@@ -55,14 +48,7 @@ async fn headers_cookies_and_logs(backend: Backend) {
 
     let (_, page) = file_report(&app, &client, "en", &Report::default()).await;
     let res = {
-        let f = client
-            .get(app.url("/follow-up"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let f = app.page(&client, "/follow-up").await;
         let no_redirect = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -124,14 +110,7 @@ async fn submissions_are_rate_limited(backend: Backend) {
         return;
     };
     let client = app.browser();
-    let f = client
-        .get(app.url("/follow-up"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let f = app.page(&client, "/follow-up").await;
     let csrf = hidden(&f, "csrf");
     let mut statuses = Vec::new();
     for _ in 0..5 {
@@ -163,14 +142,7 @@ async fn shutdown_lets_uploads_finish(backend: Backend) {
         return;
     };
     let client = app.browser();
-    let page = client
-        .get(app.url("/report"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&client, "/report").await;
     let csrf = hidden(&page, "csrf");
     // A slow client: 8 MiB in 32 pieces, 20 ms apart.
     let stream = futures_util::stream::iter(0..32).then(|_| async {
