@@ -11,7 +11,7 @@ use crate::domain::content::{IdentityContent, ReportContent, to_json};
 use crate::domain::officer::{Role, parse_recipient, roles_from_db};
 use crate::domain::receipt::ReporterKeys;
 use crate::domain::reference::CaseReference;
-use crate::store::{Content, NewCase, NewEnvelope, NewItem, Store, StoreResult};
+use crate::store::{Content, NewCase, NewEnvelope, NewItem, Store, StoreError, StoreResult};
 use crate::web::upload::Received;
 
 /// Who a new case's key is sealed to: every active officer with the `officer` role (the
@@ -104,27 +104,35 @@ pub async fn file_report(store: &dyn Store, f: Filing<'_>) -> Result<CaseReferen
         });
     }
 
-    let reference = CaseReference::generate().map_err(FileError::Random)?;
     let mode = if f.identity.is_some() {
         ReportMode::Confidential
     } else {
         ReportMode::Anonymous
     };
-    store
-        .create_case(&NewCase {
-            id: new_id(),
-            reference: reference.as_str().into(),
-            lookup: f.reporter.lookup.0.to_vec(),
-            case_recipient: case_rcpt.to_string(),
-            reporter_recipient: reporter_rcpt.to_string(),
-            category: f.report.category.clone(),
-            mode: mode.as_str().into(),
-            received_on: f.today,
-            envelopes,
-            items,
-        })
-        .await?;
-    Ok(reference)
+    let mut case = NewCase {
+        id: new_id(),
+        reference: String::new(),
+        lookup: f.reporter.lookup.0.to_vec(),
+        case_recipient: case_rcpt.to_string(),
+        reporter_recipient: reporter_rcpt.to_string(),
+        category: f.report.category.clone(),
+        mode: mode.as_str().into(),
+        received_on: f.today,
+        envelopes,
+        items,
+    };
+    // References are random (about 39 bits), so a clash is rare but possible; the failed
+    // transaction left nothing behind, so trying again with a new reference is safe.
+    let mut attempts = 0;
+    loop {
+        let reference = CaseReference::generate().map_err(FileError::Random)?;
+        case.reference = reference.as_str().into();
+        match store.create_case(&case).await {
+            Ok(()) => return Ok(reference),
+            Err(StoreError::DuplicateReference) if attempts < 5 => attempts += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn attachment_items(files: Vec<Received>, parent: &str, today: Date) -> Vec<NewItem> {

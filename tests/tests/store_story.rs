@@ -101,6 +101,17 @@ async fn store_story(backend: Backend) {
         ],
     };
     s.create_case(&case).await.unwrap();
+    // A clashing reference is reported as such (the caller retries with a new one).
+    let clash = NewCase {
+        id: "c3".into(),
+        lookup: vec![7; 32],
+        items: vec![item("r3", "report", Content::Inline(b"x".to_vec()), None)],
+        ..case.clone()
+    };
+    assert!(matches!(
+        s.create_case(&clash).await,
+        Err(StoreError::DuplicateReference)
+    ));
     // A claimed upload cannot be appended to, claimed again or discarded.
     assert!(s.append_chunk("up1", 2, b"late").await.is_err());
     s.discard_blob("up1").await.unwrap();

@@ -19,6 +19,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("an officer with this e-mail address already exists")]
     DuplicateOfficer,
+    #[error("a case with this reference already exists")]
+    DuplicateReference,
     #[error("upload {0} is missing or already used")]
     BlobNotPending(String),
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]

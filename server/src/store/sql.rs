@@ -391,7 +391,14 @@ macro_rules! sql_store {
                 .bind(&c.mode)
                 .bind(day_to_db(c.received_on))
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::DuplicateReference
+                    } else {
+                        e.into()
+                    }
+                })?;
                 for e in &c.envelopes {
                     sqlx::query(
                         "INSERT INTO case_keys (case_id, holder, recipient, envelope) \
