@@ -13,7 +13,7 @@ use super::csrf::{self, Purpose};
 use super::error::{AppError, ErrorKind};
 use super::locale::Locale;
 use super::pages::{CategoryOption, Chrome, ReceiptPage, ReportDraft, ReportPage};
-use super::upload::{self, FieldError, Received};
+use super::upload::{FormReader, Refusal, Step};
 use crate::cases::{self, Filing};
 use crate::crypto::CaseKey;
 use crate::domain::case::acknowledgement_due;
@@ -84,94 +84,50 @@ fn validate(state: &SharedState, d: &ReportDraft) -> Vec<&'static str> {
     errors
 }
 
-enum Outcome {
-    Ready(ReportDraft, Vec<Received>),
-    Refused(ReportDraft, Vec<&'static str>),
+fn refusal_key(r: Refusal) -> &'static str {
+    match r {
+        Refusal::TooLong => "report.error.too_long",
+        Refusal::TooManyFiles => "report.error.too_many_files",
+        Refusal::EmptyFile => "report.error.empty_file",
+    }
 }
 
+/// Reads the report form. The text fields come before the files in the form, so a draft
+/// with problems is refused before any file is stored.
 async fn read_form(
     state: &SharedState,
-    multipart: &mut Multipart,
-    recipients: &[&age::x25519::Recipient],
-    started: &mut Vec<String>,
-) -> Result<Outcome, AppError> {
-    let now = state.clock.now();
+    reader: &mut FormReader<'_>,
+) -> Result<Result<ReportDraft, (ReportDraft, Vec<&'static str>)>, AppError> {
     let mut draft = ReportDraft::default();
-    let mut files = Vec::new();
-    let mut csrf_ok = false;
-    let mut checked = false;
-    while let Some(field) = multipart.next_field().await.map_err(FieldError::from)? {
-        let name = field.name().unwrap_or("").to_owned();
-        // The token comes first in the form, so nothing is stored for a forged request.
-        if !csrf_ok {
-            if name != "csrf" {
-                return Err(ErrorKind::Csrf.into());
-            }
-            let token = upload::text(field).await?;
-            if !csrf::verify(&state.keys.csrf, Purpose::Report, b"", &token, now) {
-                return Err(ErrorKind::Csrf.into());
-            }
-            csrf_ok = true;
-            continue;
-        }
-        if name == "attachments" {
-            if !checked {
+    loop {
+        let value = match reader.next(|| validate(state, &draft).is_empty()).await? {
+            Step::Done => break,
+            Step::Stored => continue,
+            Step::Held => {
                 let errors = validate(state, &draft);
-                if !errors.is_empty() {
-                    return Ok(Outcome::Refused(draft, errors));
-                }
-                checked = true;
+                return Ok(Err((draft, errors)));
             }
-            let received = upload::file(
-                state.store.as_ref(),
-                field,
-                recipients,
-                state.settings.max_attachment_bytes,
-                now.date(),
-                started,
-            )
-            .await;
-            match received {
-                Ok(Some(r)) if files.len() < state.settings.max_attachments => files.push(r),
-                Ok(Some(_)) => {
-                    return Ok(Outcome::Refused(draft, vec!["report.error.too_many_files"]));
-                }
-                Ok(None) => {}
-                Err(FieldError::EmptyFile) => {
-                    return Ok(Outcome::Refused(draft, vec!["report.error.empty_file"]));
-                }
-                Err(e) => return Err(e.into()),
-            }
-            continue;
-        }
-        let value = match upload::text(field).await {
-            Ok(v) => v,
-            Err(FieldError::TooLong) => {
-                return Ok(Outcome::Refused(draft, vec!["report.error.too_long"]));
-            }
-            Err(e) => return Err(e.into()),
+            Step::Refused(r) => return Ok(Err((draft, vec![refusal_key(r)]))),
+            Step::Text(name, value) => match name.as_str() {
+                "category" => (&mut draft.category, value),
+                "what" => (&mut draft.what, value),
+                "when_where" => (&mut draft.when_where, value),
+                "involved" => (&mut draft.involved, value),
+                "mode" => (&mut draft.mode, value),
+                "name" => (&mut draft.name, value),
+                "contact" => (&mut draft.contact, value),
+                _ => continue,
+            },
         };
-        let slot = match name.as_str() {
-            "category" => &mut draft.category,
-            "what" => &mut draft.what,
-            "when_where" => &mut draft.when_where,
-            "involved" => &mut draft.involved,
-            "mode" => &mut draft.mode,
-            "name" => &mut draft.name,
-            "contact" => &mut draft.contact,
-            _ => continue,
-        };
-        *slot = value.to_string();
-    }
-    if !csrf_ok {
-        return Err(ErrorKind::Csrf.into());
+        let (slot, text) = value;
+        *slot = text.to_string();
     }
     let errors = validate(state, &draft);
-    if errors.is_empty() {
-        Ok(Outcome::Ready(draft, files))
+    Ok(if errors.is_empty() {
+        Ok(draft)
     } else {
-        Ok(Outcome::Refused(draft, errors))
-    }
+        Err((draft, errors))
+    })
 }
 
 pub async fn submit(
@@ -193,26 +149,31 @@ pub async fn submit(
     let case_key = CaseKey::generate();
     let (case_rcpt, reporter_rcpt) = (case_key.recipient(), reporter.recipient());
 
-    let mut started = Vec::new();
-    let outcome = read_form(
-        &state,
+    let recipients = [&case_rcpt, &reporter_rcpt];
+    let now = state.clock.now();
+    let mut reader = FormReader::open(
         &mut multipart,
-        &[&case_rcpt, &reporter_rcpt],
-        &mut started,
+        store,
+        &recipients,
+        state.settings.max_attachment_bytes,
+        state.settings.max_attachments,
+        now.date(),
+        |token| csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now),
     )
-    .await;
-    let (mut draft, files) = match outcome {
-        Ok(Outcome::Ready(d, f)) => (d, f),
-        Ok(Outcome::Refused(draft, errors)) => {
-            upload::discard(store, &started).await;
+    .await?;
+    let mut draft = match read_form(&state, &mut reader).await {
+        Ok(Ok(draft)) => draft,
+        Ok(Err((draft, errors))) => {
+            reader.discard().await;
             let page = report_page(&state, lang, true, draft, errors);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         Err(e) => {
-            upload::discard(store, &started).await;
+            reader.discard().await;
             return Err(e);
         }
     };
+    let files = std::mem::take(&mut reader.files);
 
     let report = ReportContent::new(
         &draft.category,
@@ -242,7 +203,7 @@ pub async fn submit(
     let reference = match filed {
         Ok(r) => r,
         Err(e) => {
-            upload::discard(store, &started).await;
+            reader.discard().await;
             return Err(AppError::internal(e));
         }
     };

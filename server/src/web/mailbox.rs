@@ -21,7 +21,7 @@ use super::error::{AppError, ErrorKind};
 use super::locale::Locale;
 use super::pages::{AttachmentView, Chrome, FollowUpPage, MailboxPage, ReportView, ThreadEntry};
 use super::session::{self, MailboxSession};
-use super::upload::{self, FieldError};
+use super::upload::{FormReader, Refusal, Step};
 use crate::cases;
 use crate::crypto;
 use crate::domain::case::{
@@ -316,78 +316,52 @@ pub async fn reply(
     let store = state.store.as_ref();
     let now = state.clock.now();
 
-    let mut started = Vec::new();
+    let mut reader = FormReader::open(
+        &mut multipart,
+        store,
+        &recipients,
+        state.settings.max_attachment_bytes,
+        state.settings.max_attachments,
+        now.date(),
+        |token| {
+            csrf::verify(
+                &state.keys.csrf,
+                Purpose::Mailbox,
+                &session.nonce,
+                token,
+                now,
+            )
+        },
+    )
+    .await?;
     let mut message = Zeroizing::new(String::new());
-    let mut files = Vec::new();
-    let mut csrf_ok = false;
     let mut refused: Option<&'static str> = None;
-    let result: Result<(), AppError> = async {
-        while let Some(field) = multipart.next_field().await.map_err(FieldError::from)? {
-            let name = field.name().unwrap_or("").to_owned();
-            if !csrf_ok {
-                let token = upload::text(field).await?;
-                if name != "csrf"
-                    || !csrf::verify(
-                        &state.keys.csrf,
-                        Purpose::Mailbox,
-                        &session.nonce,
-                        &token,
-                        now,
-                    )
-                {
-                    return Err(ErrorKind::Csrf.into());
-                }
-                csrf_ok = true;
-            } else if name == "attachments" {
-                match upload::file(
-                    store,
-                    field,
-                    &recipients,
-                    state.settings.max_attachment_bytes,
-                    now.date(),
-                    &mut started,
-                )
-                .await
-                {
-                    Ok(Some(r)) if files.len() < state.settings.max_attachments => files.push(r),
-                    Ok(Some(_)) => {
-                        refused = Some("mailbox.error.too_many_files");
-                        return Ok(());
-                    }
-                    Ok(None) => {}
-                    Err(FieldError::EmptyFile) => {
-                        refused = Some("mailbox.error.empty");
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            } else if name == "message" {
-                match upload::text(field).await {
-                    Ok(v) => message = v,
-                    Err(FieldError::TooLong) => {
-                        refused = Some("mailbox.error.too_long");
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e.into()),
-                }
+    loop {
+        match reader.next(|| true).await {
+            Ok(Step::Done) => break,
+            Ok(Step::Stored | Step::Held) => {}
+            Ok(Step::Text(name, value)) if name == "message" => message = value,
+            Ok(Step::Text(..)) => {}
+            Ok(Step::Refused(r)) => {
+                refused = Some(match r {
+                    Refusal::TooLong => "mailbox.error.too_long",
+                    Refusal::TooManyFiles => "mailbox.error.too_many_files",
+                    Refusal::EmptyFile => "mailbox.error.empty",
+                });
+                break;
+            }
+            Err(e) => {
+                reader.discard().await;
+                return Err(e);
             }
         }
-        if !csrf_ok {
-            return Err(ErrorKind::Csrf.into());
-        }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        upload::discard(store, &started).await;
-        return Err(e);
     }
     let text = message.trim();
-    if refused.is_none() && text.is_empty() && files.is_empty() {
+    if refused.is_none() && text.is_empty() && reader.files.is_empty() {
         refused = Some("mailbox.error.empty");
     }
     if let Some(key) = refused {
-        upload::discard(store, &started).await;
+        reader.discard().await;
         let page = mailbox_page(&state, lang, &session, &case, None, Some(key)).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
@@ -396,12 +370,12 @@ pub async fn reply(
         &case.id,
         &recipients,
         (!text.is_empty()).then_some(text),
-        files,
+        std::mem::take(&mut reader.files),
         state.clock.today(),
     )
     .await;
     if let Err(e) = added {
-        upload::discard(store, &started).await;
+        reader.discard().await;
         return Err(AppError::internal(e));
     }
     Ok(Redirect::to(&format!("/mailbox?lang={}&sent=1", lang.code())).into_response())

@@ -4,6 +4,7 @@
 //! whole request succeeds (otherwise the caller discards them).
 
 use age::x25519::Recipient;
+use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 use time::Date;
@@ -49,7 +50,7 @@ impl From<FieldError> for AppError {
 }
 
 /// Reads a text field; refuses invalid UTF-8 and over-long values.
-pub async fn text(mut field: Field<'_>) -> Result<Zeroizing<String>, FieldError> {
+async fn text(mut field: Field<'_>) -> Result<Zeroizing<String>, FieldError> {
     let mut bytes = Zeroizing::new(Vec::new());
     while let Some(chunk) = field.chunk().await? {
         if bytes.len() + chunk.len() > MAX_TEXT_CHARS * 4 {
@@ -87,7 +88,7 @@ pub fn clean_file_name(raw: &str) -> String {
 /// Streams one file field into an encrypted blob. `Ok(None)` for the empty part browsers
 /// send when no file was chosen. On error the blob id (if any) has been pushed to
 /// `started`, so the caller can discard it.
-pub async fn file(
+async fn file(
     store: &dyn Store,
     mut field: Field<'_>,
     recipients: &[&Recipient],
@@ -144,9 +145,123 @@ pub async fn file(
     }))
 }
 
+/// Why a form was refused in a way its own page explains (each page has its wording).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    TooLong,
+    TooManyFiles,
+    EmptyFile,
+}
+
+/// One step through a form read by [`FormReader`].
+pub enum Step {
+    Text(String, Zeroizing<String>),
+    /// A file field was encrypted and stored (or was the empty part of "no file chosen").
+    Stored,
+    /// A file field arrived but the caller said not to store anything yet.
+    Held,
+    Refused(Refusal),
+    Done,
+}
+
+/// Reads a reporter form whose first field must be its CSRF token, so nothing is stored
+/// for a forged request; files (the field `attachments`) are encrypted and stored as they
+/// arrive, up to the configured count. Whatever it stored is listed in `started` until a
+/// case claims it, so a caller that gives up can discard it.
+pub struct FormReader<'a> {
+    multipart: &'a mut Multipart,
+    store: &'a dyn Store,
+    recipients: &'a [&'a Recipient],
+    max_bytes: u64,
+    max_files: usize,
+    day: Date,
+    pub started: Vec<String>,
+    pub files: Vec<Received>,
+}
+
+pub const FILE_FIELD: &str = "attachments";
+
+impl<'a> FormReader<'a> {
+    pub async fn open(
+        multipart: &'a mut Multipart,
+        store: &'a dyn Store,
+        recipients: &'a [&'a Recipient],
+        max_bytes: u64,
+        max_files: usize,
+        day: Date,
+        csrf_valid: impl FnOnce(&str) -> bool,
+    ) -> Result<Self, AppError> {
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(FieldError::from)?
+            .ok_or(ErrorKind::Csrf)?;
+        if field.name() != Some("csrf") || !csrf_valid(&text(field).await?) {
+            return Err(ErrorKind::Csrf.into());
+        }
+        Ok(Self {
+            multipart,
+            store,
+            recipients,
+            max_bytes,
+            max_files,
+            day,
+            started: Vec::new(),
+            files: Vec::new(),
+        })
+    }
+
+    /// Reads the next field. A file is stored only if `may_store` says so when it arrives.
+    pub async fn next(&mut self, may_store: impl FnOnce() -> bool) -> Result<Step, AppError> {
+        let Some(field) = self
+            .multipart
+            .next_field()
+            .await
+            .map_err(FieldError::from)?
+        else {
+            return Ok(Step::Done);
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name != FILE_FIELD {
+            return match text(field).await {
+                Ok(v) => Ok(Step::Text(name, v)),
+                Err(FieldError::TooLong) => Ok(Step::Refused(Refusal::TooLong)),
+                Err(e) => Err(e.into()),
+            };
+        }
+        if !may_store() {
+            return Ok(Step::Held);
+        }
+        let received = file(
+            self.store,
+            field,
+            self.recipients,
+            self.max_bytes,
+            self.day,
+            &mut self.started,
+        )
+        .await;
+        match received {
+            Ok(Some(r)) if self.files.len() < self.max_files => {
+                self.files.push(r);
+                Ok(Step::Stored)
+            }
+            Ok(Some(_)) => Ok(Step::Refused(Refusal::TooManyFiles)),
+            Ok(None) => Ok(Step::Stored),
+            Err(FieldError::EmptyFile) => Ok(Step::Refused(Refusal::EmptyFile)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Drops everything this form stored (a refused or failed request).
+    pub async fn discard(&self) {
+        discard(self.store, &self.started).await;
+    }
+}
+
 /// Drops the blobs of a request that did not complete. Failures here only leave incomplete
 /// blobs, which the daily purge removes.
-pub async fn discard(store: &dyn Store, blob_ids: &[String]) {
+async fn discard(store: &dyn Store, blob_ids: &[String]) {
     for id in blob_ids {
         if let Err(e) = store.discard_blob(id).await {
             tracing::warn!(error = %e, "could not discard an unfinished upload; the purge will");
