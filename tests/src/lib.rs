@@ -147,6 +147,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_with(backend, Options::default()).await
 }
 
+/// A server with no officer key yet: the intake is closed.
+pub async fn spawn_without_officer(backend: Backend) -> Option<TestApp> {
+    let opts = Options {
+        with_officer: false,
+        ..Default::default()
+    };
+    spawn_with(backend, opts).await
+}
+
 pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
     init_logs();
     let dir = tempfile::tempdir().expect("tempdir");

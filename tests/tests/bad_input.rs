@@ -1,7 +1,7 @@
 //! Non-negotiable 5: bad input of every kind gets a clear 4xx page in the reporter's language
 //! (never a 500), and what was stored before stays intact and readable.
 
-use speakup::config::{FileConfig, ServeArgs};
+use speakup::config::ServeArgs;
 use speakup_tests::*;
 
 async fn bad_input_is_refused_kindly(backend: Backend) {
@@ -170,12 +170,7 @@ async fn bad_input_is_refused_kindly(backend: Backend) {
 }
 
 async fn intake_closed_without_officers(backend: Backend) {
-    let opts = Options {
-        with_officer: false,
-        file: FileConfig::default(),
-        ..Default::default()
-    };
-    let Some(app) = spawn_with(backend, opts).await else {
+    let Some(app) = spawn_without_officer(backend).await else {
         return;
     };
     let client = app.browser();

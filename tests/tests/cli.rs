@@ -14,15 +14,7 @@ async fn cli(app: &TestApp, args: &[&str]) -> Result<String, String> {
 }
 
 async fn officer_and_case_commands(backend: Backend) {
-    let Some(app) = spawn_with(
-        backend,
-        Options {
-            with_officer: false,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_without_officer(backend).await else {
         return;
     };
     assert!(
@@ -37,90 +29,43 @@ async fn officer_and_case_commands(backend: Backend) {
     );
 
     let key = age::x25519::Identity::generate().to_public().to_string();
-    let err = cli(
-        &app,
-        &[
+    let add = |email: &str, role: &str, recipient: &str| {
+        let args: Vec<String> = [
             "officer",
             "add",
             "--email",
-            "x@example.org",
+            email,
             "--name",
-            "X",
-            "--recipient",
-            "age1nope",
-        ],
-    )
-    .await
-    .unwrap_err();
-    assert!(err.contains("not an age X25519 recipient"), "{err}");
-    let err = cli(
-        &app,
-        &[
-            "officer",
-            "add",
-            "--email",
-            "bad",
-            "--name",
-            "X",
-            "--recipient",
-            &key,
-        ],
-    )
-    .await
-    .unwrap_err();
-    assert!(err.contains("e-mail"), "{err}");
-    let err = cli(
-        &app,
-        &[
-            "officer",
-            "add",
-            "--email",
-            "x@example.org",
-            "--name",
-            "X",
+            "Eva",
             "--role",
-            "boss",
+            role,
             "--recipient",
-            &key,
-        ],
-    )
-    .await
-    .unwrap_err();
-    assert!(err.contains("unknown role"), "{err}");
+            recipient,
+        ]
+        .map(String::from)
+        .to_vec();
+        args
+    };
+    let refused = [
+        (
+            add("x@example.org", "officer", "age1nope"),
+            "not an age X25519 recipient",
+        ),
+        (add("bad", "officer", &key), "e-mail"),
+        (add("x@example.org", "boss", &key), "unknown role"),
+    ];
+    for (args, expected) in refused {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = cli(&app, &args).await.unwrap_err();
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
 
-    let out = cli(
-        &app,
-        &[
-            "officer",
-            "add",
-            "--email",
-            "Eva@Example.org",
-            "--name",
-            "Eva",
-            "--role",
-            "officer,auditor",
-            "--recipient",
-            &key,
-        ],
-    )
-    .await
-    .unwrap();
-    assert!(out.contains("eva@example.org"));
-    let err = cli(
-        &app,
-        &[
-            "officer",
-            "add",
-            "--email",
-            "eva@example.org",
-            "--name",
-            "Eva",
-            "--recipient",
-            &key,
-        ],
-    )
-    .await
-    .unwrap_err();
+    let first = add("Eva@Example.org", "officer,auditor", &key);
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    assert!(cli(&app, &first).await.unwrap().contains("eva@example.org"));
+    let again = add("eva@example.org", "officer", &key);
+    let again: Vec<&str> = again.iter().map(String::as_str).collect();
+    let err = cli(&app, &again).await.unwrap_err();
     assert!(err.contains("already exists"), "{err}");
     let list = cli(&app, &["officer", "list"]).await.unwrap();
     assert!(

@@ -19,15 +19,7 @@ fn item(id: &str, kind: &str, content: Content, parent: Option<&str>) -> NewItem
 }
 
 async fn store_story(backend: Backend) {
-    let Some(app) = spawn_with(
-        backend,
-        Options {
-            with_officer: false,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some(app) = spawn_without_officer(backend).await else {
         return;
     };
     let s = app.store.as_ref();

@@ -6,7 +6,6 @@
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use zeroize::Zeroizing;
 
 use super::SharedState;
 use super::csrf::{self, Purpose};
@@ -208,10 +207,10 @@ pub async fn submit(
         }
     };
     let t = lang.tr();
-    let receipt = Zeroizing::new(token.grouped().to_string());
     let page = ReceiptPage {
         c: chrome(&state, lang),
-        receipt: receipt.to_string(),
+        // Shown once; the page (and this copy) is gone with the response.
+        receipt: token.grouped().to_string(),
         reference: reference.to_string(),
         ack_due: t.date(acknowledgement_due(today)),
         attachments,
