@@ -150,15 +150,9 @@ pub async fn submit(
 
     let recipients = [&case_rcpt, &reporter_rcpt];
     let now = state.clock.now();
-    let mut reader = FormReader::open(
-        &mut multipart,
-        store,
-        &recipients,
-        state.settings.max_attachment_bytes,
-        state.settings.max_attachments,
-        now.date(),
-        |token| csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now),
-    )
+    let mut reader = FormReader::open(&mut multipart, &state, &recipients, |token| {
+        csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now)
+    })
     .await?;
     let mut draft = match read_form(&state, &mut reader).await {
         Ok(Ok(draft)) => draft,

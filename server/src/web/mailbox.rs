@@ -316,23 +316,15 @@ pub async fn reply(
     let store = state.store.as_ref();
     let now = state.clock.now();
 
-    let mut reader = FormReader::open(
-        &mut multipart,
-        store,
-        &recipients,
-        state.settings.max_attachment_bytes,
-        state.settings.max_attachments,
-        now.date(),
-        |token| {
-            csrf::verify(
-                &state.keys.csrf,
-                Purpose::Mailbox,
-                &session.nonce,
-                token,
-                now,
-            )
-        },
-    )
+    let mut reader = FormReader::open(&mut multipart, &state, &recipients, |token| {
+        csrf::verify(
+            &state.keys.csrf,
+            Purpose::Mailbox,
+            &session.nonce,
+            token,
+            now,
+        )
+    })
     .await?;
     let mut message = Zeroizing::new(String::new());
     let mut refused: Option<&'static str> = None;

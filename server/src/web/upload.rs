@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use time::Date;
 use zeroize::Zeroizing;
 
+use super::AppState;
 use super::error::{AppError, ErrorKind};
 use crate::crypto::{self, StreamEncryptor};
 use crate::store::Store;
@@ -182,13 +183,11 @@ pub struct FormReader<'a> {
 pub const FILE_FIELD: &str = "attachments";
 
 impl<'a> FormReader<'a> {
+    /// Limits come from the settings; files are stamped with today's date only.
     pub async fn open(
         multipart: &'a mut Multipart,
-        store: &'a dyn Store,
+        state: &'a AppState,
         recipients: &'a [&'a Recipient],
-        max_bytes: u64,
-        max_files: usize,
-        day: Date,
         csrf_valid: impl FnOnce(&str) -> bool,
     ) -> Result<Self, AppError> {
         let field = multipart
@@ -201,11 +200,11 @@ impl<'a> FormReader<'a> {
         }
         Ok(Self {
             multipart,
-            store,
+            store: state.store.as_ref(),
             recipients,
-            max_bytes,
-            max_files,
-            day,
+            max_bytes: state.settings.max_attachment_bytes,
+            max_files: state.settings.max_attachments,
+            day: state.clock.today(),
             started: Vec::new(),
             files: Vec::new(),
         })
