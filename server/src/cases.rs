@@ -20,7 +20,8 @@ pub async fn intake_recipients(store: &dyn Store) -> StoreResult<Vec<(String, Re
     let officers = store.officers().await?;
     let mut out = Vec::new();
     for o in officers {
-        if o.disabled || !roles_from_db(&o.roles).contains(&Role::Officer) {
+        if o.disabled || o.recipient.is_empty() || !roles_from_db(&o.roles).contains(&Role::Officer)
+        {
             continue;
         }
         match parse_recipient(&o.recipient) {

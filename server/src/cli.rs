@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::audit::{self, action};
 use crate::clock::SystemClock;
 use crate::config::{self, CommonArgs, ServeArgs, Settings};
 use crate::domain::case::{acknowledgement_due, feedback_due};
@@ -38,6 +39,16 @@ pub enum Command {
         #[command(subcommand)]
         command: OfficerCommand,
     },
+    /// Create the first admin account (prints a one-time enrollment link).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Check the audit log's hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// List cases (metadata only) and export them for offline decryption.
     Case {
         #[command(subcommand)]
@@ -62,6 +73,29 @@ pub enum OfficerCommand {
     },
     /// List officers.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin account and print its one-time enrollment link (valid 72 hours).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Print a new enrollment link for an existing account (lost phone or password);
+    /// its password and TOTP stop working at once.
+    Reset {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every row's hash; exit non-zero and name the first broken row if any.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +131,10 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Officer { command } => officer(&cli.common, command, out).await,
+        Command::Admin { command } => admin(&cli.common, command, out).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => audit_verify(&cli.common, out).await,
         Command::Case { command } => case(&cli.common, command, out).await,
     }
 }
@@ -184,6 +222,31 @@ async fn officer(
                 name.as_str(),
                 roles_to_db(&roles)
             )?;
+            let now = time::OffsetDateTime::now_utc();
+            audit::record(
+                &store,
+                now,
+                CLI_ACTOR,
+                action::ACCOUNT_CREATED,
+                "",
+                &format!("{} ({})", email.as_str(), roles_to_db(&roles)),
+            )
+            .await?;
+            let url = public_url(common)?;
+            let link = crate::web::officer::admin::enrollment_link(
+                &store,
+                &url,
+                &id,
+                now.unix_timestamp(),
+                false,
+            )
+            .await?;
+            writeln!(
+                out,
+                "To sign in to the web workspace, {} opens this one-time link (valid {} hours):\n{link}",
+                email.as_str(),
+                crate::web::officer::enroll::LINK_HOURS
+            )?;
             Ok(())
         }
         OfficerCommand::List => {
@@ -193,17 +256,123 @@ async fn officer(
                 writeln!(out, "no officers")?;
             }
             for o in officers {
+                let state = if o.disabled {
+                    "disabled"
+                } else if o.enrolled {
+                    "active"
+                } else {
+                    "enrollment pending"
+                };
+                let key = if o.recipient.is_empty() {
+                    "-"
+                } else {
+                    o.recipient.as_str()
+                };
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{}",
-                    o.email,
-                    o.name,
-                    o.roles,
-                    o.recipient,
-                    if o.disabled { "disabled" } else { "active" }
+                    o.email, o.name, o.roles, key, state
                 )?;
             }
             Ok(())
+        }
+    }
+}
+
+/// Command-line actions are audited as done by the machine's operator.
+const CLI_ACTOR: &str = "cli";
+
+/// The address links point to: `--public-url`, `SPEAKUP_PUBLIC_URL` or the config file.
+fn public_url(common: &CommonArgs) -> anyhow::Result<String> {
+    let args = ServeArgs {
+        public_url: std::env::var("SPEAKUP_PUBLIC_URL").ok(),
+        bind: std::env::var("SPEAKUP_BIND")
+            .ok()
+            .and_then(|b| b.parse().ok()),
+        ..Default::default()
+    };
+    Ok(Settings::resolve(common, &args)?.public_url)
+}
+
+async fn admin(
+    common: &CommonArgs,
+    command: AdminCommand,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let store = open_store(common).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let (email, id) = match command {
+        AdminCommand::Create { email, name } => {
+            let email = OfficerEmail::parse(&email)?;
+            let name = OfficerName::parse(&name)?;
+            let id = uuid::Uuid::new_v4().to_string();
+            store
+                .add_officer(&NewOfficer {
+                    id: id.clone(),
+                    email: email.as_str().into(),
+                    name: name.as_str().into(),
+                    roles: roles_to_db(&[Role::Admin]),
+                    recipient: String::new(),
+                    created_at: now.unix_timestamp(),
+                })
+                .await?;
+            audit::record(
+                &store,
+                now,
+                CLI_ACTOR,
+                action::ACCOUNT_CREATED,
+                "",
+                &format!("{} (admin)", email.as_str()),
+            )
+            .await?;
+            writeln!(out, "created admin {}", email.as_str())?;
+            (email.as_str().to_owned(), id)
+        }
+        AdminCommand::Reset { email } => {
+            let email = OfficerEmail::parse(&email)?;
+            let (account, _) = store
+                .officer_by_email(email.as_str())
+                .await?
+                .with_context(|| format!("no account {}", email.as_str()))?;
+            audit::record(
+                &store,
+                now,
+                CLI_ACTOR,
+                action::ENROLLMENT_RESET,
+                "",
+                email.as_str(),
+            )
+            .await?;
+            (email.as_str().to_owned(), account.id)
+        }
+    };
+    let url = public_url(common)?;
+    let reset = true;
+    let link =
+        crate::web::officer::admin::enrollment_link(&store, &url, &id, now.unix_timestamp(), reset)
+            .await?;
+    writeln!(
+        out,
+        "One-time enrollment link for {email} (valid {} hours; it works once):\n{link}",
+        crate::web::officer::enroll::LINK_HOURS
+    )?;
+    Ok(())
+}
+
+async fn audit_verify(common: &CommonArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    let store = open_store(common).await?;
+    match audit::verify(&store).await? {
+        audit::Verdict::Intact { rows, head } => {
+            writeln!(
+                out,
+                "audit log intact: {rows} rows, head {}",
+                audit::hex(&head)
+            )?;
+            Ok(())
+        }
+        audit::Verdict::Broken { seq, reason } => {
+            writeln!(out, "audit log BROKEN at row {seq}: {reason}")?;
+            anyhow::bail!("the audit log's hash chain is broken at row {seq}")
         }
     }
 }
@@ -243,6 +412,15 @@ async fn case(
         CaseCommand::Export { case, out: dir } => {
             let record = crate::export::find_case(store.as_ref(), &case).await?;
             let n = crate::export::export_case(store.as_ref(), &record, &dir).await?;
+            audit::record(
+                &store,
+                time::OffsetDateTime::now_utc(),
+                CLI_ACTOR,
+                action::EXPORT,
+                &record.reference,
+                &format!("{n} items"),
+            )
+            .await?;
             writeln!(
                 out,
                 "exported {} ({n} items) to {}; see {}/README.txt to decrypt",

@@ -33,4 +33,22 @@ impl Clock for FixedClock {
     }
 }
 
+/// Real time plus an offset a test can move forward: TOTP steps, session timeouts and
+/// deadlines can be crossed without sleeping, while everything else runs normally.
+#[derive(Debug, Default)]
+pub struct OffsetClock(std::sync::atomic::AtomicI64);
+
+impl OffsetClock {
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> OffsetDateTime {
+        let offset = self.0.load(std::sync::atomic::Ordering::SeqCst);
+        OffsetDateTime::now_utc() + time::Duration::seconds(offset)
+    }
+}
+
 pub type SharedClock = Arc<dyn Clock>;

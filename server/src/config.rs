@@ -96,6 +96,18 @@ pub const DEFAULT_CATEGORIES: &[&str] = &[
 ];
 
 impl Category {
+    /// A code of a-z, 0-9, `_` or `-`, and an English label unless the code is built in.
+    pub fn is_valid(&self) -> bool {
+        let builtin = DEFAULT_CATEGORIES.contains(&self.code.as_str());
+        let valid_code = !self.code.is_empty()
+            && self.code.len() <= 64
+            && self
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        valid_code && (builtin || self.en.is_some())
+    }
+
     pub fn builtin(code: &str) -> Self {
         Self {
             code: code.to_owned(),
@@ -244,13 +256,7 @@ impl Settings {
                 .collect(),
         };
         for c in &categories {
-            let builtin = DEFAULT_CATEGORIES.contains(&c.code.as_str());
-            let valid_code = !c.code.is_empty()
-                && c.code.len() <= 64
-                && c.code.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
-                });
-            if !valid_code || (!builtin && c.en.is_none()) {
+            if !c.is_valid() {
                 return Err(ConfigError::Invalid {
                     name: "categories",
                     message: format!(

@@ -55,6 +55,30 @@ impl CaseKey {
     }
 }
 
+/// Checks that bytes a browser sent begin like an age file encrypted to exactly
+/// `x25519` X25519 recipients and no passphrase, so a broken or hostile client cannot store
+/// something the intended readers cannot open. (Which keys the stanzas are for cannot be
+/// seen without the keys; the count and the format can.) Needs only the header's bytes.
+pub fn check_header(prefix: &[u8], x25519: usize) -> bool {
+    let Some(rest) = prefix.strip_prefix(b"age-encryption.org/v1\n") else {
+        return false;
+    };
+    let mut found = 0;
+    for line in rest.split(|b| *b == b'\n') {
+        if line.starts_with(b"--- ") {
+            return found == x25519 && age::Decryptor::new(prefix).is_ok_and(|d| !d.is_scrypt());
+        }
+        if let Some(stanza) = line.strip_prefix(b"-> ") {
+            if stanza.starts_with(b"X25519 ") {
+                found += 1;
+            } else if stanza.starts_with(b"scrypt ") {
+                return false;
+            }
+        }
+    }
+    false
+}
+
 fn encryptor(recipients: &[&Recipient]) -> Result<age::Encryptor, CryptoError> {
     if recipients.is_empty() {
         return Err(CryptoError::NoRecipients);
@@ -159,6 +183,20 @@ impl StreamEncryptor {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn headers_are_checked_for_format_and_recipient_count() {
+        let a = age::x25519::Identity::generate().to_public();
+        let b = age::x25519::Identity::generate().to_public();
+        let two = super::encrypt(&[&a, &b], b"hello").unwrap();
+        assert!(super::check_header(&two, 2));
+        assert!(!super::check_header(&two, 1));
+        assert!(!super::check_header(b"hello", 1));
+        assert!(!super::check_header(&two[..20], 2));
+        let mut broken = two.clone();
+        broken[0] = b'x';
+        assert!(!super::check_header(&broken, 2));
+    }
+
     use super::*;
 
     #[test]

@@ -1,6 +1,8 @@
 //! Speak Up: an end-to-end encrypted whistleblowing platform. The library holds everything;
 //! the `speakup` binary only parses the command line and calls [`cli::run`].
 
+pub mod audit;
+pub mod auth;
 pub mod cases;
 pub mod cli;
 pub mod clock;
@@ -10,6 +12,7 @@ pub mod domain;
 pub mod export;
 pub mod i18n;
 pub mod server;
+pub mod site;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -38,11 +38,14 @@ pub async fn build_state(
     clock: SharedClock,
 ) -> anyhow::Result<SharedState> {
     let keys = server_keys(store.as_ref()).await?;
+    let site = crate::site::SiteHolder::load(store.as_ref(), &settings).await?;
     Ok(Arc::new(AppState {
         store,
         settings,
         clock,
         keys,
+        site,
+        login_throttle: Default::default(),
     }))
 }
 
@@ -53,6 +56,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let purge = tokio::spawn(purge_loop(state.clone()));
+    let refresh = tokio::spawn(refresh_loop(state.clone()));
     let app = web::router(state);
     let result = axum::serve(
         listener,
@@ -61,13 +65,48 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     purge.abort();
+    refresh.abort();
     result
 }
 
-async fn purge_loop(state: SharedState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(6 * 60 * 60));
+/// Picks up settings changed by an admin on another instance.
+async fn refresh_loop(state: SharedState) {
+    let mut tick = tokio::time::interval(crate::site::REFRESH_EVERY);
     loop {
         tick.tick().await;
+        if let Err(e) = state
+            .site
+            .refresh(state.store.as_ref(), &state.settings)
+            .await
+        {
+            tracing::warn!(error = %e, "reloading site settings failed");
+        }
+    }
+}
+
+async fn purge_loop(state: SharedState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
+    loop {
+        tick.tick().await;
+        let now = state.clock.now().unix_timestamp();
+        match state
+            .store
+            .purge_sessions(
+                now - crate::web::officer::session::IDLE_SECS,
+                now - crate::web::officer::session::ABSOLUTE_SECS,
+            )
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "ended expired officer sessions"),
+            Err(e) => tracing::warn!(error = %e, "ending expired officer sessions failed"),
+        }
+        // Reporter actions join the audit chain once their day is over (see crate::audit).
+        match state.store.flush_reporter_audit(state.clock.today()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "added reporter actions to the audit log"),
+            Err(e) => tracing::warn!(error = %e, "adding reporter actions to the audit log failed"),
+        }
         // Uploads are stamped with a day only; anything begun before yesterday is abandoned.
         let before = state.clock.today().saturating_sub(Days::days(1));
         match state.store.purge_incomplete_blobs(before).await {

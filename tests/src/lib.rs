@@ -8,11 +8,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use speakup::clock::SystemClock;
+use speakup::clock::OffsetClock;
 use speakup::config::{CommonArgs, FileConfig, ServeArgs, Settings};
 use speakup::store::{self, NewOfficer, SharedStore};
 
 pub use speakup;
+
+pub mod officer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -89,6 +91,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub officer: age::x25519::Identity,
     pub officer_email: String,
+    /// The server's clock: real time, moved forward by `clock.advance(secs)`.
+    pub clock: Arc<OffsetClock>,
     pg_admin: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -186,7 +190,8 @@ pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = speakup::server::build_state(store.clone(), settings, Arc::new(SystemClock))
+    let clock = Arc::new(OffsetClock::default());
+    let state = speakup::server::build_state(store.clone(), settings, clock.clone())
         .await
         .expect("state");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -201,6 +206,7 @@ pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
         dir,
         officer,
         officer_email,
+        clock,
         pg_admin,
         shutdown: Some(tx),
         server: Some(server),
@@ -288,6 +294,13 @@ impl TestApp {
                     "blobs",
                     "chunks",
                     "items",
+                    "enrollments",
+                    "officer_sessions",
+                    "case_access",
+                    "case_events",
+                    "site_settings",
+                    "audit_log",
+                    "audit_pending",
                 ] {
                     let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "SELECT row_to_json(t)::text FROM {table} t"
@@ -303,6 +316,7 @@ impl TestApp {
                     "SELECT data FROM chunks",
                     "SELECT envelope FROM case_keys",
                     "SELECT lookup FROM cases",
+                    "SELECT reason FROM case_events WHERE reason IS NOT NULL",
                 ] {
                     let rows: Vec<(Vec<u8>,)> = sqlx::query_as(q)
                         .fetch_all(&mut conn)
@@ -316,6 +330,25 @@ impl TestApp {
             }
         }
     }
+}
+
+/// Runs a `speakup` command against the app's database, as the binary would.
+pub async fn try_cli(app: &TestApp, args: &[&str]) -> Result<String, String> {
+    use clap::Parser;
+    let mut argv = vec!["speakup", "--database-url", app.database_url.as_str()];
+    argv.extend_from_slice(args);
+    let parsed = speakup::cli::Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    speakup::cli::run(parsed, &mut out)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+pub async fn run_cli(app: &TestApp, args: &[&str]) -> String {
+    try_cli(app, args)
+        .await
+        .unwrap_or_else(|e| panic!("speakup {args:?} failed: {e}"))
 }
 
 /// The value of a named hidden input in a page.

@@ -1,16 +1,9 @@
 //! The `speakup` command line, run through the same entry point as the binary.
 
-use clap::Parser;
-use speakup::cli::{Cli, run};
 use speakup_tests::*;
 
 async fn cli(app: &TestApp, args: &[&str]) -> Result<String, String> {
-    let mut argv = vec!["speakup", "--database-url", app.database_url.as_str()];
-    argv.extend_from_slice(args);
-    let parsed = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    run(parsed, &mut out).await.map_err(|e| format!("{e:#}"))?;
-    Ok(String::from_utf8(out).unwrap())
+    try_cli(app, args).await
 }
 
 async fn officer_and_case_commands(backend: Backend) {

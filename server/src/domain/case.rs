@@ -57,6 +57,33 @@ string_enum!(
 );
 
 string_enum!(
+    /// How a concluded case ended (ISO 37002 follow-up).
+    Outcome {
+        Substantiated => "substantiated",
+        PartlySubstantiated => "partly_substantiated",
+        Unsubstantiated => "unsubstantiated",
+        NotAdmissible => "not_admissible",
+        OutOfScope => "out_of_scope",
+    }
+);
+
+impl CaseStatus {
+    /// Where a case may go from here through the status form. `acknowledged` is reached
+    /// only by sending the acknowledgement message; concluded and closed cases can be
+    /// reopened for investigation when new facts arrive.
+    pub fn next(self) -> &'static [CaseStatus] {
+        use CaseStatus::*;
+        match self {
+            Received => &[Investigating, Concluded],
+            Acknowledged => &[Investigating, Concluded],
+            Investigating => &[Concluded],
+            Concluded => &[Closed, Investigating],
+            Closed => &[Investigating],
+        }
+    }
+}
+
+string_enum!(
     ItemKind {
         Report => "report",
         Identity => "identity",

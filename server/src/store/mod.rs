@@ -4,12 +4,15 @@
 //! returns reporter plaintext, so a store cannot leak what it never receives.
 
 mod sql;
+mod sql_workspace;
+pub mod workspace;
 
 use std::sync::Arc;
 
 use time::Date;
 
 pub use sql::{PostgresStore, SqliteStore};
+pub use workspace::Workspace;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -50,6 +53,20 @@ pub struct OfficerRecord {
     pub recipient: String,
     pub created_at: i64,
     pub disabled: bool,
+    /// The account stored its browser-made key, wrapped with a passphrase.
+    pub has_wrapped_identity: bool,
+    /// A password and TOTP seed are set (the enrollment link was used).
+    pub enrolled: bool,
+}
+
+impl OfficerRecord {
+    pub fn roles(&self) -> Vec<crate::domain::officer::Role> {
+        crate::domain::officer::roles_from_db(&self.roles)
+    }
+
+    pub fn has_role(&self, role: crate::domain::officer::Role) -> bool {
+        self.roles().contains(&role)
+    }
 }
 
 /// Ciphertext for an item: small items inline, attachments as a blob streamed in earlier.
@@ -132,7 +149,7 @@ pub struct EnvelopeRecord {
 }
 
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Workspace + Send + Sync + 'static {
     /// "sqlite" or "postgres", for logs and diagnostics.
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> StoreResult<()>;

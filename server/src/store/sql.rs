@@ -21,11 +21,11 @@ use super::{
 const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]");
 
-fn day_to_db(d: Date) -> String {
+pub(super) fn day_to_db(d: Date) -> String {
     d.format(DAY).unwrap_or_default()
 }
 
-fn day_from_db(s: &str) -> StoreResult<Date> {
+pub(super) fn day_from_db(s: &str) -> StoreResult<Date> {
     Date::parse(s, DAY).map_err(|_| StoreError::Corrupt(format!("day '{s}'")))
 }
 
@@ -33,12 +33,12 @@ fn opt_day(s: Option<String>) -> StoreResult<Option<Date>> {
     s.as_deref().map(day_from_db).transpose()
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -60,7 +60,7 @@ impl SqliteStore {
 }
 
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PostgresStore {
@@ -178,7 +178,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn insert_items(
+            pub(super) async fn insert_items(
                 tx: &mut $tx,
                 case_id: &str,
                 items: &[NewItem],
@@ -275,24 +275,13 @@ macro_rules! sql_store {
 
             async fn officers(&self) -> StoreResult<Vec<OfficerRecord>> {
                 let rows = sqlx::query(
-                    "SELECT id, email, name, roles, recipient, created_at, disabled \
-                     FROM officers ORDER BY email",
+                    "SELECT id, email, name, roles, recipient, created_at, disabled, \
+                     (wrapped_identity IS NOT NULL) AS has_wrapped, \
+                     (password_hash IS NOT NULL) AS enrolled FROM officers ORDER BY email",
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(OfficerRecord {
-                            id: r.try_get("id")?,
-                            email: r.try_get("email")?,
-                            name: r.try_get("name")?,
-                            roles: r.try_get("roles")?,
-                            recipient: r.try_get("recipient")?,
-                            created_at: r.try_get("created_at")?,
-                            disabled: r.try_get("disabled")?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(Self::officer_from_row).collect()
             }
 
             async fn create_blob(&self, id: &str, day: Date) -> StoreResult<()> {

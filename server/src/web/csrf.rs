@@ -19,6 +19,12 @@ pub enum Purpose {
     Report,
     FollowUp,
     Mailbox,
+    /// The officer login form (no session yet).
+    Login,
+    /// An enrollment form, bound to its link.
+    Enroll,
+    /// Every form inside an officer session, bound to that session.
+    Officer,
 }
 
 impl Purpose {
@@ -27,6 +33,9 @@ impl Purpose {
             Purpose::Report => b"report",
             Purpose::FollowUp => b"follow-up",
             Purpose::Mailbox => b"mailbox",
+            Purpose::Login => b"officer-login",
+            Purpose::Enroll => b"officer-enroll",
+            Purpose::Officer => b"officer",
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum ErrorKind {
     TooLarge,
     RateLimited,
     Session,
+    Forbidden,
+    LinkExpired,
     NotConfigured,
     Unsupported,
     Internal,
@@ -37,6 +39,8 @@ impl ErrorKind {
             ErrorKind::TooLarge => "too_large",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Session => "session",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::LinkExpired => "link_expired",
             ErrorKind::NotConfigured => "not_configured",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Internal => "internal",
@@ -53,6 +57,8 @@ impl ErrorKind {
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Session => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::LinkExpired => StatusCode::GONE,
             ErrorKind::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -79,6 +85,8 @@ impl ErrorKind {
     fn back(self) -> &'static str {
         match self {
             ErrorKind::Session => "/follow-up",
+            ErrorKind::Forbidden => "/officer",
+            ErrorKind::LinkExpired => "/officer/login",
             _ => "/",
         }
     }
@@ -157,7 +165,7 @@ pub async fn render_error_pages(
     let page = ErrorPage {
         c: Chrome {
             t: lang.tr(),
-            org_name: state.settings.org_name.clone(),
+            org_name: state.site.get().org_name.clone(),
             path: "/",
         },
         status: status.as_u16(),

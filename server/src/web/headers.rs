@@ -13,17 +13,23 @@ use super::SharedState;
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The officer workspace runs our own bundle (never inline code, never eval) and fetches
+/// only from this origin; everything else is as strict as the reporter pages.
+pub const OFFICER_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+     style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 pub async fn security_headers(
     State(state): State<SharedState>,
     req: Request,
     next: Next,
 ) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
+    let officer = req.uri().path() == "/officer" || req.uri().path().starts_with("/officer/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(if officer { OFFICER_CSP } else { CSP }),
     );
     h.insert(
         header::REFERRER_POLICY,

@@ -23,7 +23,7 @@ use crate::i18n::Lang;
 fn chrome(state: &SharedState, lang: Lang) -> Chrome {
     Chrome {
         t: lang.tr(),
-        org_name: state.settings.org_name.clone(),
+        org_name: state.site.get().org_name.clone(),
         path: "/report",
     }
 }
@@ -36,11 +36,12 @@ fn report_page(
     errors: Vec<&'static str>,
 ) -> ReportPage {
     let s = &state.settings;
+    let site = state.site.get();
     ReportPage {
         c: chrome(state, lang),
         configured,
         csrf: csrf::issue(&state.keys.csrf, Purpose::Report, b"", state.clock.now()),
-        categories: s
+        categories: site
             .categories
             .iter()
             .map(|c| CategoryOption {
@@ -68,7 +69,7 @@ pub async fn form(
 /// The problems with a draft, as catalog keys; empty when it can be filed.
 fn validate(state: &SharedState, d: &ReportDraft) -> Vec<&'static str> {
     let mut errors = Vec::new();
-    if state.settings.category(&d.category).is_none() {
+    if state.site.get().category(&d.category).is_none() {
         errors.push("report.error.category");
     }
     if d.what.trim().is_empty() {
@@ -178,6 +179,7 @@ pub async fn submit(
         (draft.mode == "confidential").then(|| IdentityContent::new(&draft.name, &draft.contact));
     wipe(&mut draft);
     let today = state.clock.today();
+    let site = state.site.get();
     let attachments = files.len();
     let filed = cases::file_report(
         store,
@@ -188,7 +190,7 @@ pub async fn submit(
             identity: identity.as_ref(),
             attachments: files,
             holders: &holders,
-            escrow: state.settings.escrow_recipient.as_ref(),
+            escrow: site.escrow.as_ref(),
             today,
         },
     )
@@ -200,6 +202,13 @@ pub async fn submit(
             return Err(AppError::internal(e));
         }
     };
+    crate::audit::record_reporter(
+        &state.store,
+        today,
+        crate::audit::action::REPORT_FILED,
+        reference.as_str(),
+    )
+    .await;
     let t = lang.tr();
     let page = ReceiptPage {
         c: chrome(&state, lang),

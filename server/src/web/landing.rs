@@ -11,6 +11,18 @@ use super::pages::{Chrome, LandingPage};
 use crate::cases;
 
 pub const STYLESHEET: &str = include_str!("../../../frontend/static/style.css");
+/// The officers' browser bundle, built from `frontend/js` and committed (so no Node is
+/// needed to run the server). Served only to pages that use it.
+pub const OFFICER_JS: &str = include_str!("../../../frontend/static/officer.js");
+
+pub async fn officer_script() -> Response {
+    let mut res = OFFICER_JS.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    res
+}
 
 pub async fn landing(
     State(state): State<SharedState>,
@@ -22,7 +34,7 @@ pub async fn landing(
     Ok(LandingPage {
         c: Chrome {
             t: lang.tr(),
-            org_name: state.settings.org_name.clone(),
+            org_name: state.site.get().org_name.clone(),
             path: "/",
         },
         configured,

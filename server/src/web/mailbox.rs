@@ -35,7 +35,7 @@ use crate::store::{CaseRecord, ItemRecord, Store, read_blob};
 fn chrome(state: &SharedState, lang: Lang, path: &'static str) -> Chrome {
     Chrome {
         t: lang.tr(),
-        org_name: state.settings.org_name.clone(),
+        org_name: state.site.get().org_name.clone(),
         path,
     }
 }
@@ -84,9 +84,16 @@ pub async fn open(
         return Ok(follow_up_page(&state, lang, true));
     };
     let keys = token.derive();
-    if state.store.case_by_lookup(&keys.lookup.0).await?.is_none() {
+    let Some(case) = state.store.case_by_lookup(&keys.lookup.0).await? else {
         return Ok(follow_up_page(&state, lang, true));
-    }
+    };
+    crate::audit::record_reporter(
+        &state.store,
+        state.clock.today(),
+        crate::audit::action::MAILBOX_OPENED,
+        &case.reference,
+    )
+    .await;
     let cookie = session::seal(&state.keys.session, &keys, now)
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
     let mut res = Redirect::to(&format!("/mailbox?lang={}", lang.code())).into_response();
@@ -370,6 +377,13 @@ pub async fn reply(
         reader.discard().await;
         return Err(AppError::internal(e));
     }
+    crate::audit::record_reporter(
+        &state.store,
+        state.clock.today(),
+        crate::audit::action::REPORTER_REPLIED,
+        &case.reference,
+    )
+    .await;
     Ok(Redirect::to(&format!("/mailbox?lang={}&sent=1", lang.code())).into_response())
 }
 

@@ -10,6 +10,7 @@ pub mod intake;
 pub mod landing;
 pub mod locale;
 pub mod mailbox;
+pub mod officer;
 pub mod pages;
 pub mod ratelimit;
 pub mod session;
@@ -39,6 +40,9 @@ pub struct AppState {
     pub settings: Settings,
     pub clock: SharedClock,
     pub keys: ServerKeys,
+    pub site: crate::site::SiteHolder,
+    /// Failed officer logins per peer address, kept in memory only.
+    pub login_throttle: officer::throttle::PeerThrottle,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -74,8 +78,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/mailbox/logout", post(mailbox::logout))
         .route("/mailbox/attachments/{id}", get(mailbox::download))
         .route("/static/style.css", get(landing::stylesheet))
+        .route("/static/officer.js", get(landing::officer_script))
         .route("/healthz", get(landing::health))
         .merge(submissions)
+        .merge(officer::routes(upload_limit))
         // Per route, so the log can name the route pattern rather than the concrete path.
         .route_layer(middleware::from_fn(access_log::note_route))
         .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))

@@ -1,0 +1,46 @@
+//! `/officer/account` (who am I, is my key working) and `/officer/key/wrapped`, which hands
+//! the signed-in person their own passphrase-wrapped key; it is unwrapped only in their
+//! browser, so the server never holds a usable officer key.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::desk_for;
+use super::pages::AccountPage;
+use super::session::Officer;
+use crate::web::SharedState;
+use crate::web::error::{AppError, ErrorKind};
+
+pub async fn show(State(state): State<SharedState>, who: Officer) -> Result<Response, AppError> {
+    let t = who.lang.tr();
+    Ok(AccountPage {
+        d: desk_for(&state, &who, "account", "/officer/account"),
+        roles: who
+            .account
+            .roles()
+            .iter()
+            .map(|r| t.get(&format!("role.{}", r.as_str())).to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        has_wrapped_key: who.account.has_wrapped_identity,
+    }
+    .into_response())
+}
+
+pub async fn wrapped_key(
+    State(state): State<SharedState>,
+    who: Officer,
+) -> Result<Response, AppError> {
+    let wrapped = state
+        .store
+        .wrapped_identity(&who.account.id)
+        .await?
+        .ok_or(ErrorKind::NotFound)?;
+    let mut res = wrapped.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(res)
+}

@@ -1,0 +1,305 @@
+//! The askama models of the officer workspace, one struct per `frontend/templates/officer_*`
+//! template. Case content appears in them only as base64 age ciphertext (`data-age`), which
+//! the browser decrypts; the server renders metadata and ciphertext, never plaintext.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::i18n::{Lang, Tr};
+
+/// What the officer user sees on every page: the translator, the signed-in account (if
+/// any), the strings the browser script shows, and the logout form's token.
+pub struct Desk {
+    pub t: Tr,
+    pub org_name: String,
+    /// `data-page` on `<body>` (see docs/browser-contract.md).
+    pub page: &'static str,
+    /// The page's own path for the language switch.
+    pub path: String,
+    pub me: Option<Me>,
+    /// JSON for `<script type="application/json" id="speakup-text">`, with `<` escaped.
+    pub js_text: String,
+}
+
+pub struct Me {
+    pub name: String,
+    pub email: String,
+    pub recipient: String,
+    pub csrf: String,
+    pub cases: bool,
+    pub admin: bool,
+    pub auditor: bool,
+}
+
+impl Desk {
+    pub fn langs(&self) -> [Lang; 4] {
+        Lang::ALL
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.t.lang().code()
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_login.html")]
+pub struct LoginPage {
+    pub d: Desk,
+    pub csrf: String,
+    pub email: String,
+    /// One neutral message for every failure (unknown account, wrong password or code,
+    /// locked, throttled), so the page tells an attacker nothing.
+    pub failed: bool,
+    pub expired: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_enroll.html")]
+pub struct EnrollPage {
+    pub d: Desk,
+    pub csrf: String,
+    pub token: String,
+    pub email: String,
+    pub name: String,
+    /// Officers and investigators need an age key; admins and auditors do not.
+    pub needs_key: bool,
+    pub current_recipient: String,
+    pub qr_svg: String,
+    pub secret: String,
+    pub recipient: String,
+    pub errors: Vec<&'static str>,
+}
+
+/// A page with a title, a text and one link (enrollment done, link expired, …).
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_notice.html")]
+pub struct NoticePage {
+    pub d: Desk,
+    pub title_key: &'static str,
+    pub body_key: &'static str,
+    pub link: String,
+    pub link_key: &'static str,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct CaseRow {
+    pub reference: String,
+    pub category: String,
+    pub received: String,
+    pub status_key: String,
+    pub assignees: String,
+    pub ack_due: String,
+    /// "met", "open", "due_soon" or "overdue" (catalog `deadline.*`, CSS class).
+    pub ack_flag: &'static str,
+    pub feedback_due: String,
+    pub feedback_flag: &'static str,
+}
+
+/// The catalog key of a deadline flag.
+pub fn flag_key(flag: &str) -> &'static str {
+    match flag {
+        "met" => "deadline.met",
+        "due_soon" => "deadline.due_soon",
+        "overdue" => "deadline.overdue",
+        "closed" => "deadline.closed",
+        _ => "deadline.open",
+    }
+}
+
+impl CaseRow {
+    pub fn ack_key(&self) -> &'static str {
+        flag_key(self.ack_flag)
+    }
+
+    pub fn feedback_key(&self) -> &'static str {
+        flag_key(self.feedback_flag)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_cases.html")]
+pub struct CasesPage {
+    pub d: Desk,
+    pub rows: Vec<CaseRow>,
+    pub statuses: Vec<Choice>,
+    pub categories: Vec<Choice>,
+    pub assignees: Vec<Choice>,
+    pub sorts: Vec<Choice>,
+    pub overdue_only: bool,
+}
+
+pub struct AttachmentView {
+    pub src: String,
+    pub name_age: String,
+    pub size: String,
+}
+
+pub struct ItemView {
+    pub id: String,
+    pub from_reporter: bool,
+    pub author: String,
+    pub day: String,
+    /// Base64 age ciphertext, or empty for a message that only carried files.
+    pub age: String,
+    pub attachments: Vec<AttachmentView>,
+}
+
+pub struct EventView {
+    pub at: String,
+    pub actor: String,
+    pub status_key: String,
+    pub outcome_key: String,
+    pub reason_age: String,
+}
+
+pub struct Holder {
+    pub id: String,
+    pub name: String,
+    /// "triage" (sealed at intake), "grant" or "escrow".
+    pub kind: &'static str,
+}
+
+impl Holder {
+    pub fn kind_key(&self) -> &'static str {
+        match self.kind {
+            "grant" => "case.access.kind_grant",
+            "escrow" => "case.access.kind_escrow",
+            _ => "case.access.kind_triage",
+        }
+    }
+}
+
+pub struct Colleague {
+    pub id: String,
+    pub label: String,
+    pub recipient: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_case.html")]
+pub struct CasePage {
+    pub d: Desk,
+    pub csrf: String,
+    pub reference: String,
+    pub category: String,
+    pub mode_key: String,
+    pub status_key: String,
+    pub outcome_key: String,
+    pub received: String,
+    pub ack_due: String,
+    pub ack_flag: &'static str,
+    pub acknowledged: String,
+    pub feedback_due: String,
+    pub feedback_flag: &'static str,
+    pub feedback: String,
+    pub envelope: String,
+    pub report: Option<ItemView>,
+    pub confidential: bool,
+    /// Present only in the response to the "reveal identity" action.
+    pub identity: Option<ItemView>,
+    pub thread: Vec<ItemView>,
+    pub notes: Vec<ItemView>,
+    pub events: Vec<EventView>,
+    /// Case and reporter recipients, for messages the reporter reads.
+    pub to_both: String,
+    pub to_case: String,
+    pub transitions: Vec<Choice>,
+    pub outcomes: Vec<Choice>,
+    pub can_acknowledge: bool,
+    pub ack_template: String,
+    pub is_officer: bool,
+    pub holders: Vec<Holder>,
+    pub grantable: Vec<Colleague>,
+    pub excludable: Vec<Colleague>,
+    pub notice: Option<&'static str>,
+    pub has_wrapped_key: bool,
+}
+
+pub struct AccountRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub roles: String,
+    pub enrolled: bool,
+    pub disabled: bool,
+    pub has_key: bool,
+    pub is_me: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_admin_accounts.html")]
+pub struct AccountsPage {
+    pub d: Desk,
+    pub csrf: String,
+    pub accounts: Vec<AccountRow>,
+    pub roles: Vec<Choice>,
+    /// After creating or resetting an account: whose link, and the link (shown once).
+    pub new_link: Option<(String, String)>,
+    pub link_hours: i64,
+    pub errors: Vec<&'static str>,
+    pub draft_email: String,
+    pub draft_name: String,
+}
+
+pub struct NoticeField {
+    pub code: &'static str,
+    pub native: &'static str,
+    pub text: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_admin_settings.html")]
+pub struct SettingsPage {
+    pub d: Desk,
+    pub csrf: String,
+    pub org_name: String,
+    pub notices: Vec<NoticeField>,
+    pub categories: String,
+    pub escrow: String,
+    pub saved: bool,
+    pub errors: Vec<&'static str>,
+}
+
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub case_ref: String,
+    pub detail: String,
+}
+
+pub struct StatCount {
+    pub key: String,
+    pub count: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_audit.html")]
+pub struct AuditPage {
+    pub d: Desk,
+    pub rows: Vec<AuditRow>,
+    pub actions: Vec<Choice>,
+    pub actor: String,
+    pub case_ref: String,
+    pub intact: bool,
+    pub verdict: String,
+    pub stats: Vec<StatCount>,
+    pub ack_overdue: usize,
+    pub feedback_overdue: usize,
+    pub shown: usize,
+    pub total: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_account.html")]
+pub struct AccountPage {
+    pub d: Desk,
+    pub roles: String,
+    pub has_wrapped_key: bool,
+}

@@ -1,0 +1,206 @@
+//! Reading the multipart forms the officers' browser sends: named controls (CSRF token
+//! first), then ciphertext parts, each checked to be an age file to the expected number of
+//! recipients. Attachments stream into incomplete blobs that only join the case when the
+//! whole request succeeds; on any refusal they are discarded, so nothing half-sent stays.
+
+use axum::extract::Multipart;
+use axum::extract::multipart::Field;
+use axum::http::HeaderMap;
+
+use super::session::Officer;
+use crate::crypto::{self, CHUNK_SIZE};
+use crate::web::SharedState;
+use crate::web::error::{AppError, ErrorKind};
+
+/// Messages and reasons are at most 20,000 characters of text; their ciphertext is a little
+/// larger. Envelopes and file names are far smaller.
+const MAX_SMALL_PART: usize = 256 * 1024;
+const MAX_TEXT_FIELD: usize = 4 * 1024;
+/// age adds 16 bytes per 64 KiB plus a header: this is generous.
+const AGE_OVERHEAD: u64 = 1024 * 1024;
+
+pub struct Uploaded {
+    pub blob_id: String,
+    pub size: u64,
+    pub name: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct CipherForm {
+    pub fields: Vec<(String, String)>,
+    pub message: Option<Vec<u8>>,
+    pub reason: Option<Vec<u8>>,
+    pub envelope: Option<Vec<u8>>,
+    pub files: Vec<Uploaded>,
+}
+
+impl CipherForm {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    pub async fn discard(&self, state: &SharedState) {
+        for f in &self.files {
+            if let Err(e) = state.store.discard_blob(&f.blob_id).await {
+                tracing::warn!(error = %e, "could not discard a refused upload");
+            }
+        }
+    }
+}
+
+async fn small(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|_| ErrorKind::BadRequest)? {
+        if out.len() + chunk.len() > max {
+            return Err(ErrorKind::TooLarge.into());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Reads the whole form. `recipients` is how many X25519 stanzas every ciphertext part
+/// must have (2 for what the reporter reads, 1 for notes and reasons); envelopes have 1.
+pub async fn read(
+    state: &SharedState,
+    who: &Officer,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    recipients: usize,
+) -> Result<CipherForm, AppError> {
+    let mut form = CipherForm::default();
+    match read_into(state, who, headers, &mut multipart, recipients, &mut form).await {
+        Ok(()) => Ok(form),
+        Err(e) => {
+            form.discard(state).await;
+            Err(e)
+        }
+    }
+}
+
+async fn read_into(
+    state: &SharedState,
+    who: &Officer,
+    headers: &HeaderMap,
+    multipart: &mut Multipart,
+    recipients: usize,
+    form: &mut CipherForm,
+) -> Result<(), AppError> {
+    let mut csrf_ok = false;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| ErrorKind::BadRequest)?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "csrf" {
+            let token = small(field, MAX_TEXT_FIELD).await?;
+            who.check_csrf(state, headers, &String::from_utf8_lossy(&token))?;
+            csrf_ok = true;
+            continue;
+        }
+        // Nothing is read, let alone stored, before the form proved where it came from.
+        if !csrf_ok {
+            return Err(ErrorKind::Csrf.into());
+        }
+        match name.as_str() {
+            "message" | "reason" | "attachment_name" | "envelope" => {
+                let bytes = small(field, MAX_SMALL_PART).await?;
+                let stanzas = if name == "envelope" { 1 } else { recipients };
+                if bytes.is_empty() && name == "message" {
+                    continue;
+                }
+                if !crypto::check_header(&bytes, stanzas) {
+                    return Err(ErrorKind::BadRequest.into());
+                }
+                match name.as_str() {
+                    "message" => form.message = Some(bytes),
+                    "reason" => form.reason = Some(bytes),
+                    "envelope" => form.envelope = Some(bytes),
+                    _ => {
+                        let file = form
+                            .files
+                            .last_mut()
+                            .filter(|f| f.name.is_empty())
+                            .ok_or(ErrorKind::BadRequest)?;
+                        file.name = bytes;
+                    }
+                }
+            }
+            "attachment" => {
+                let unnamed = form.files.last().is_some_and(|f| f.name.is_empty());
+                if unnamed || form.files.len() >= state.settings.max_attachments {
+                    return Err(ErrorKind::BadRequest.into());
+                }
+                stream_file(state, field, recipients, form).await?;
+            }
+            _ => {
+                let value = small(field, MAX_TEXT_FIELD).await?;
+                let value = String::from_utf8(value).map_err(|_| ErrorKind::BadRequest)?;
+                form.fields.push((name, value));
+            }
+        }
+    }
+    if !csrf_ok || form.files.iter().any(|f| f.name.is_empty()) {
+        return Err(ErrorKind::BadRequest.into());
+    }
+    Ok(())
+}
+
+/// Streams one ciphertext file into a new incomplete blob, checking its header first.
+async fn stream_file(
+    state: &SharedState,
+    mut field: Field<'_>,
+    recipients: usize,
+    form: &mut CipherForm,
+) -> Result<(), AppError> {
+    let limit = state.settings.max_attachment_bytes + AGE_OVERHEAD;
+    let blob_id = uuid::Uuid::new_v4().to_string();
+    state
+        .store
+        .create_blob(&blob_id, state.clock.today())
+        .await?;
+    // Registered at once, so a refusal below discards it with the rest.
+    form.files.push(Uploaded {
+        blob_id: blob_id.clone(),
+        size: 0,
+        name: Vec::new(),
+    });
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_SIZE);
+    let mut total: u64 = 0;
+    let mut idx = 0i64;
+    let mut checked = false;
+    while let Some(chunk) = field.chunk().await.map_err(|_| ErrorKind::BadRequest)? {
+        total += chunk.len() as u64;
+        if total > limit {
+            return Err(ErrorKind::TooLarge.into());
+        }
+        buf.extend_from_slice(&chunk);
+        if !checked && buf.len() >= 4096 {
+            if !crypto::check_header(&buf, recipients) {
+                return Err(ErrorKind::BadRequest.into());
+            }
+            checked = true;
+        }
+        while buf.len() >= CHUNK_SIZE {
+            let rest = buf.split_off(CHUNK_SIZE);
+            state.store.append_chunk(&blob_id, idx, &buf).await?;
+            idx += 1;
+            buf = rest;
+        }
+    }
+    if !checked && !crypto::check_header(&buf, recipients) {
+        return Err(ErrorKind::BadRequest.into());
+    }
+    if !buf.is_empty() {
+        state.store.append_chunk(&blob_id, idx, &buf).await?;
+    }
+    // The ciphertext size: the server never learns the plaintext's.
+    if let Some(f) = form.files.last_mut() {
+        f.size = total;
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! Driving the officer workspace over HTTP the way its browser script does: enrollment with
+//! TOTP codes computed like an authenticator app, login, and forms whose content is
+//! encrypted here (with the `age` crate, standing in for typage) before it is sent.
+
+use age::x25519::{Identity, Recipient};
+use speakup::clock::Clock;
+
+use crate::{TestApp, hidden};
+
+pub const PASSWORD: &str = "correct violet tractor harbour";
+
+/// A person with an account, their secrets and a browser that holds their session.
+pub struct Person {
+    pub email: String,
+    pub password: String,
+    pub seed: Vec<u8>,
+    pub identity: Option<Identity>,
+    pub client: reqwest::Client,
+}
+
+/// The value of `attr` on the first element whose opening tag contains `marker`.
+pub fn attr(html: &str, marker: &str, attr: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in page"));
+    let tag_start = html[..at].rfind('<').unwrap_or(0);
+    let tag = &html[tag_start..tag_start + html[tag_start..].find('>').unwrap_or(0)];
+    let pat = format!("{attr}=\"");
+    let start = tag
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {attr} on {marker}"))
+        + pat.len();
+    tag[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The path part of a link printed by the CLI or shown to an admin.
+pub fn path_of(link: &str) -> String {
+    let start = link.find("/officer/").expect("officer link");
+    link[start..].trim().to_owned()
+}
+
+/// `speakup admin create`, exactly as an operator runs it; returns the enrollment link.
+pub async fn admin_via_cli(app: &TestApp, email: &str) -> String {
+    let out = crate::run_cli(app, &["admin", "create", "--email", email]).await;
+    out.lines()
+        .find(|l| l.contains("/officer/enroll/"))
+        .expect("link printed")
+        .to_owned()
+}
+
+pub fn b64(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
+}
+
+fn totp_now(app: &TestApp, seed: &[u8]) -> String {
+    // Each login uses a new time step: a code is accepted only once.
+    app.clock.advance(31);
+    speakup::auth::code_at(seed, app.clock.now().unix_timestamp()).expect("code")
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+/// Opens an enrollment link and finishes it; with `with_key` a fresh age key is made (as the
+/// browser would) and its public half registered.
+pub async fn enroll(app: &TestApp, link: &str, email: &str, with_key: bool) -> Person {
+    let client = browser();
+    let path = path_of(link);
+    let page = app.page(&client, &path).await;
+    assert!(page.contains("id=\"totp-secret\""), "{page}");
+    let secret: String = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("secret")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let seed = totp_rs::Secret::try_from_base32(&secret)
+        .expect("base32 secret")
+        .to_vec();
+    let identity = with_key.then(Identity::generate);
+    let recipient = identity
+        .as_ref()
+        .map(|i| i.to_public().to_string())
+        .unwrap_or_default();
+    let code = totp_now(app, &seed);
+    let res = client
+        .post(app.url(&path))
+        .form(&[
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("code", code.as_str()),
+            ("recipient", recipient.as_str()),
+            ("wrapped_identity", ""),
+        ])
+        .send()
+        .await
+        .expect("enroll");
+    let status = res.status();
+    let body = res.text().await.expect("body");
+    assert_eq!(status, 200, "enrollment refused: {body}");
+    Person {
+        email: email.to_owned(),
+        password: PASSWORD.to_owned(),
+        seed,
+        identity,
+        client,
+    }
+}
+
+/// Signs in (a fresh code each time); returns the final status and page.
+pub async fn login_with(app: &TestApp, p: &Person, password: &str, code: &str) -> (u16, String) {
+    let page = app.page(&p.client, "/officer/login").await;
+    let res = p
+        .client
+        .post(app.url("/officer/login"))
+        .form(&[
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("email", p.email.as_str()),
+            ("password", password),
+            ("code", code),
+        ])
+        .send()
+        .await
+        .expect("login");
+    (res.status().as_u16(), res.text().await.expect("body"))
+}
+
+pub async fn login(app: &TestApp, p: &Person) -> String {
+    let code = totp_now(app, &p.seed);
+    let (status, page) = login_with(app, p, &p.password, &code).await;
+    assert_eq!(status, 200, "login failed: {page}");
+    assert!(page.contains("id=\"logout\""), "not signed in: {page}");
+    page
+}
+
+/// An admin's web form creating an account; returns the enrollment link shown once.
+pub async fn create_account(app: &TestApp, admin: &Person, email: &str, roles: &[&str]) -> String {
+    let page = app.page(&admin.client, "/officer/admin/accounts").await;
+    let mut form = vec![
+        ("csrf".to_owned(), hidden(&page, "csrf")),
+        ("email".to_owned(), email.to_owned()),
+        ("name".to_owned(), format!("Name of {email}")),
+    ];
+    for r in roles {
+        form.push(("role".to_owned(), (*r).to_owned()));
+    }
+    let res = admin
+        .client
+        .post(app.url("/officer/admin/accounts"))
+        .form(&form)
+        .send()
+        .await
+        .expect("create account");
+    let body = res.text().await.expect("body");
+    body.split("id=\"enrollment-link\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap_or_else(|| panic!("no link shown: {body}"))
+        .to_owned()
+}
+
+/// What the case page hands the browser: the sealed case key and the recipients.
+pub struct CaseView {
+    pub html: String,
+    pub csrf: String,
+    pub case_key: Identity,
+    pub to_both: Vec<Recipient>,
+    pub to_case: Recipient,
+}
+
+pub fn decrypt(identity: &Identity, bytes: &[u8]) -> Vec<u8> {
+    let d = age::Decryptor::new(bytes).expect("age file");
+    let mut r = d
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .expect("decrypt");
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut r, &mut out).expect("read");
+    out
+}
+
+pub fn encrypt(to: &[Recipient], plaintext: &[u8]) -> Vec<u8> {
+    let e = age::Encryptor::with_recipients(to.iter().map(|r| r as &dyn age::Recipient))
+        .expect("recipients");
+    let mut out = Vec::new();
+    let mut w = e.wrap_output(&mut out).expect("wrap");
+    std::io::Write::write_all(&mut w, plaintext).expect("write");
+    w.finish().expect("finish");
+    out
+}
+
+pub async fn open_case(app: &TestApp, p: &Person, reference: &str) -> CaseView {
+    let html = app
+        .page(&p.client, &format!("/officer/cases/{reference}"))
+        .await;
+    assert!(
+        html.contains("id=\"case-envelope\""),
+        "case page {reference}: {}",
+        String::from_utf8_lossy(&crate::captured_logs())
+            .lines()
+            .filter(|l| l.contains("request") || l.contains("ERROR"))
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let envelope = b64(&attr(&html, "id=\"case-envelope\"", "data-age"));
+    let officer = p.identity.as_ref().expect("an officer key");
+    let key_file = String::from_utf8(decrypt(officer, &envelope)).expect("utf8");
+    let key_line = key_file
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .expect("identity line");
+    let case_key: Identity = key_line.parse().expect("case identity");
+    let to_both = attr(&html, "id=\"message-form\"", "data-recipients")
+        .split(' ')
+        .map(|r| r.parse().expect("recipient"))
+        .collect();
+    let to_case = attr(&html, "id=\"note-form\"", "data-recipients")
+        .parse()
+        .expect("recipient");
+    CaseView {
+        csrf: hidden(&html, "csrf"),
+        html,
+        case_key,
+        to_both,
+        to_case,
+    }
+}
+
+/// Posts a `data-encrypt` form: named fields, then binary age parts, like the script does.
+pub async fn post_parts(
+    app: &TestApp,
+    p: &Person,
+    path: &str,
+    fields: &[(&str, &str)],
+    parts: Vec<(&str, Vec<u8>)>,
+) -> (u16, String) {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text((*k).to_owned(), (*v).to_owned());
+    }
+    for (name, bytes) in parts {
+        form = form.part(
+            name.to_owned(),
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name(format!("{name}.age"))
+                .mime_str("application/octet-stream")
+                .expect("mime"),
+        );
+    }
+    let res = p
+        .client
+        .post(app.url(path))
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    (res.status().as_u16(), res.text().await.expect("body"))
+}
+
+/// The newest case's reference, from the case list.
+pub async fn first_reference(app: &TestApp, p: &Person) -> String {
+    let html = app.page(&p.client, "/officer/cases").await;
+    let pat = "href=\"/officer/cases/";
+    let start = html.find(&format!("{pat}SU-")).expect("a case in the list") + pat.len();
+    html[start..]
+        .split('"')
+        .next()
+        .expect("reference")
+        .to_owned()
+}
