@@ -693,7 +693,61 @@ async fn execute(app: &TestApp, sql: &str) {
     }
 }
 
+async fn admin_settings_reach_the_public_pages(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let link = admin_via_cli(&app, "admin@example.org").await;
+    let admin = enroll(&app, &link, "admin@example.org", false).await;
+    login(&app, &admin).await;
+    let page = app.page(&admin.client, "/officer/admin/settings").await;
+    let save = |categories: &str, escrow: &str| {
+        let form = vec![
+            ("csrf", hidden(&page, "csrf")),
+            ("org_name", "Acme Rail".to_owned()),
+            ("notice_en", "Call our hotline on weekdays.".to_owned()),
+            ("notice_nl", "Bel onze meldlijn op weekdagen.".to_owned()),
+            ("notice_fr", String::new()),
+            ("notice_de", String::new()),
+            ("categories", categories.to_owned()),
+            ("escrow", escrow.to_owned()),
+        ];
+        let req = admin
+            .client
+            .post(app.url("/officer/admin/settings"))
+            .form(&form);
+        async move { req.send().await.unwrap() }
+    };
+    // Invalid input is refused and changes nothing.
+    let res = save("Not A Code", "").await;
+    assert_eq!(res.status(), 422);
+    let res = save("fraud", "age1notakey").await;
+    assert_eq!(res.status(), 422);
+    assert!(!app.page(&app.browser(), "/").await.contains("Acme Rail"));
+
+    let res = save("fraud\nsafety-rail | Rail safety | Spoorveiligheid", "").await;
+    assert_eq!(res.status(), 200);
+    let landing = app.page(&app.browser(), "/?lang=nl").await;
+    assert!(landing.contains("Acme Rail") && landing.contains("Bel onze meldlijn"));
+    let form = app.page(&app.browser(), "/report?lang=nl").await;
+    assert!(form.contains("Spoorveiligheid"));
+    assert!(
+        !form.contains("value=\"harassment\""),
+        "removed category still offered"
+    );
+    let report = Report {
+        category: "safety-rail",
+        ..Default::default()
+    };
+    let (status, _) = file_report(&app, &app.browser(), "en", &report).await;
+    assert_eq!(status, 200);
+    let rows = app.store.audit_rows(0, 1000).await.unwrap();
+    assert!(rows.iter().any(|r| r.entry.action == "settings_changed"));
+    app.finish().await;
+}
+
 on_both_databases!(
+    admin_settings_reach_the_public_pages,
     case_workflow,
     role_boundaries,
     login_rules,

@@ -146,6 +146,7 @@ pub async fn render_error_pages(
     next: Next,
 ) -> Response {
     let lang = locale::from_request(req.uri(), req.headers());
+    let officer_side = req.uri().path().starts_with("/officer");
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -171,7 +172,12 @@ pub async fn render_error_pages(
         status: status.as_u16(),
         title_key: format!("error.{}.title", kind.key()),
         body_key: format!("error.{}.body", kind.key()),
-        back: kind.back(),
+        // Officers go back to their workspace, reporters to the public pages.
+        back: match kind {
+            ErrorKind::LinkExpired => kind.back(),
+            _ if officer_side => "/officer",
+            _ => kind.back(),
+        },
     };
     let mut out = (status, page).into_response();
     if let Some(v) = retry_after {

@@ -38,6 +38,7 @@ pub async fn landing(
             path: "/",
         },
         configured,
+        notice: state.site.get().notice(lang).to_owned(),
         ack_days: 7,
         feedback_months: 3,
     }

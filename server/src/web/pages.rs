@@ -31,6 +31,8 @@ pub struct LandingPage {
     pub c: Chrome,
     /// False until at least one officer key exists: then nothing can be submitted.
     pub configured: bool,
+    /// The organisation's own notice for reporters, set by an admin (may be empty).
+    pub notice: String,
     pub ack_days: u32,
     pub feedback_months: u32,
 }
