@@ -21,6 +21,8 @@ const AGE_OVERHEAD: u64 = 1024 * 1024;
 
 pub struct Uploaded {
     pub blob_id: String,
+    /// The plaintext's size, which an age file's length gives away exactly (the mailbox
+    /// serves the decrypted file with this as its length).
     pub size: u64,
     pub name: Vec<u8>,
 }
@@ -173,6 +175,7 @@ async fn stream_file(
     let mut total: u64 = 0;
     let mut idx = 0i64;
     let mut checked = false;
+    let mut header = None;
     while let Some(chunk) = field.chunk().await.map_err(|_| ErrorKind::BadRequest)? {
         total += chunk.len() as u64;
         if total > limit {
@@ -183,6 +186,7 @@ async fn stream_file(
             if !crypto::check_header(&buf, recipients) {
                 return Err(ErrorKind::BadRequest.into());
             }
+            header = header_len(&buf);
             checked = true;
         }
         while buf.len() >= CHUNK_SIZE {
@@ -192,15 +196,73 @@ async fn stream_file(
             buf = rest;
         }
     }
-    if !checked && !crypto::check_header(&buf, recipients) {
-        return Err(ErrorKind::BadRequest.into());
+    if !checked {
+        if !crypto::check_header(&buf, recipients) {
+            return Err(ErrorKind::BadRequest.into());
+        }
+        header = header_len(&buf);
     }
+    let size = header
+        .and_then(|h| plaintext_len(total, h))
+        .ok_or(ErrorKind::BadRequest)?;
     if !buf.is_empty() {
         state.store.append_chunk(&blob_id, idx, &buf).await?;
     }
-    // The ciphertext size: the server never learns the plaintext's.
     if let Some(f) = form.files.last_mut() {
-        f.size = total;
+        f.size = size;
     }
     Ok(())
+}
+
+/// The length of an age header (through the `--- MAC` line), from bytes that hold all of it.
+fn header_len(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for line in bytes.split(|b| *b == b'\n') {
+        let end = at + line.len() + 1;
+        if line.starts_with(b"--- ") {
+            return (end <= bytes.len()).then_some(end);
+        }
+        at = end;
+    }
+    None
+}
+
+/// age's payload: a 16-byte nonce, then 64 KiB chunks each with a 16-byte tag; only the last
+/// may be shorter, and only a lone last chunk may be empty. `None` for an impossible length.
+fn plaintext_len(total: u64, header: usize) -> Option<u64> {
+    const NONCE: u64 = 16;
+    const TAG: u64 = 16;
+    const CHUNK: u64 = 64 * 1024;
+    let sealed = total
+        .checked_sub(u64::try_from(header).ok()?)?
+        .checked_sub(NONCE)?;
+    let chunks = sealed.div_ceil(CHUNK + TAG).max(1);
+    let last = sealed - (chunks - 1) * (CHUNK + TAG);
+    if last < TAG || (last == TAG && chunks > 1) {
+        return None;
+    }
+    Some(sealed - chunks * TAG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{header_len, plaintext_len};
+
+    #[test]
+    fn plaintext_sizes_follow_from_age_file_lengths() {
+        let recipient = age::x25519::Identity::generate().to_public();
+        for n in [0usize, 1, 17, 65_535, 65_536, 65_537, 2 * 65_536, 200_000] {
+            let file = crate::crypto::encrypt(&[&recipient], &vec![7u8; n]).expect("encrypt");
+            let header = header_len(&file).expect("header");
+            assert_eq!(
+                plaintext_len(file.len() as u64, header),
+                Some(n as u64),
+                "{n} bytes"
+            );
+        }
+        assert_eq!(plaintext_len(10, 20), None);
+        assert_eq!(plaintext_len(100 + 16 + 15, 100), None);
+        assert_eq!(plaintext_len(100 + 16 + 65_552 + 16, 100), None);
+        assert_eq!(header_len(b"age-encryption.org/v1\n-> X25519 abc\n"), None);
+    }
 }

@@ -1,0 +1,517 @@
+// Drives the officer workspace in Debian's Chromium, against a running Speak Up server, the way
+// an officer does: nothing here talks to the server except through the browser. Two phases, so
+// a report can be filed in between (reports are sealed to the officers that exist at filing
+// time):
+//
+//   node officer.mjs enroll --link URL --email E [--passphrase P] [--key-dir DIR]
+//     opens the enrollment link, sets a password, reads the TOTP secret, lets the page generate
+//     the age key (optionally wrapped with a passphrase), downloads the key file and submits.
+//     Prints {email, password, totp_secret, key_file, recipient, passphrase, ...} as JSON.
+//
+//   node officer.mjs work --base URL --email E --password P --totp-secret S --key-file F
+//       --report-text T --marker M --reply R --report-attachment-name N
+//       --report-attachment-text C [--unlock file|passphrase --passphrase P]
+//       [--reporter-name NAME]
+//     signs in, opens the case from the list, unlocks the key, checks the report decrypts,
+//     reveals the reporter's identity (with --reporter-name), acknowledges (text + marker),
+//     sends a reply with a file, downloads and checks both attachments, and logs out, checking
+//     the unlocked key's IndexedDB database is gone. Prints a JSON summary.
+//
+// Every flag can also be given as an environment variable: --totp-secret is
+// SPEAKUP_TOTP_SECRET, and so on. SPEAKUP_CLOCK_OFFSET (seconds, default 0) is added to this
+// machine's clock to compute TOTP codes, for a server whose clock a test moved forward.
+// Screenshots (desktop 1280 px and phone 360 px wide, of the enrollment, login, case list and
+// case pages) go to SPEAKUP_ARTIFACTS (default target/browser-artifacts in the repository).
+// Any failure exits 1 with a message on stderr.
+
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.SPEAKUP_CHROMIUM || "/usr/bin/chromium";
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const ARTIFACTS = resolve(process.env.SPEAKUP_ARTIFACTS || join(REPO, "target/browser-artifacts"));
+const DB_NAME = "speakup-officer";
+const TIMEOUT_MS = 60_000;
+const VIEWPORTS = {
+  desktop: { width: 1280, height: 800 },
+  phone: { width: 360, height: 740 },
+};
+
+class Failure extends Error {}
+
+function fail(message) {
+  throw new Failure(message);
+}
+
+function check(condition, message) {
+  if (!condition) fail(message);
+}
+
+/* ---------- arguments ---------- */
+
+const OPTIONS = {
+  base: { type: "string" },
+  link: { type: "string" },
+  email: { type: "string" },
+  password: { type: "string" },
+  passphrase: { type: "string" },
+  "key-dir": { type: "string" },
+  "totp-secret": { type: "string" },
+  "key-file": { type: "string" },
+  "report-text": { type: "string" },
+  marker: { type: "string" },
+  reply: { type: "string" },
+  "report-attachment-name": { type: "string" },
+  "report-attachment-text": { type: "string" },
+  "reporter-name": { type: "string" },
+  unlock: { type: "string" },
+};
+
+function options(argv) {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  for (const name of Object.keys(OPTIONS)) {
+    const env = `SPEAKUP_${name.toUpperCase().replaceAll("-", "_")}`;
+    if (values[name] === undefined && process.env[env] !== undefined) values[name] = process.env[env];
+  }
+  return { phase: positionals[0] ?? process.env.SPEAKUP_PHASE, opts: values };
+}
+
+function need(opts, name) {
+  const v = opts[name];
+  if (v === undefined || v === "") fail(`missing --${name} (or SPEAKUP_${name.toUpperCase().replaceAll("-", "_")})`);
+  return v;
+}
+
+/* ---------- TOTP (RFC 6238: HMAC-SHA-1, 30 s steps, 6 digits) ---------- */
+
+function base32Decode(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const clean = text.toUpperCase().replace(/[\s=]/g, "");
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const c of clean) {
+    const i = alphabet.indexOf(c);
+    check(i >= 0, `TOTP secret is not base32: ${JSON.stringify(c)}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+function totpAt(secret, step) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, "0");
+}
+
+/** The server's time step: this machine's clock plus SPEAKUP_CLOCK_OFFSET. */
+function currentStep() {
+  const offset = Number(process.env.SPEAKUP_CLOCK_OFFSET || "0");
+  check(Number.isFinite(offset), "SPEAKUP_CLOCK_OFFSET is not a number");
+  return Math.floor((Date.now() / 1000 + offset) / 30);
+}
+
+/* ---------- browser ---------- */
+
+async function openBrowser() {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+  const context = await browser.newContext({
+    acceptDownloads: true,
+    viewport: VIEWPORTS.desktop,
+    locale: "en-US",
+    timezoneId: "UTC",
+  });
+  context.setDefaultTimeout(TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(TIMEOUT_MS);
+  return { browser, context };
+}
+
+/** A page whose script errors, CSP violations and failed requests fail the run. */
+async function watchedPage(context, problems) {
+  const page = await context.newPage();
+  page.on("pageerror", (err) => problems.push(`page error on ${page.url()}: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    const text = msg.text();
+    // Chromium asks for /favicon.ico on its own; the server has none.
+    if (/favicon\.ico/.test(msg.location()?.url ?? "")) return;
+    problems.push(`console error on ${page.url()}: ${text}`);
+  });
+  return page;
+}
+
+function checkProblems(problems, where) {
+  if (problems.length > 0) fail(`${where}:\n  ${problems.join("\n  ")}`);
+}
+
+async function screenshots(page, name, shots) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const before = page.viewportSize();
+  for (const [label, size] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(size);
+    // The page at this width: no sideways scrolling on a phone.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const path = join(ARTIFACTS, `${name}-${label}.png`);
+    await page.screenshot({ path, fullPage: true });
+    shots.push({ path, overflow_px: Math.max(0, overflow) });
+  }
+  if (before) await page.setViewportSize(before);
+}
+
+async function databases(page) {
+  return page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+}
+
+async function text(locator) {
+  return ((await locator.textContent()) ?? "").trim();
+}
+
+/** Waits until `fn()` (async) returns a truthy value, or fails with `what`. */
+async function until(what, fn, timeoutMs = TIMEOUT_MS) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > end) fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Fails with the page's error box (or status line) when it shows one. */
+async function pageError(page) {
+  const alerts = await page.locator(".box.alert, [role=alert], #key-status").allTextContents();
+  return alerts.map((s) => s.trim()).filter(Boolean).join(" | ");
+}
+
+/* ---------- phase 1: enrollment ---------- */
+
+async function enroll(opts) {
+  const link = need(opts, "link");
+  const email = need(opts, "email");
+  const passphrase = opts.passphrase ?? "";
+  const password = `tulip ${randomBytes(12).toString("hex")} harbour`;
+  const keyDir = opts["key-dir"] || mkdtempSync(join(tmpdir(), "speakup-officer-key-"));
+  mkdirSync(keyDir, { recursive: true });
+
+  const problems = [];
+  const { browser, context } = await openBrowser();
+  try {
+    const page = await watchedPage(context, problems);
+    const res = await page.goto(link);
+    check(res?.ok(), `enrollment link answered HTTP ${res?.status()}`);
+    check((await page.getAttribute("body", "data-page")) === "enroll", "not the enrollment page");
+
+    await page.fill("#password", password);
+    await page.fill("#password-confirm", password);
+    const secret = (await text(page.locator("#totp-secret"))).replace(/\s+/g, "");
+    check(/^[A-Z2-7]{16,}=*$/.test(secret), `unexpected TOTP secret ${JSON.stringify(secret)}`);
+
+    // The button is enabled by the script: a disabled one means the bundle did not run.
+    const generate = page.locator("#generate-key");
+    await until("the script to enable #generate-key", () => generate.isEnabled());
+    await generate.click();
+    const recipientInput = page.locator('input[name="recipient"]');
+    const recipient = await until("input[name=recipient] to be filled", async () => {
+      const v = (await recipientInput.inputValue()).trim();
+      return /^age1[02-9ac-hj-np-z]{58}$/.test(v) ? v : null;
+    });
+    check(
+      (await text(page.locator("#generated-recipient"))) === recipient,
+      "output#generated-recipient does not show the generated recipient",
+    );
+
+    const downloadLink = page.locator("a#download-key");
+    check(await downloadLink.isVisible(), "a#download-key is not shown after generating");
+    const [download] = await Promise.all([page.waitForEvent("download"), downloadLink.click()]);
+    check(
+      download.suggestedFilename() === "speakup-officer-key.txt",
+      `key file offered as ${download.suggestedFilename()}`,
+    );
+    const keyFile = join(keyDir, "speakup-officer-key.txt");
+    await download.saveAs(keyFile);
+    const keyText = readFileSync(keyFile, "utf8");
+    check(
+      new RegExp(`^# created: \\S+Z\\n# public key: ${recipient}\\nAGE-SECRET-KEY-1[0-9A-Z]+\\n$`).test(keyText),
+      "the downloaded key file is not an age-keygen identity file for the generated recipient",
+    );
+
+    if (passphrase) {
+      await page.fill("#wrap-passphrase", passphrase);
+      await page.fill("#wrap-passphrase-confirm", passphrase);
+    }
+
+    const shots = [];
+    await screenshots(page, "enroll", shots);
+
+    // A code of the current step: the server accepts each step once, so a login must use a
+    // later one.
+    const step = currentStep();
+    await page.fill("#code", totpAt(secret, step));
+    // With a passphrase the script wraps the key first (scrypt), then submits.
+    await waitForLoad(page, () => page.locator('#enroll-form button[type="submit"]').click());
+    if ((await page.locator("a[href='/officer/login']").count()) === 0) {
+      fail(`enrollment refused: ${await pageError(page)}`);
+    }
+    checkProblems(problems, "the enrollment page reported problems");
+    return {
+      phase: "enroll",
+      email,
+      password,
+      totp_secret: secret,
+      totp_step: step,
+      key_file: keyFile,
+      recipient,
+      passphrase,
+      wrapped: passphrase !== "",
+      screenshots: shots,
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+/* ---------- phase 2: the case work ---------- */
+
+async function waitForLoad(page, action) {
+  await Promise.all([page.waitForEvent("load"), action()]);
+}
+
+async function work(opts) {
+  const base = need(opts, "base").replace(/\/$/, "");
+  const email = need(opts, "email");
+  const password = need(opts, "password");
+  const secret = need(opts, "totp-secret");
+  const reportText = need(opts, "report-text");
+  const marker = need(opts, "marker");
+  const reply = need(opts, "reply");
+  const attName = need(opts, "report-attachment-name");
+  const attText = need(opts, "report-attachment-text");
+  const unlock = opts.unlock || "file";
+  check(unlock === "file" || unlock === "passphrase", `--unlock must be file or passphrase, not ${unlock}`);
+  const keyFile = unlock === "file" ? need(opts, "key-file") : opts["key-file"];
+  const passphrase = unlock === "passphrase" ? need(opts, "passphrase") : "";
+  const reporterName = opts["reporter-name"] || "";
+  const replyFile = { name: "officer-reply.txt", mimeType: "text/plain", text: `reply file ${marker}\n` };
+
+  const started = Date.now();
+  const timings = {};
+  const lap = (name) => {
+    timings[name] = Date.now() - started;
+  };
+  const shots = [];
+  const problems = [];
+  const { browser, context } = await openBrowser();
+  try {
+    const page = await watchedPage(context, problems);
+
+    // Sign in.
+    let res = await page.goto(`${base}/officer/login`);
+    check(res?.ok(), `login page answered HTTP ${res?.status()}`);
+    check((await page.getAttribute("body", "data-page")) === "login", "not the login page");
+    await screenshots(page, "login", shots);
+    await page.fill("#email", email);
+    await page.fill("#password", password);
+    // The next step's code: enrollment used up the current one (the server allows one step of
+    // drift either way).
+    await page.fill("#code", totpAt(secret, currentStep() + 1));
+    await waitForLoad(page, () => page.locator('main button[type="submit"]').click());
+    if ((await page.locator("form#logout").count()) === 0) {
+      fail(`login failed at ${page.url()}: ${await pageError(page)}`);
+    }
+    lap("signed_in");
+
+    // The case list, then the newest case.
+    if (!page.url().endsWith("/officer/cases")) await page.goto(`${base}/officer/cases`);
+    check((await page.getAttribute("body", "data-page")) === "cases", `not the case list: ${page.url()}`);
+    const caseLink = page.locator('#case-list a[href^="/officer/cases/"]').first();
+    check((await caseLink.count()) > 0, "the case list shows no case");
+    const reference = await text(caseLink);
+    await screenshots(page, "cases", shots);
+    await waitForLoad(page, () => caseLink.click());
+    check((await page.getAttribute("body", "data-page")) === "case", `not a case page: ${page.url()}`);
+    const casePath = new URL(page.url()).pathname;
+
+    // Unlock the key; the report decrypts.
+    const unlockSection = page.locator("section#key-unlock");
+    await until("#key-unlock to ask for the key", async () =>
+      (await unlockSection.isVisible()) && (await text(page.locator("#key-status"))) !== "",
+    );
+    // The page's own words for failures (`#speakup-text`, localized).
+    const strings = JSON.parse((await page.locator("#speakup-text").textContent()) ?? "{}");
+    if (unlock === "file") {
+      await page.setInputFiles("#identity-file", keyFile);
+    } else {
+      check((await page.locator("form#unlock-passphrase").count()) === 1, "no passphrase form: no wrapped key stored");
+      const button = page.locator('form#unlock-passphrase button[type="submit"]');
+      await until("the passphrase button to be enabled", () => button.isEnabled());
+      await page.fill("#key-passphrase", passphrase);
+      await button.click();
+    }
+    const what = page.locator('[data-format="report"] dd[data-field="what"]');
+    await until("the report to decrypt", async () => {
+      if ((await page.locator('[data-decrypted="failed"]').count()) > 0) fail(`decryption failed: ${await pageError(page)}`);
+      const status = await text(page.locator("#key-status"));
+      if ([strings.unlock_failed, strings.decrypt_failed].some((s) => s && status.startsWith(s))) {
+        fail(`unlock failed: ${status}`);
+      }
+      return (await text(what)) === reportText;
+    });
+    check(await unlockSection.isHidden(), "#key-unlock still shown after unlocking");
+    const decryptedOnCase = await decryptedMarkers(page);
+    const persisted = (await databases(page)).includes(DB_NAME);
+    check(persisted, `the unlocked key was not stored in IndexedDB ${DB_NAME}`);
+    lap("unlocked");
+
+    // The report's attachment: its name decrypts; the download decrypts in the browser.
+    const reportFiles = page.locator('[data-format="report"] ~ ul.files li');
+    const reportName = await text(reportFiles.first().locator('[data-format="text"]'));
+    check(reportName === attName, `report attachment name shows ${JSON.stringify(reportName)}`);
+    const reportDownload = await download(page, reportFiles.first().locator("button.decrypt-download"));
+    check(reportDownload.name === attName, `report attachment saved as ${reportDownload.name}`);
+    check(reportDownload.text === attText, `report attachment decrypted to ${JSON.stringify(reportDownload.text)}`);
+    lap("report_attachment");
+
+    // Reveal the reporter's identity (a plain form; the key comes back from IndexedDB).
+    let revealed = null;
+    if (reporterName) {
+      await page.fill("#reveal-reason", "browser test: contact the reporter");
+      await waitForLoad(page, () => page.locator('#reveal-form button[type="submit"]').click());
+      const name = page.locator('[data-format="identity"] dd[data-field="name"]');
+      await until("the reporter's name to decrypt", async () => (await text(name)) === reporterName);
+      check(await unlockSection.isHidden(), "the stored key was not reused after the reveal");
+      revealed = await text(name);
+    }
+    await screenshots(page, "case", shots);
+
+    // Acknowledge, with the marker in the text.
+    const ackText = page.locator("#ack-text");
+    check((await ackText.count()) === 1, "no acknowledgement form on a new case");
+    const template = await ackText.inputValue();
+    await ackText.fill(`${template.trim()}\n\n${marker}`);
+    await waitForLoad(page, () => page.locator('#ack-form button[type="submit"]').click());
+    check(new URL(page.url()).pathname === casePath, `after the acknowledgement the browser is at ${page.url()}`);
+    const status = await text(page.locator("#case-status"));
+    check(status === "Acknowledged", `status after acknowledging: ${JSON.stringify(status)}`);
+    check((await page.locator("#ack-form").count()) === 0, "the acknowledgement form is still offered");
+    // The thread decrypts with the stored key: no new unlock.
+    await until("the acknowledgement to decrypt in the thread", async () =>
+      (await page.locator("article.item .text[data-decrypted=ok]", { hasText: marker }).count()) === 1,
+    );
+    check(await unlockSection.isHidden(), "the key was not reused after the acknowledgement");
+    lap("acknowledged");
+
+    // A message with a file.
+    await page.fill("#message-text", reply);
+    await page.setInputFiles("#message-files", {
+      name: replyFile.name,
+      mimeType: replyFile.mimeType,
+      buffer: Buffer.from(replyFile.text),
+    });
+    await waitForLoad(page, () => page.locator('#message-form button[type="submit"]').click());
+    check(new URL(page.url()).pathname === casePath, `after the message the browser is at ${page.url()}`);
+    const replyItem = page.locator("article.item", { hasText: reply });
+    await until("the reply to decrypt in the thread", async () => (await replyItem.count()) === 1);
+    await until("the reply's file name to decrypt", async () =>
+      (await text(replyItem.locator('ul.files [data-format="text"]').first())) === replyFile.name,
+    );
+    const replyDownload = await download(page, replyItem.locator("button.decrypt-download").first());
+    check(replyDownload.name === replyFile.name, `reply attachment saved as ${replyDownload.name}`);
+    check(replyDownload.text === replyFile.text, `reply attachment decrypted to ${JSON.stringify(replyDownload.text)}`);
+    const decryptedAfter = await decryptedMarkers(page);
+    lap("replied");
+
+    // Log out: the script deletes the key database before the form posts. Checked from a
+    // second tab of the same origin while the logout request is held, because the response's
+    // Clear-Site-Data and the login page would delete it too.
+    const probe = await context.newPage();
+    await probe.goto(`${base}/static/style.css`);
+    check((await databases(probe)).includes(DB_NAME), "no key database before logout");
+    let atLogout = null;
+    await page.route("**/officer/logout", async (route) => {
+      atLogout = await databases(probe);
+      await route.continue();
+    });
+    await waitForLoad(page, () => page.locator('form#logout button[type="submit"]').click());
+    check(atLogout !== null, "the logout form was not posted");
+    check(!atLogout.includes(DB_NAME), `IndexedDB ${DB_NAME} still there when the logout was posted`);
+    check(new URL(page.url()).pathname === "/officer/login", `after logout the browser is at ${page.url()}`);
+    check(!(await databases(page)).includes(DB_NAME), `IndexedDB ${DB_NAME} still there after logout`);
+    res = await page.goto(`${base}${casePath}`);
+    check(new URL(page.url()).pathname === "/officer/login", "the case page is still open after logout");
+    lap("logged_out");
+
+    checkProblems(problems, "the officer pages reported problems");
+    return {
+      phase: "work",
+      reference,
+      unlock,
+      key_in_indexeddb: persisted,
+      decrypted: { case_page: decryptedOnCase, after_reply: decryptedAfter },
+      identity_revealed: revealed,
+      status,
+      downloads: [reportDownload, replyDownload].map(({ name, bytes }) => ({ name, bytes })),
+      logout_deleted_key_database: true,
+      screenshots: shots,
+      timings_ms: timings,
+      artifacts: ARTIFACTS,
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Counts `[data-decrypted]` markers; fails on any "failed" or any still undecrypted item. */
+async function decryptedMarkers(page) {
+  await until("every [data-age] item to be handled", async () =>
+    (await page.locator("[data-age][data-format]:not([data-decrypted])").count()) === 0,
+  );
+  const failed = await page.locator('[data-decrypted="failed"]').count();
+  check(failed === 0, `${failed} item(s) failed to decrypt: ${await pageError(page)}`);
+  return page.locator('[data-decrypted="ok"]').count();
+}
+
+/** Clicks a `.decrypt-download` button; returns the saved file's name and content. */
+async function download(page, button) {
+  check((await button.count()) === 1, "no download button");
+  await until("the download button to be enabled", () => button.isEnabled());
+  const [dl] = await Promise.all([page.waitForEvent("download"), button.click()]);
+  const failure = await dl.failure();
+  check(failure === null, `download failed: ${failure}`);
+  const path = await dl.path();
+  const bytes = readFileSync(path);
+  return { name: dl.suggestedFilename(), bytes: bytes.length, text: bytes.toString("utf8") };
+}
+
+/* ---------- main ---------- */
+
+async function main() {
+  const { phase, opts } = options(process.argv.slice(2));
+  let summary;
+  if (phase === "enroll") summary = await enroll(opts);
+  else if (phase === "work") summary = await work(opts);
+  else fail(`usage: node officer.mjs enroll|work [--flags] (got ${JSON.stringify(phase)})`);
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    const msg = err instanceof Failure ? err.message : (err?.stack ?? String(err));
+    process.stderr.write(`officer.mjs: FAILED: ${msg}\n`);
+    process.exit(1);
+  },
+);
