@@ -48,6 +48,7 @@ pub mod action {
     pub const ROLES_CHANGED: &str = "roles_changed";
     pub const SETTINGS_CHANGED: &str = "settings_changed";
     pub const EXPORT: &str = "export";
+    pub const CASE_DELETED: &str = "case_deleted";
     pub const REPORT_FILED: &str = "report_filed";
     pub const REPORTER_REPLIED: &str = "reporter_replied";
     pub const MAILBOX_OPENED: &str = "mailbox_opened";
@@ -73,6 +74,7 @@ pub mod action {
         ROLES_CHANGED,
         SETTINGS_CHANGED,
         EXPORT,
+        CASE_DELETED,
         REPORT_FILED,
         REPORTER_REPLIED,
         MAILBOX_OPENED,

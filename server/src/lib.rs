@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod domain;
 pub mod export;
 pub mod i18n;
+pub mod retention;
 pub mod server;
 pub mod site;
 pub mod store;

@@ -101,6 +101,17 @@ async fn purge_loop(state: SharedState) {
             Ok(n) => tracing::info!(count = n, "ended expired officer sessions"),
             Err(e) => tracing::warn!(error = %e, "ending expired officer sessions failed"),
         }
+        let months = state.site.get().retention_months;
+        match crate::retention::apply(&state.store, months, state.clock.today(), state.clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                count = n,
+                "deleted closed cases past their retention period"
+            ),
+            Err(e) => tracing::warn!(error = %e, "applying the retention period failed"),
+        }
         // Reporter actions join the audit chain once their day is over (see crate::audit).
         match state.store.flush_reporter_audit(state.clock.today()).await {
             Ok(0) => {}

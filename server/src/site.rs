@@ -18,6 +18,7 @@ pub const ORG_NAME: &str = "org_name";
 pub const NOTICE: &str = "landing_notice";
 pub const CATEGORIES: &str = "categories";
 pub const ESCROW: &str = "escrow_recipient";
+pub const RETENTION: &str = "retention_months";
 
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -26,6 +27,8 @@ pub struct Site {
     pub notice: HashMap<String, String>,
     pub categories: Vec<Category>,
     pub escrow: Option<age::x25519::Recipient>,
+    /// Months after closing that a case is deleted; 0 keeps cases until deleted by hand.
+    pub retention_months: u8,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +55,7 @@ impl Site {
             notice: HashMap::new(),
             categories: settings.categories.clone(),
             escrow: settings.escrow_recipient.clone(),
+            retention_months: 0,
         };
         for (name, value) in rows {
             let ok = match name.as_str() {
@@ -72,6 +76,9 @@ impl Site {
                     Ok(s) => parse_recipient(&s).map(|r| site.escrow = Some(r)).is_ok(),
                     Err(_) => false,
                 },
+                RETENTION => serde_json::from_str::<u8>(&value)
+                    .map(|v| site.retention_months = v.min(crate::retention::MAX_MONTHS))
+                    .is_ok(),
                 _ => true,
             };
             if !ok {

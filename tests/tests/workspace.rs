@@ -746,7 +746,81 @@ async fn admin_settings_reach_the_public_pages(backend: Backend) {
     app.finish().await;
 }
 
+async fn retention_deletes_closed_cases(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.browser();
+    let with_file = Report {
+        files: vec![("a.txt".into(), b"evidence".to_vec())],
+        ..Default::default()
+    };
+    for _ in 0..3 {
+        let (status, _) = file_report(&app, &client, "en", &with_file).await;
+        assert_eq!(status, 200);
+    }
+    let cases = app.store.cases().await.unwrap();
+    let today = speakup::clock::Clock::today(app.clock.as_ref());
+    let close = |id: String, on: time::Date| {
+        let store = app.store.clone();
+        async move {
+            let update = speakup::store::workspace::CaseUpdate {
+                event: Some(speakup::store::workspace::NewEvent {
+                    at: 0,
+                    actor: "officer:x".into(),
+                    status: "closed".into(),
+                    outcome: None,
+                    reason: None,
+                }),
+                closed_on: Some(on),
+                ..Default::default()
+            };
+            store.update_case(&id, &update).await.unwrap();
+        }
+    };
+    // One closed 13 months ago, one closed a month ago, one still open.
+    close(cases[0].id.clone(), today - time::Duration::days(400)).await;
+    close(cases[1].id.clone(), today - time::Duration::days(30)).await;
+    let now = speakup::clock::Clock::now(app.clock.as_ref());
+    assert_eq!(
+        speakup::retention::apply(&app.store, 0, today, now)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        speakup::retention::apply(&app.store, 12, today, now)
+            .await
+            .unwrap(),
+        1
+    );
+    let left: Vec<String> = app
+        .store
+        .cases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(left, vec![cases[1].id.clone(), cases[2].id.clone()]);
+    // Its ciphertext went with it: no item, envelope or chunk of it is left.
+    assert!(app.store.items(&cases[0].id).await.unwrap().is_empty());
+    assert!(app.store.envelopes(&cases[0].id).await.unwrap().is_empty());
+    for c in &cases[1..] {
+        for i in app.store.items(&c.id).await.unwrap() {
+            assert!(app.store.chunk(&i.blob_id, 0).await.unwrap().is_some());
+        }
+    }
+    let row = app.store.audit_rows(0, 100).await.unwrap().pop().unwrap();
+    assert_eq!(row.entry.action, "case_deleted");
+    assert_eq!(row.entry.case_ref, cases[0].reference);
+    let verdict = run_cli(&app, &["audit", "verify"]).await;
+    assert!(verdict.starts_with("audit log intact"));
+    app.finish().await;
+}
+
 on_both_databases!(
+    retention_deletes_closed_cases,
     admin_settings_reach_the_public_pages,
     case_workflow,
     role_boundaries,

@@ -492,6 +492,38 @@ macro_rules! sql_workspace {
                 Ok(())
             }
 
+            async fn delete_case(&self, case_id: &str) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let rows = sqlx::query(
+                    "SELECT blob_id, name_blob_id FROM items WHERE case_id = $1",
+                )
+                .bind(case_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut blobs: Vec<String> = Vec::new();
+                for r in &rows {
+                    blobs.push(r.try_get("blob_id")?);
+                    if let Some(n) = r.try_get::<Option<String>, _>("name_blob_id")? {
+                        blobs.push(n);
+                    }
+                }
+                for sql in [
+                    "DELETE FROM items WHERE case_id = $1",
+                    "DELETE FROM case_keys WHERE case_id = $1",
+                    "DELETE FROM case_access WHERE case_id = $1",
+                    "DELETE FROM case_events WHERE case_id = $1",
+                    "DELETE FROM cases WHERE id = $1",
+                ] {
+                    sqlx::query(sql).bind(case_id).execute(&mut *tx).await?;
+                }
+                for b in &blobs {
+                    sqlx::query("DELETE FROM chunks WHERE blob_id = $1").bind(b).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM blobs WHERE id = $1").bind(b).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn events(&self, case_id: &str) -> StoreResult<Vec<EventRecord>> {
                 let rows = sqlx::query(
                     "SELECT seq, at, actor, status, outcome, reason FROM case_events \

@@ -189,6 +189,9 @@ pub trait Workspace: Send + Sync {
     async fn exclude(&self, case_id: &str, officer_id: &str, by: &str, at: i64) -> StoreResult<()>;
 
     async fn update_case(&self, case_id: &str, update: &CaseUpdate) -> StoreResult<()>;
+    /// Deletes a case with everything it owns: items, their ciphertext, envelopes, access
+    /// rows and history (retention). The audit log keeps its entries about the case.
+    async fn delete_case(&self, case_id: &str) -> StoreResult<()>;
     async fn events(&self, case_id: &str) -> StoreResult<Vec<EventRecord>>;
 
     async fn site_settings(&self) -> StoreResult<Vec<(String, String)>>;

@@ -326,7 +326,7 @@ fn parse_categories(text: &str) -> Option<Vec<Category>> {
 fn settings_page(
     state: &SharedState,
     who: &Officer,
-    values: (String, Vec<NoticeField>, String, String),
+    values: (String, Vec<NoticeField>, String, String, u8),
     saved: bool,
     errors: Vec<&'static str>,
 ) -> SettingsPage {
@@ -337,6 +337,7 @@ fn settings_page(
         notices: values.1,
         categories: values.2,
         escrow: values.3,
+        retention_months: values.4,
         saved,
         errors,
     }
@@ -364,6 +365,7 @@ pub async fn settings(
             .as_ref()
             .map(|r| r.to_string())
             .unwrap_or_default(),
+        site.retention_months,
     );
     Ok(settings_page(&state, &who, values, false, Vec::new()).into_response())
 }
@@ -398,6 +400,19 @@ pub async fn save_settings(
     if categories.is_none() {
         errors.push("settings.error.categories");
     }
+    let retention = get(&form, "retention_months").trim();
+    let retention = if retention.is_empty() {
+        Some(0)
+    } else {
+        retention
+            .parse::<u8>()
+            .ok()
+            .filter(|m| *m <= crate::retention::MAX_MONTHS)
+    };
+    if retention.is_none() {
+        errors.push("settings.error.retention");
+    }
+    let retention_months = retention.unwrap_or(0);
     let escrow = get(&form, "escrow").trim().to_owned();
     if !escrow.is_empty() && parse_recipient(&escrow).is_err() {
         errors.push("settings.error.escrow");
@@ -412,7 +427,7 @@ pub async fn save_settings(
         .collect();
     let Some(categories) = categories.filter(|_| errors.is_empty()) else {
         errors.dedup();
-        let values = (org, notices, cats_text.to_owned(), escrow);
+        let values = (org, notices, cats_text.to_owned(), escrow, retention_months);
         let page = settings_page(&state, &who, values, false, errors);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
@@ -421,6 +436,7 @@ pub async fn save_settings(
         (site::NOTICE, json(&notice)),
         (site::CATEGORIES, site::categories_json(&categories)),
         (site::ESCROW, json(&escrow)),
+        (site::RETENTION, json(&retention_months)),
     ];
     for (name, value) in &rows {
         state.store.set_site_setting(name, value).await?;
@@ -460,6 +476,7 @@ pub async fn save_settings(
             .collect(),
         categories_text(&site.categories),
         escrow,
+        site.retention_months,
     );
     Ok(settings_page(&state, &who, values, true, Vec::new()).into_response())
 }

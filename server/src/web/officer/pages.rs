@@ -261,6 +261,7 @@ pub struct SettingsPage {
     pub notices: Vec<NoticeField>,
     pub categories: String,
     pub escrow: String,
+    pub retention_months: u8,
     pub saved: bool,
     pub errors: Vec<&'static str>,
 }
