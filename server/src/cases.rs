@@ -110,7 +110,7 @@ pub async fn file_report(store: &dyn Store, f: Filing<'_>) -> Result<CaseReferen
     } else {
         ReportMode::Anonymous
     };
-    let mut case = NewCase {
+    let case = NewCase {
         id: new_id(),
         reference: String::new(),
         lookup: f.reporter.lookup.0.to_vec(),
@@ -122,8 +122,16 @@ pub async fn file_report(store: &dyn Store, f: Filing<'_>) -> Result<CaseReferen
         envelopes,
         items,
     };
-    // References are random (about 39 bits), so a clash is rare but possible; the failed
-    // transaction left nothing behind, so trying again with a new reference is safe.
+    store_new_case(store, case).await
+}
+
+/// Stores a case under a fresh reference. References are random (about 39 bits), so a
+/// clash is rare but possible; the failed transaction left nothing behind, so trying again
+/// with a new reference is safe.
+pub async fn store_new_case(
+    store: &dyn Store,
+    mut case: NewCase,
+) -> Result<CaseReference, FileError> {
     let mut attempts = 0;
     loop {
         let reference = CaseReference::generate().map_err(FileError::Random)?;

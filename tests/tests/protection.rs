@@ -22,7 +22,14 @@ async fn headers_cookies_and_logs(backend: Backend) {
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.starts_with("default-src 'none'"), "{path}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"));
-        assert!(!csp.contains("unsafe-inline"));
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
+        // Scripts only where the page uses our own bundle, and only from this origin.
+        let scripted = path.starts_with("/report") || path == "/follow-up";
+        assert_eq!(
+            csp.contains("script-src 'self';"),
+            scripted,
+            "{path}: {csp}"
+        );
         assert_eq!(h["referrer-policy"], "no-referrer");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert!(h.contains_key("permissions-policy"));
@@ -38,7 +45,16 @@ async fn headers_cookies_and_logs(backend: Backend) {
     // Pages reference nothing outside this origin.
     for path in ["/", "/report", "/follow-up"] {
         let html = app.page(&client, path).await;
-        assert!(!html.contains("<script"), "{path} has a script");
+        // Only our bundle, and data blocks the browser never executes; no inline code.
+        for tag in html.split("<script").skip(1) {
+            let open = tag.split('>').next().unwrap_or_default();
+            assert!(
+                open.contains("src=\"/static/reporter.js\"")
+                    || open.contains("type=\"application/json\""),
+                "{path} has an inline or foreign script: <script{open}>"
+            );
+        }
+        assert_eq!(path == "/", !html.contains("<script"), "{path}");
         assert!(
             !html.contains("src=\"http"),
             "{path} loads a third-party resource"

@@ -13,9 +13,9 @@ use super::SharedState;
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The officer workspace runs our own bundle (never inline code, never eval) and fetches
-/// only from this origin; everything else is as strict as the reporter pages.
-pub const OFFICER_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+/// Pages with our own bundle (never inline code, never eval) may run it and fetch from this
+/// origin only; everything else is as strict as on the pages without scripts.
+pub const SCRIPTED_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
      style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub async fn security_headers(
@@ -24,12 +24,19 @@ pub async fn security_headers(
     next: Next,
 ) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
-    let officer = req.uri().path() == "/officer" || req.uri().path().starts_with("/officer/");
+    let path = req.uri().path();
+    // Pages that load our own bundle: the officer workspace, and the three reporter pages
+    // that encrypt in the browser when scripts run. Every other page allows no script.
+    let scripted = path == "/officer"
+        || path.starts_with("/officer/")
+        || path.starts_with("/report")
+        || path == "/follow-up"
+        || path.starts_with("/mailbox");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if officer { OFFICER_CSP } else { CSP }),
+        HeaderValue::from_static(if scripted { SCRIPTED_CSP } else { CSP }),
     );
     h.insert(
         header::REFERRER_POLICY,

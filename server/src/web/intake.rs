@@ -28,13 +28,26 @@ fn chrome(state: &SharedState, lang: Lang) -> Chrome {
     }
 }
 
+/// `script#intake-keys`: the holders the browser seals a new case key to, and the escrow.
+fn intake_keys(state: &SharedState, holders: &[(String, age::x25519::Recipient)]) -> String {
+    let holders: Vec<serde_json::Value> = holders
+        .iter()
+        .map(|(h, r)| serde_json::json!({"holder": h, "recipient": r.to_string()}))
+        .collect();
+    let escrow = state.site.get().escrow.as_ref().map(|r| r.to_string());
+    serde_json::json!({"holders": holders, "escrow": escrow})
+        .to_string()
+        .replace('<', "\\u003c")
+}
+
 fn report_page(
     state: &SharedState,
     lang: Lang,
-    configured: bool,
+    holders: &[(String, age::x25519::Recipient)],
     draft: ReportDraft,
     errors: Vec<&'static str>,
 ) -> ReportPage {
+    let configured = !holders.is_empty();
     let s = &state.settings;
     let site = state.site.get();
     ReportPage {
@@ -53,6 +66,8 @@ fn report_page(
         max_attachments: s.max_attachments,
         draft,
         errors,
+        intake_keys: intake_keys(state, holders),
+        js_text: super::pages::reporter_js_text(lang.tr()),
     }
 }
 
@@ -60,10 +75,8 @@ pub async fn form(
     State(state): State<SharedState>,
     Locale(lang): Locale,
 ) -> Result<Response, AppError> {
-    let configured = !cases::intake_recipients(state.store.as_ref())
-        .await?
-        .is_empty();
-    Ok(report_page(&state, lang, configured, ReportDraft::default(), Vec::new()).into_response())
+    let holders = cases::intake_recipients(state.store.as_ref()).await?;
+    Ok(report_page(&state, lang, &holders, ReportDraft::default(), Vec::new()).into_response())
 }
 
 /// The problems with a draft, as catalog keys; empty when it can be filed.
@@ -159,7 +172,7 @@ pub async fn submit(
         Ok(Ok(draft)) => draft,
         Ok(Err((draft, errors))) => {
             reader.discard().await;
-            let page = report_page(&state, lang, true, draft, errors);
+            let page = report_page(&state, lang, &holders, draft, errors);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         Err(e) => {
@@ -217,8 +230,180 @@ pub async fn submit(
         reference: reference.to_string(),
         ack_due: t.date(acknowledgement_due(today)),
         attachments,
+        sealed: false,
     };
     Ok(page.into_response())
+}
+
+pub(crate) fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// `POST /report/sealed`: the browser path. Everything arrives encrypted; the server checks
+/// what it can without keys (metadata values, the age format, one envelope for exactly each
+/// current holder with one recipient stanza, two stanzas on every item, sizes) so that a
+/// broken or hostile client cannot file a case no officer can read; anything else is
+/// refused and nothing is stored.
+pub async fn submit_sealed(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let store = state.store.as_ref();
+    let holders = cases::intake_recipients(store).await?;
+    if holders.is_empty() {
+        return Err(ErrorKind::NotConfigured.into());
+    }
+    let now = state.clock.now();
+    let form = super::officer::parts::read_checked(&state, &headers, multipart, 2, |token| {
+        csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now)
+    })
+    .await?;
+    let case = match sealed_case(&state, &form, &holders) {
+        Ok(c) => c,
+        Err(kind) => {
+            form.discard(&state).await;
+            return Err(kind.into());
+        }
+    };
+    let attachments = form.files.len();
+    let reference = match cases::store_new_case(store, case).await {
+        Ok(r) => r,
+        Err(e) => {
+            form.discard(&state).await;
+            return Err(AppError::internal(e));
+        }
+    };
+    let today = state.clock.today();
+    crate::audit::record_reporter(
+        &state.store,
+        today,
+        crate::audit::action::REPORT_FILED,
+        reference.as_str(),
+    )
+    .await;
+    let t = lang.tr();
+    Ok(ReceiptPage {
+        c: chrome(&state, lang),
+        receipt: String::new(),
+        reference: reference.to_string(),
+        ack_due: t.date(acknowledgement_due(today)),
+        attachments,
+        sealed: true,
+    }
+    .into_response())
+}
+
+fn sealed_case(
+    state: &SharedState,
+    form: &super::officer::parts::CipherForm,
+    holders: &[(String, age::x25519::Recipient)],
+) -> Result<crate::store::NewCase, ErrorKind> {
+    use crate::domain::case::{Author, ItemKind, ReportMode};
+    use crate::store::{Content, NewCase, NewEnvelope, NewItem};
+    let site = state.site.get();
+    let category = form.field("category");
+    site.category(category).ok_or(ErrorKind::BadRequest)?;
+    let mode = form
+        .field("mode")
+        .parse::<ReportMode>()
+        .map_err(|_| ErrorKind::BadRequest)?;
+    let lookup = parse_hex32(form.field("lookup")).ok_or(ErrorKind::BadRequest)?;
+    let case_recipient = crate::domain::officer::parse_recipient(form.field("case_recipient"))
+        .map_err(|_| ErrorKind::BadRequest)?;
+    let reporter_recipient =
+        crate::domain::officer::parse_recipient(form.field("reporter_recipient"))
+            .map_err(|_| ErrorKind::BadRequest)?;
+    let report = form.report.clone().ok_or(ErrorKind::BadRequest)?;
+    if (mode == ReportMode::Confidential) != form.identity.is_some() {
+        return Err(ErrorKind::BadRequest);
+    }
+    // Exactly one envelope per holder the server would have sealed to itself.
+    let mut expected: Vec<(String, String)> = holders
+        .iter()
+        .map(|(h, r)| (h.clone(), r.to_string()))
+        .collect();
+    if let Some(e) = &site.escrow {
+        expected.push(("escrow".into(), e.to_string()));
+    }
+    if form.envelopes.len() != expected.len() {
+        return Err(ErrorKind::BadRequest);
+    }
+    let mut envelopes = Vec::new();
+    for (holder, recipient) in expected {
+        let sealed = form
+            .envelopes
+            .iter()
+            .find(|(h, _)| *h == holder)
+            .ok_or(ErrorKind::BadRequest)?;
+        envelopes.push(NewEnvelope {
+            holder,
+            recipient,
+            envelope: sealed.1.clone(),
+        });
+    }
+    let today = state.clock.today();
+    let reporter = Author::Reporter.to_db();
+    let new_id = || uuid::Uuid::new_v4().to_string();
+    let report_id = new_id();
+    let mut items = vec![NewItem {
+        id: report_id.clone(),
+        kind: ItemKind::Report.as_str().into(),
+        author: reporter.clone(),
+        created_on: today,
+        reporter_visible: true,
+        parent_id: None,
+        content: Content::Inline(report),
+        encrypted_name: None,
+    }];
+    if let Some(identity) = &form.identity {
+        items.push(NewItem {
+            id: new_id(),
+            kind: ItemKind::Identity.as_str().into(),
+            author: reporter.clone(),
+            created_on: today,
+            reporter_visible: true,
+            parent_id: None,
+            content: Content::Inline(identity.clone()),
+            encrypted_name: None,
+        });
+    }
+    for f in &form.files {
+        items.push(NewItem {
+            id: new_id(),
+            kind: ItemKind::Attachment.as_str().into(),
+            author: reporter.clone(),
+            created_on: today,
+            reporter_visible: true,
+            parent_id: Some(report_id.clone()),
+            content: Content::Blob {
+                id: f.blob_id.clone(),
+                plaintext_size: i64::try_from(f.size).unwrap_or(i64::MAX),
+            },
+            encrypted_name: Some(f.name.clone()),
+        });
+    }
+    Ok(NewCase {
+        id: new_id(),
+        reference: String::new(),
+        lookup: lookup.to_vec(),
+        case_recipient: case_recipient.to_string(),
+        reporter_recipient: reporter_recipient.to_string(),
+        category: category.to_owned(),
+        mode: mode.as_str().into(),
+        received_on: today,
+        envelopes,
+        items,
+    })
 }
 
 fn wipe(d: &mut ReportDraft) {

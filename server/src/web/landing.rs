@@ -15,6 +15,19 @@ pub const STYLESHEET: &str = include_str!("../../../frontend/static/style.css");
 /// needed to run the server). Served only to pages that use it.
 pub const OFFICER_JS: &str = include_str!("../../../frontend/static/officer.js");
 
+/// The reporters' bundle (in-browser encryption), loaded only by the intake, follow-up and
+/// mailbox pages; those pages work without it.
+pub const REPORTER_JS: &str = include_str!("../../../frontend/static/reporter.js");
+
+pub async fn reporter_script() -> Response {
+    let mut res = REPORTER_JS.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    res
+}
+
 pub async fn officer_script() -> Response {
     let mut res = OFFICER_JS.into_response();
     res.headers_mut().insert(

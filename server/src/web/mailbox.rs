@@ -12,6 +12,8 @@ use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -45,6 +47,7 @@ fn follow_up_page(state: &SharedState, lang: Lang, failed: bool) -> Response {
         c: chrome(state, lang, "/follow-up"),
         csrf: csrf::issue(&state.keys.csrf, Purpose::FollowUp, b"", state.clock.now()),
         failed,
+        js_text: super::pages::reporter_js_text(lang.tr()),
     };
     let status = if failed {
         StatusCode::UNAUTHORIZED
@@ -64,6 +67,10 @@ pub struct OpenForm {
     csrf: String,
     #[serde(default)]
     receipt: String,
+    /// The browser path: the lookup value the browser derived (64 hex characters); the
+    /// receipt itself never leaves the browser.
+    #[serde(default)]
+    lookup: String,
 }
 
 pub async fn open(
@@ -78,12 +85,19 @@ pub async fn open(
     {
         return Err(ErrorKind::Csrf.into());
     }
-    let parsed = ReceiptToken::parse(&form.receipt);
-    zeroize::Zeroize::zeroize(&mut form.receipt);
-    let Ok(token) = parsed else {
-        return Ok(follow_up_page(&state, lang, true));
+    let keys = if form.receipt.trim().is_empty() && !form.lookup.is_empty() {
+        match super::intake::parse_hex32(&form.lookup) {
+            Some(lookup) => session::lookup_only(lookup),
+            None => return Ok(follow_up_page(&state, lang, true)),
+        }
+    } else {
+        let parsed = ReceiptToken::parse(&form.receipt);
+        zeroize::Zeroize::zeroize(&mut form.receipt);
+        let Ok(token) = parsed else {
+            return Ok(follow_up_page(&state, lang, true));
+        };
+        token.derive()
     };
-    let keys = token.derive();
     let Some(case) = state.store.case_by_lookup(&keys.lookup.0).await? else {
         return Ok(follow_up_page(&state, lang, true));
     };
@@ -176,7 +190,17 @@ async fn mailbox_page(
 ) -> Result<MailboxPage, AppError> {
     let t = lang.tr();
     let store = state.store.as_ref();
+    let sealed = session.is_sealed();
     let identity = session.keys.secret.identity();
+    // Sealed: the page carries the ciphertext itself and the browser decrypts it.
+    let open_or_carry = |bytes: Vec<u8>| -> Result<(String, String), AppError> {
+        if sealed {
+            Ok((String::new(), STANDARD.encode(&bytes)))
+        } else {
+            let pt = crypto::decrypt(&identity, &bytes)?;
+            Ok((String::from_utf8_lossy(&pt).into_owned(), String::new()))
+        }
+    };
     let items: Vec<ItemRecord> = store
         .items(&case.id)
         .await?
@@ -189,11 +213,9 @@ async fn mailbox_page(
         .iter()
         .filter(|i| i.kind == ItemKind::Attachment.as_str())
     {
-        let name = match &i.name_blob_id {
-            Some(b) => {
-                String::from_utf8_lossy(&decrypt_item(store, &identity, b).await?).into_owned()
-            }
-            None => "attachment".to_owned(),
+        let (name, name_age) = match &i.name_blob_id {
+            Some(b) => open_or_carry(read_blob(store, b).await?)?,
+            None => ("attachment".to_owned(), String::new()),
         };
         attachments
             .entry(i.parent_id.clone().unwrap_or_default())
@@ -201,6 +223,7 @@ async fn mailbox_page(
             .push(AttachmentView {
                 id: i.id.clone(),
                 name,
+                name_age,
                 size: human_size(&t, i.size),
             });
     }
@@ -217,11 +240,20 @@ async fn mailbox_page(
         anonymous: case.mode != ReportMode::Confidential.as_str(),
         name: String::new(),
         contact: String::new(),
+        age: String::new(),
+        identity_age: String::new(),
     };
     let mut report_attachments = Vec::new();
     let mut thread = Vec::new();
     for i in &items {
         match i.kind.parse::<ItemKind>() {
+            Ok(ItemKind::Report) if sealed => {
+                report.age = STANDARD.encode(read_blob(store, &i.blob_id).await?);
+                report_attachments = attachments.remove(&i.id).unwrap_or_default();
+            }
+            Ok(ItemKind::Identity) if sealed => {
+                report.identity_age = STANDARD.encode(read_blob(store, &i.blob_id).await?);
+            }
             Ok(ItemKind::Report) => {
                 let pt = decrypt_item(store, &identity, &i.blob_id).await?;
                 if let Some(r) = from_json::<ReportContent>(&pt) {
@@ -239,11 +271,12 @@ async fn mailbox_page(
                 }
             }
             Ok(ItemKind::Message) => {
-                let pt = decrypt_item(store, &identity, &i.blob_id).await?;
+                let (body, age) = open_or_carry(read_blob(store, &i.blob_id).await?)?;
                 thread.push(ThreadEntry {
                     from_reporter: Author::from_db(&i.author) == Author::Reporter,
                     day: t.date(i.created_on),
-                    body: String::from_utf8_lossy(&pt).into_owned(),
+                    body,
+                    age,
                     attachments: attachments.remove(&i.id).unwrap_or_default(),
                 });
             }
@@ -263,6 +296,7 @@ async fn mailbox_page(
                 from_reporter: Author::from_db(&i.author) == Author::Reporter,
                 day: t.date(i.created_on),
                 body: String::new(),
+                age: String::new(),
                 attachments: vec![a],
             });
         }
@@ -293,6 +327,9 @@ async fn mailbox_page(
         max_attachments: state.settings.max_attachments,
         notice,
         error,
+        sealed,
+        to_both: format!("{} {}", case.case_recipient, case.reporter_recipient),
+        js_text: super::pages::reporter_js_text(t),
     })
 }
 
@@ -385,6 +422,96 @@ pub async fn reply(
     )
     .await;
     Ok(Redirect::to(&format!("/mailbox?lang={}&sent=1", lang.code())).into_response())
+}
+
+/// The browser path's reply: the message and files arrive encrypted to the case and the
+/// reporter (checked), so the server never sees them in the clear.
+pub async fn reply_sealed(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let (session, case) = current(&state, &headers).await?;
+    let now = state.clock.now();
+    let form = super::officer::parts::read_checked(&state, &headers, multipart, 2, |token| {
+        csrf::verify(
+            &state.keys.csrf,
+            Purpose::Mailbox,
+            &session.nonce,
+            token,
+            now,
+        )
+    })
+    .await?;
+    if form.message.is_none() && form.files.is_empty() {
+        form.discard(&state).await;
+        return Err(ErrorKind::BadRequest.into());
+    }
+    let today = state.clock.today();
+    let reporter = Author::Reporter.to_db();
+    let mut items = Vec::new();
+    let parent = form.message.as_ref().map(|m| {
+        let id = uuid::Uuid::new_v4().to_string();
+        items.push(crate::store::NewItem {
+            id: id.clone(),
+            kind: ItemKind::Message.as_str().into(),
+            author: reporter.clone(),
+            created_on: today,
+            reporter_visible: true,
+            parent_id: None,
+            content: crate::store::Content::Inline(m.clone()),
+            encrypted_name: None,
+        });
+        id
+    });
+    for f in &form.files {
+        items.push(crate::store::NewItem {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: ItemKind::Attachment.as_str().into(),
+            author: reporter.clone(),
+            created_on: today,
+            reporter_visible: true,
+            parent_id: parent.clone(),
+            content: crate::store::Content::Blob {
+                id: f.blob_id.clone(),
+                plaintext_size: i64::try_from(f.size).unwrap_or(i64::MAX),
+            },
+            encrypted_name: Some(f.name.clone()),
+        });
+    }
+    if let Err(e) = state.store.add_items(&case.id, &items).await {
+        form.discard(&state).await;
+        return Err(e.into());
+    }
+    crate::audit::record_reporter(
+        &state.store,
+        today,
+        crate::audit::action::REPORTER_REPLIED,
+        &case.reference,
+    )
+    .await;
+    Ok(Redirect::to(&format!("/mailbox?lang={}&sent=1", lang.code())).into_response())
+}
+
+/// An attachment's age file as stored, for the browser path to decrypt.
+pub async fn download_sealed(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (_, case) = current(&state, &headers).await?;
+    let item = state
+        .store
+        .items(&case.id)
+        .await?
+        .into_iter()
+        .find(|i| i.id == id && i.reporter_visible && i.kind == ItemKind::Attachment.as_str())
+        .ok_or(ErrorKind::NotFound)?;
+    Ok(super::officer::case::ciphertext_response(
+        state.store.clone(),
+        item.blob_id,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -60,7 +60,9 @@ pub fn router(state: SharedState) -> Router {
 
     let submissions = Router::new()
         .route("/report", post(intake::submit))
+        .route("/report/sealed", post(intake::submit_sealed))
         .route("/mailbox/reply", post(mailbox::reply))
+        .route("/mailbox/reply/sealed", post(mailbox::reply_sealed))
         .layer(DefaultBodyLimit::max(upload_limit))
         .merge(
             Router::new()
@@ -77,8 +79,13 @@ pub fn router(state: SharedState) -> Router {
         .route("/mailbox", get(mailbox::show))
         .route("/mailbox/logout", post(mailbox::logout))
         .route("/mailbox/attachments/{id}", get(mailbox::download))
+        .route(
+            "/mailbox/attachments/{id}/sealed",
+            get(mailbox::download_sealed),
+        )
         .route("/static/style.css", get(landing::stylesheet))
         .route("/static/officer.js", get(landing::officer_script))
+        .route("/static/reporter.js", get(landing::reporter_script))
         .route("/healthz", get(landing::health))
         .merge(submissions)
         .merge(officer::routes(upload_limit))

@@ -9,6 +9,29 @@ use crate::i18n::{Lang, Tr};
 
 /// What every page needs: the translator, the organisation's name and the page's own path
 /// (the language switch links to `{path}?lang=xx`; there is no language cookie).
+/// Strings the reporter script shows (`script#speakup-text`), with `<` escaped for the
+/// data block.
+pub fn reporter_js_text(t: Tr) -> String {
+    const KEYS: &[&str] = &[
+        "locked",
+        "decrypt_failed",
+        "send_failed",
+        "downloading",
+        "encrypting",
+        "sealing",
+        "sending",
+        "metadata_warning",
+        "strip_metadata",
+    ];
+    let map: serde_json::Map<String, serde_json::Value> = KEYS
+        .iter()
+        .map(|k| ((*k).to_owned(), t.get(&format!("js.{k}")).to_owned().into()))
+        .collect();
+    serde_json::Value::Object(map)
+        .to_string()
+        .replace('<', "\\u003c")
+}
+
 pub struct Chrome {
     pub t: Tr,
     pub org_name: String,
@@ -68,6 +91,9 @@ pub struct ReportPage {
     pub draft: ReportDraft,
     /// Catalog keys of the problems found, shown at the top and announced (role="alert").
     pub errors: Vec<&'static str>,
+    /// `script#intake-keys`: who the browser seals the case key to.
+    pub intake_keys: String,
+    pub js_text: String,
 }
 
 impl ReportPage {
@@ -104,6 +130,8 @@ pub struct ReceiptPage {
     pub reference: String,
     pub ack_due: String,
     pub attachments: usize,
+    /// Filed through the browser path: the receipt is filled in by the browser, which made it.
+    pub sealed: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -113,11 +141,14 @@ pub struct FollowUpPage {
     pub csrf: String,
     /// True after a failed attempt: one neutral message whatever the reason.
     pub failed: bool,
+    pub js_text: String,
 }
 
 pub struct AttachmentView {
     pub id: String,
     pub name: String,
+    /// Sealed mailbox: the encrypted name, base64, for the browser to open.
+    pub name_age: String,
     pub size: String,
 }
 
@@ -125,6 +156,8 @@ pub struct ThreadEntry {
     pub from_reporter: bool,
     pub day: String,
     pub body: String,
+    /// Sealed mailbox: the message's age file, base64.
+    pub age: String,
     pub attachments: Vec<AttachmentView>,
 }
 
@@ -136,6 +169,9 @@ pub struct ReportView {
     pub anonymous: bool,
     pub name: String,
     pub contact: String,
+    /// Sealed mailbox: the report and identity items' age files, base64.
+    pub age: String,
+    pub identity_age: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -158,6 +194,11 @@ pub struct MailboxPage {
     /// Catalog key of a notice after an action ("mailbox.sent"), or of an error.
     pub notice: Option<&'static str>,
     pub error: Option<&'static str>,
+    /// Opened with the lookup value only: the browser decrypts (see docs/browser-contract.md).
+    pub sealed: bool,
+    /// Recipients for the browser's replies: case and reporter.
+    pub to_both: String,
+    pub js_text: String,
 }
 
 #[derive(Template, WebTemplate)]

@@ -23,6 +23,22 @@ pub struct MailboxSession {
     pub nonce: [u8; 16],
 }
 
+impl MailboxSession {
+    /// Opened in the browser path: the server got only the lookup value, so it holds no
+    /// reporter secret (all zero) and the page carries ciphertext for the browser to open.
+    pub fn is_sealed(&self) -> bool {
+        self.keys.secret.0.iter().all(|b| *b == 0)
+    }
+}
+
+/// The keys of a mailbox opened with only the lookup value.
+pub fn lookup_only(lookup: [u8; 32]) -> ReporterKeys {
+    ReporterKeys {
+        lookup: Lookup(lookup),
+        secret: ReporterSecret(Zeroizing::new([0u8; 32])),
+    }
+}
+
 const PLAIN_LEN: usize = 32 + 32 + 8 + 16;
 
 pub fn seal(

@@ -264,7 +264,10 @@ pub async fn grant(
         form.discard(&state).await;
         return Err(ErrorKind::BadRequest.into());
     }
-    let envelope = form.envelope.clone().ok_or(ErrorKind::BadRequest)?;
+    let envelope = match form.envelopes.as_slice() {
+        [(_, e)] => e.clone(),
+        _ => return Err(ErrorKind::BadRequest.into()),
+    };
     let target = state
         .store
         .officer(form.field("account"))

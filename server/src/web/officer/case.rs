@@ -402,8 +402,11 @@ pub async fn download(
         &found.id,
     )
     .await?;
-    let store = state.store.clone();
-    let blob = found.blob_id.clone();
+    Ok(ciphertext_response(state.store.clone(), found.blob_id))
+}
+
+/// Streams a blob's age file chunk by chunk, as stored.
+pub fn ciphertext_response(store: crate::store::SharedStore, blob: String) -> Response {
     let stream = futures_util::stream::unfold(Some(0i64), move |next| {
         let store = store.clone();
         let blob = blob.clone();
@@ -426,5 +429,5 @@ pub async fn download(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"attachment.age\""),
     );
-    Ok(res)
+    res
 }

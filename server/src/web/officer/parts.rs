@@ -32,7 +32,11 @@ pub struct CipherForm {
     pub fields: Vec<(String, String)>,
     pub message: Option<Vec<u8>>,
     pub reason: Option<Vec<u8>>,
-    pub envelope: Option<Vec<u8>>,
+    /// The reporter's browser path: the report and identity items.
+    pub report: Option<Vec<u8>>,
+    pub identity: Option<Vec<u8>>,
+    /// Sealed copies of a case key, each with the `holder` field sent just before it.
+    pub envelopes: Vec<(String, Vec<u8>)>,
     pub files: Vec<Uploaded>,
 }
 
@@ -64,17 +68,35 @@ async fn small(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, AppError> {
     Ok(out)
 }
 
-/// Reads the whole form. `recipients` is how many X25519 stanzas every ciphertext part
-/// must have (2 for what the reporter reads, 1 for notes and reasons); envelopes have 1.
+/// Reads an officer's form, its CSRF token bound to their session.
 pub async fn read(
     state: &SharedState,
     who: &Officer,
     headers: &HeaderMap,
-    mut multipart: Multipart,
+    multipart: Multipart,
     recipients: usize,
 ) -> Result<CipherForm, AppError> {
+    read_checked(state, headers, multipart, recipients, |token| {
+        who.check_csrf(state, headers, token).is_ok()
+    })
+    .await
+}
+
+/// Reads the whole form. `recipients` is how many X25519 stanzas every ciphertext part
+/// must have (2 for what the reporter reads, 1 for notes and reasons); envelopes have 1.
+/// `csrf_ok` judges the `csrf` field, which must come first.
+pub async fn read_checked(
+    state: &SharedState,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    recipients: usize,
+    csrf_ok: impl Fn(&str) -> bool + Sync,
+) -> Result<CipherForm, AppError> {
+    if !crate::web::csrf::same_origin(headers) {
+        return Err(ErrorKind::Csrf.into());
+    }
     let mut form = CipherForm::default();
-    match read_into(state, who, headers, &mut multipart, recipients, &mut form).await {
+    match read_into(state, &csrf_ok, &mut multipart, recipients, &mut form).await {
         Ok(()) => Ok(form),
         Err(e) => {
             form.discard(state).await;
@@ -85,8 +107,7 @@ pub async fn read(
 
 async fn read_into(
     state: &SharedState,
-    who: &Officer,
-    headers: &HeaderMap,
+    check: &(dyn Fn(&str) -> bool + Sync),
     multipart: &mut Multipart,
     recipients: usize,
     form: &mut CipherForm,
@@ -100,7 +121,9 @@ async fn read_into(
         let name = field.name().unwrap_or("").to_owned();
         if name == "csrf" {
             let token = small(field, MAX_TEXT_FIELD).await?;
-            who.check_csrf(state, headers, &String::from_utf8_lossy(&token))?;
+            if !check(&String::from_utf8_lossy(&token)) {
+                return Err(ErrorKind::Csrf.into());
+            }
             csrf_ok = true;
             continue;
         }
@@ -109,7 +132,7 @@ async fn read_into(
             return Err(ErrorKind::Csrf.into());
         }
         match name.as_str() {
-            "message" | "reason" | "attachment_name" | "envelope" => {
+            "message" | "reason" | "report" | "identity" | "attachment_name" | "envelope" => {
                 let bytes = small(field, MAX_SMALL_PART).await?;
                 let stanzas = if name == "envelope" { 1 } else { recipients };
                 if bytes.is_empty() && name == "message" {
@@ -121,7 +144,15 @@ async fn read_into(
                 match name.as_str() {
                     "message" => form.message = Some(bytes),
                     "reason" => form.reason = Some(bytes),
-                    "envelope" => form.envelope = Some(bytes),
+                    "report" => form.report = Some(bytes),
+                    "identity" => form.identity = Some(bytes),
+                    "envelope" => {
+                        let holder = match form.fields.last() {
+                            Some((n, v)) if n == "holder" => v.clone(),
+                            _ => String::new(),
+                        };
+                        form.envelopes.push((holder, bytes));
+                    }
                     _ => {
                         let file = form
                             .files

@@ -1,0 +1,325 @@
+//! The reporter's browser path over HTTP, with this test doing what the browser script does
+//! (token, keys, age encryption): the server stores only what arrives sealed, refuses a
+//! sealed report that no officer could open, and both mailbox paths read the result.
+
+use age::x25519::{Identity, Recipient};
+use speakup::domain::receipt::ReceiptToken;
+use speakup_tests::officer::{attr, b64, decrypt, encrypt};
+use speakup_tests::*;
+
+struct Sealed {
+    token: ReceiptToken,
+    case_key: Identity,
+    reporter: Recipient,
+    lookup_hex: String,
+}
+
+fn keys() -> Sealed {
+    let token = ReceiptToken::generate().unwrap();
+    let derived = token.derive();
+    Sealed {
+        lookup_hex: derived
+            .lookup
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        reporter: derived.recipient(),
+        token,
+        case_key: Identity::generate(),
+    }
+}
+
+fn key_file(id: &Identity) -> String {
+    format!(
+        "# Speak Up case key\n{}\n",
+        age::secrecy::ExposeSecret::expose_secret(&id.to_string())
+    )
+}
+
+/// The holders the intake page tells the browser to seal to.
+fn holders(page: &str) -> Vec<(String, Recipient)> {
+    let json = page
+        .split("id=\"intake-keys\">")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .expect("intake keys");
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["holder"].as_str().unwrap().to_owned(),
+                h["recipient"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+enum Part {
+    Text(&'static str, String),
+    Bytes(&'static str, Vec<u8>),
+}
+
+fn form(parts: &[Part]) -> reqwest::multipart::Form {
+    let mut f = reqwest::multipart::Form::new();
+    for p in parts {
+        f = match p {
+            Part::Text(n, v) => f.text(*n, v.clone()),
+            Part::Bytes(n, b) => f.part(
+                *n,
+                reqwest::multipart::Part::bytes(b.clone())
+                    .file_name(format!("{n}.age"))
+                    .mime_str("application/octet-stream")
+                    .unwrap(),
+            ),
+        };
+    }
+    f
+}
+
+fn sealed_parts(page: &str, k: &Sealed, what: &str, file: &[u8]) -> Vec<Part> {
+    let both = [k.case_key.to_public(), k.reporter.clone()];
+    let report = serde_json::json!({"type": "report", "version": 1, "category": "fraud",
+        "what": what, "when_where": "", "involved": ""});
+    let identity =
+        serde_json::json!({"type": "identity", "version": 1, "name": "Nora", "contact": ""});
+    let mut parts = vec![
+        Part::Text("csrf", hidden(page, "csrf")),
+        Part::Text("category", "fraud".into()),
+        Part::Text("mode", "confidential".into()),
+        Part::Text("lookup", k.lookup_hex.clone()),
+        Part::Text("case_recipient", k.case_key.to_public().to_string()),
+        Part::Text("reporter_recipient", k.reporter.to_string()),
+        Part::Bytes("report", encrypt(&both, report.to_string().as_bytes())),
+        Part::Bytes("identity", encrypt(&both, identity.to_string().as_bytes())),
+    ];
+    for (holder, r) in holders(page) {
+        parts.push(Part::Text("holder", holder));
+        parts.push(Part::Bytes(
+            "envelope",
+            encrypt(&[r], key_file(&k.case_key).as_bytes()),
+        ));
+    }
+    parts.push(Part::Bytes("attachment", encrypt(&both, file)));
+    parts.push(Part::Bytes("attachment_name", encrypt(&both, b"photo.jpg")));
+    parts
+}
+
+async fn post(app: &TestApp, client: &reqwest::Client, parts: &[Part]) -> (u16, String) {
+    let res = client
+        .post(app.url("/report/sealed?lang=en"))
+        .multipart(form(parts))
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn browser_path_round_trip(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.browser();
+    let page = app.page(&client, "/report").await;
+    assert!(page.contains("src=\"/static/reporter.js\""));
+    let k = keys();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let what = format!("CANARY-what-{tag}");
+    let file = format!("CANARY-file-{tag}").into_bytes();
+    let (status, receipt_page) = post(&app, &client, &sealed_parts(&page, &k, &what, &file)).await;
+    assert_eq!(status, 200, "{receipt_page}");
+    // The receipt is the browser's to show: the server never had it.
+    assert!(receipt_page.contains("<code id=\"receipt\" data-sealed></code>"));
+    assert!(receipt_page.contains("encrypted in your own browser"));
+
+    // The officer opens it with their own key, as with a server-side intake.
+    let case = app.store.cases().await.unwrap().pop().unwrap();
+    assert_eq!(case.mode, "confidential");
+    let env = app.store.envelopes(&case.id).await.unwrap();
+    let opened = String::from_utf8(decrypt(&app.officer, &env[0].envelope)).unwrap();
+    let case_key: Identity = opened
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let items = app.store.items(&case.id).await.unwrap();
+    let report = speakup::store::read_blob(app.store.as_ref(), &items[0].blob_id)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8(decrypt(&case_key, &report))
+            .unwrap()
+            .contains(&what)
+    );
+
+    // Browser mailbox: opened with the lookup value only; the page carries ciphertext.
+    let sealed_client = app.browser();
+    let f = app.page(&sealed_client, "/follow-up").await;
+    let res = sealed_client
+        .post(app.url("/follow-up"))
+        .form(&[
+            ("csrf", hidden(&f, "csrf")),
+            ("lookup", k.lookup_hex.clone()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let mailbox = res.text().await.unwrap();
+    assert!(
+        mailbox.contains("data-page=\"mailbox\" data-sealed"),
+        "{mailbox}"
+    );
+    assert!(
+        !mailbox.contains(&what),
+        "the server decrypted a sealed mailbox"
+    );
+    let reporter_id = k.token.derive().secret.identity();
+    let report_age = b64(&attr(&mailbox, "data-format=\"report\"", "data-age"));
+    assert!(
+        String::from_utf8(decrypt(&reporter_id, &report_age))
+            .unwrap()
+            .contains(&what)
+    );
+    // A sealed reply, and the attachment's ciphertext for the browser to open.
+    let reply = format!("CANARY-reply-{tag}");
+    let to_both: Vec<Recipient> = attr(&mailbox, "id=\"reply-form\"", "data-recipients")
+        .split(' ')
+        .map(|r| r.parse().unwrap())
+        .collect();
+    let res = sealed_client
+        .post(app.url("/mailbox/reply/sealed"))
+        .multipart(form(&[
+            Part::Text("csrf", hidden(&mailbox, "csrf")),
+            Part::Bytes("message", encrypt(&to_both, reply.as_bytes())),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let src = attr(&mailbox, "class=\"btn alt decrypt-download\"", "data-src");
+    let ct = sealed_client
+        .get(app.url(&src))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(decrypt(&reporter_id, &ct), file);
+
+    // The no-JavaScript mailbox reads the same case with the receipt: the server derives
+    // the key and decrypts what the browser encrypted.
+    let plain_client = app.browser();
+    let (_, plain) = open_mailbox(&app, &plain_client, &k.token.grouped()).await;
+    assert!(plain.contains(&what) && plain.contains(&reply) && plain.contains("photo.jpg"));
+    assert!(!plain.contains("data-sealed"));
+
+    let db = app.database_bytes().await;
+    for c in [&what, &reply, &format!("CANARY-file-{tag}")] {
+        assert!(!contains(&db, c), "{c} stored in the clear");
+        assert!(!contains(&captured_logs(), c), "{c} logged");
+    }
+    app.finish().await;
+}
+
+async fn unreadable_sealed_reports_are_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = app.browser();
+    let page = app.page(&client, "/report").await;
+    let k = keys();
+    let good = sealed_parts(&page, &k, "x", b"file");
+    let without = |name: &str| -> Vec<Part> {
+        good.iter()
+            .filter(|p| !matches!(p, Part::Bytes(n, _) | Part::Text(n, _) if *n == name))
+            .cloned()
+            .collect()
+    };
+    let replace = |name: &str, with: Part| -> Vec<Part> {
+        good.iter()
+            .map(|p| match p {
+                Part::Bytes(n, _) | Part::Text(n, _) if *n == name => with.clone(),
+                other => other.clone(),
+            })
+            .collect()
+    };
+    let stranger = Identity::generate().to_public();
+    let one = |pt: &[u8]| encrypt(std::slice::from_ref(&stranger), pt);
+    let cases: Vec<(&str, Vec<Part>)> = vec![
+        ("no envelope for the officer", without("envelope")),
+        (
+            "envelope to two recipients",
+            replace(
+                "envelope",
+                Part::Bytes(
+                    "envelope",
+                    encrypt(&[stranger.clone(), k.reporter.clone()], b"k"),
+                ),
+            ),
+        ),
+        (
+            "report readable by one key only",
+            replace("report", Part::Bytes("report", one(b"r"))),
+        ),
+        (
+            "plaintext report",
+            replace(
+                "report",
+                Part::Bytes("report", b"{\"what\":\"x\"}".to_vec()),
+            ),
+        ),
+        ("confidential without identity", without("identity")),
+        (
+            "bad lookup",
+            replace("lookup", Part::Text("lookup", "zz".into())),
+        ),
+        (
+            "unknown category",
+            replace("category", Part::Text("category", "nope".into())),
+        ),
+        (
+            "not a recipient",
+            replace(
+                "case_recipient",
+                Part::Text("case_recipient", "age1nope".into()),
+            ),
+        ),
+        (
+            "attachment to one key",
+            replace("attachment", Part::Bytes("attachment", one(b"f"))),
+        ),
+        (
+            "forged csrf",
+            replace("csrf", Part::Text("csrf", "forged".into())),
+        ),
+    ];
+    for (what, parts) in cases {
+        let (status, body) = post(&app, &client, &parts).await;
+        assert!((400..500).contains(&status), "{what}: {status}");
+        assert!(body.contains("<h1>"), "{what}: not an error page");
+    }
+    let mut extra = good.clone();
+    extra.push(Part::Text("holder", "officer:someone-else".into()));
+    extra.push(Part::Bytes("envelope", one(b"k")));
+    let (status, _) = post(&app, &client, &extra).await;
+    assert_eq!(status, 400, "an envelope for an unknown holder");
+    // Nothing of the refused attempts stayed: no case and no unfinished upload.
+    assert!(app.store.cases().await.unwrap().is_empty());
+    let tomorrow = speakup::clock::Clock::today(app.clock.as_ref()) + time::Duration::days(1);
+    assert_eq!(app.store.purge_incomplete_blobs(tomorrow).await.unwrap(), 0);
+    // And the good one still goes through.
+    let (status, _) = post(&app, &client, &good).await;
+    assert_eq!(status, 200);
+    app.finish().await;
+}
+
+on_both_databases!(
+    browser_path_round_trip,
+    unreadable_sealed_reports_are_refused
+);
