@@ -819,7 +819,95 @@ async fn retention_deletes_closed_cases(backend: Backend) {
     app.finish().await;
 }
 
+async fn a_replaced_key_gets_a_fresh_copy(backend: Backend) {
+    let Some(app) = spawn_without_officer(backend).await else {
+        return;
+    };
+    let t = team(&app).await;
+    let second = create_account(&app, &t.admin, "oscar@example.org", &["officer"]).await;
+    enroll(&app, &second, "oscar@example.org", true).await;
+    let (status, _) = file_report(&app, &app.browser(), "en", &Report::default()).await;
+    assert_eq!(status, 200);
+    let reference = first_reference(&app, &t.officer).await;
+
+    // Oscar lost his key: a reset and a new enrollment give him a new one.
+    let accounts = app.page(&t.admin.client, "/officer/admin/accounts").await;
+    let row = accounts
+        .split("data-account=\"oscar@example.org\"")
+        .nth(1)
+        .unwrap();
+    let reset = row
+        .split("action=\"")
+        .nth(2)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(reset.ends_with("/reset"), "{reset}");
+    let res = t
+        .admin
+        .client
+        .post(app.url(&reset))
+        .form(&[("csrf", hidden(&accounts, "csrf").as_str())])
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    let link = page
+        .split("id=\"enrollment-link\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_owned();
+    let oscar = enroll(&app, &link, "oscar@example.org", true).await;
+    login(&app, &oscar).await;
+    let res = oscar
+        .client
+        .get(app.url(&format!("/officer/cases/{reference}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a copy sealed to the old key opened");
+
+    // A colleague seals a fresh copy to his new key.
+    let case = open_case(&app, &t.officer, &reference).await;
+    let grant_form = &case.html[case.html.find("id=\"grant-account\"").unwrap()..];
+    let option = grant_form
+        .split("<option ")
+        .find(|o| o.contains("oscar@example.org"))
+        .expect("oscar can be given a fresh copy");
+    let id = option
+        .split("value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let key_file = format!(
+        "# Speak Up case key\n{}\n",
+        age::secrecy::ExposeSecret::expose_secret(&case.case_key.to_string())
+    );
+    let (status, _) = post_parts(
+        &app,
+        &t.officer,
+        &format!("/officer/cases/{reference}/grants"),
+        &[("csrf", &case.csrf), ("account", id)],
+        vec![(
+            "envelope",
+            encrypt(
+                &[oscar.identity.as_ref().unwrap().to_public()],
+                key_file.as_bytes(),
+            ),
+        )],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let view = open_case(&app, &oscar, &reference).await;
+    assert!(!view.html.is_empty());
+    app.finish().await;
+}
+
 on_both_databases!(
+    a_replaced_key_gets_a_fresh_copy,
     retention_deletes_closed_cases,
     admin_settings_reach_the_public_pages,
     case_workflow,

@@ -231,6 +231,13 @@ pub async fn render(
         })
         .collect();
     let holds = |a: &OfficerRecord| holders.iter().any(|h| h.id == a.id);
+    // A colleague whose copy is sealed to a key they no longer have (they replaced it after a
+    // reset) can be given a fresh copy: only a copy to their current key counts as holding.
+    let holds_current = |a: &OfficerRecord| {
+        envelopes
+            .iter()
+            .any(|e| e.holder == format!("officer:{}", a.id) && e.recipient == a.recipient)
+    };
     let excluded = |a: &OfficerRecord| {
         o.access
             .iter()
@@ -245,7 +252,7 @@ pub async fn render(
         .iter()
         .filter(|a| !a.disabled && !a.recipient.is_empty() && a.enrolled)
         .filter(|a| a.has_role(Role::Officer) || a.has_role(Role::Investigator))
-        .filter(|a| !holds(a) && !excluded(a))
+        .filter(|a| !holds_current(a) && !excluded(a))
         .map(colleague)
         .collect();
     let excludable = officers
