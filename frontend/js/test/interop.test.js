@@ -11,6 +11,7 @@ import { after, test } from "node:test";
 
 import { decrypt, decryptBase64Text, decryptResponse, encrypt, encryptBlob, toBase64 } from "../src/cipher.js";
 import { buildParts } from "../src/forms.js";
+import { sealReport } from "../src/intake.js";
 import {
   generateOfficerKey,
   identityFromFile,
@@ -20,6 +21,7 @@ import {
   unwrapIdentity,
   wrapIdentity,
 } from "../src/keys.js";
+import { deriveReporterKeys } from "../src/receipt.js";
 import { importIdentityKey } from "../src/store.js";
 
 const dir = new URL("fixtures/", import.meta.url);
@@ -160,4 +162,38 @@ test("age -d opens an identity file wrapped here with its passphrase", { skip: n
   });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.equal(readFileSync(outFile, "utf8"), k.file);
+});
+
+test("a report sealed in the browser opens with age -d, for the officer and the reporter", { skip: noAge }, async () => {
+  const sealed = await sealReport(
+    {
+      csrf: "c",
+      category: "safety",
+      mode: "confidential",
+      what: "Fire exits blocked ✓",
+      name: "J. Doe",
+      files: [new File([attachmentPlaintext(150_000)], "scan.bin")],
+    },
+    { holders: [{ holder: "officer:1", recipient: publicKey(officer) }], escrow: null },
+  );
+  const write = async (name, i = 0) => {
+    const f = join(tmp, `sealed-${name}-${i}.age`);
+    writeFileSync(f, new Uint8Array(await sealed.entries.filter((e) => e.name === name)[i].value.arrayBuffer()));
+    return f;
+  };
+  // Officer: envelope -> case key file -> everything else (as docs/export.md does it).
+  const caseKeyFile = join(tmp, "sealed-case.key");
+  writeFileSync(caseKeyFile, age(["-d", "-i", path("officer.key"), await write("envelope")]));
+  const report = JSON.parse(age(["-d", "-i", caseKeyFile, await write("report")]).toString());
+  assert.equal(report.what, "Fire exits blocked ✓");
+  assert.equal(JSON.parse(age(["-d", "-i", caseKeyFile, await write("identity")]).toString()).name, "J. Doe");
+  assert.deepEqual(new Uint8Array(age(["-d", "-i", caseKeyFile, await write("attachment")])), attachmentPlaintext(150_000));
+  // Reporter: an identity file from the receipt token alone.
+  const { identity } = await deriveReporterKeys(sealed.token);
+  const reporterFile = join(tmp, "sealed-reporter.key");
+  writeFileSync(reporterFile, `${identity}\n`);
+  assert.equal(age(["-d", "-i", reporterFile, await write("attachment_name")]).toString(), "scan.bin");
+  assert.equal(JSON.parse(age(["-d", "-i", reporterFile, await write("report")]).toString()).category, "safety");
+  const keygen = spawnSync("age-keygen", ["-y", reporterFile], { encoding: "utf8" });
+  assert.equal(keygen.stdout.trim(), sealed.reporterRecipient);
 });
