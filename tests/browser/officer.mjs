@@ -24,35 +24,31 @@
 // case pages) go to SPEAKUP_ARTIFACTS (default target/browser-artifacts in the repository).
 // Any failure exits 1 with a message on stderr.
 
-import { createHmac, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
 
-const CHROMIUM = process.env.SPEAKUP_CHROMIUM || "/usr/bin/chromium";
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const ARTIFACTS = resolve(process.env.SPEAKUP_ARTIFACTS || join(REPO, "target/browser-artifacts"));
+import {
+  ARTIFACTS,
+  check,
+  checkProblems,
+  currentStep,
+  databases,
+  fail,
+  need,
+  openBrowser,
+  pageError,
+  run,
+  screenshots,
+  text,
+  totpAt,
+  until,
+  waitForLoad,
+  watchedPage,
+} from "./common.mjs";
+
 const DB_NAME = "speakup-officer";
-const TIMEOUT_MS = 60_000;
-const VIEWPORTS = {
-  desktop: { width: 1280, height: 800 },
-  phone: { width: 360, height: 740 },
-};
-
-class Failure extends Error {}
-
-function fail(message) {
-  throw new Failure(message);
-}
-
-function check(condition, message) {
-  if (!condition) fail(message);
-}
-
-/* ---------- arguments ---------- */
 
 const OPTIONS = {
   base: { type: "string" },
@@ -71,131 +67,6 @@ const OPTIONS = {
   "reporter-name": { type: "string" },
   unlock: { type: "string" },
 };
-
-function options(argv) {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-  for (const name of Object.keys(OPTIONS)) {
-    const env = `SPEAKUP_${name.toUpperCase().replaceAll("-", "_")}`;
-    if (values[name] === undefined && process.env[env] !== undefined) values[name] = process.env[env];
-  }
-  return { phase: positionals[0] ?? process.env.SPEAKUP_PHASE, opts: values };
-}
-
-function need(opts, name) {
-  const v = opts[name];
-  if (v === undefined || v === "") fail(`missing --${name} (or SPEAKUP_${name.toUpperCase().replaceAll("-", "_")})`);
-  return v;
-}
-
-/* ---------- TOTP (RFC 6238: HMAC-SHA-1, 30 s steps, 6 digits) ---------- */
-
-function base32Decode(text) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  const clean = text.toUpperCase().replace(/[\s=]/g, "");
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const c of clean) {
-    const i = alphabet.indexOf(c);
-    check(i >= 0, `TOTP secret is not base32: ${JSON.stringify(c)}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-function totpAt(secret, step) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return String(n).padStart(6, "0");
-}
-
-/** The server's time step: this machine's clock plus SPEAKUP_CLOCK_OFFSET. */
-function currentStep() {
-  const offset = Number(process.env.SPEAKUP_CLOCK_OFFSET || "0");
-  check(Number.isFinite(offset), "SPEAKUP_CLOCK_OFFSET is not a number");
-  return Math.floor((Date.now() / 1000 + offset) / 30);
-}
-
-/* ---------- browser ---------- */
-
-async function openBrowser() {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-  const context = await browser.newContext({
-    acceptDownloads: true,
-    viewport: VIEWPORTS.desktop,
-    locale: "en-US",
-    timezoneId: "UTC",
-  });
-  context.setDefaultTimeout(TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(TIMEOUT_MS);
-  return { browser, context };
-}
-
-/** A page whose script errors, CSP violations and failed requests fail the run. */
-async function watchedPage(context, problems) {
-  const page = await context.newPage();
-  page.on("pageerror", (err) => problems.push(`page error on ${page.url()}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (msg.type() !== "error") return;
-    const text = msg.text();
-    // Chromium asks for /favicon.ico on its own; the server has none.
-    if (/favicon\.ico/.test(msg.location()?.url ?? "")) return;
-    problems.push(`console error on ${page.url()}: ${text}`);
-  });
-  return page;
-}
-
-function checkProblems(problems, where) {
-  if (problems.length > 0) fail(`${where}:\n  ${problems.join("\n  ")}`);
-}
-
-async function screenshots(page, name, shots) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const before = page.viewportSize();
-  for (const [label, size] of Object.entries(VIEWPORTS)) {
-    await page.setViewportSize(size);
-    // The page at this width: no sideways scrolling on a phone.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    const path = join(ARTIFACTS, `${name}-${label}.png`);
-    await page.screenshot({ path, fullPage: true });
-    shots.push({ path, overflow_px: Math.max(0, overflow) });
-  }
-  if (before) await page.setViewportSize(before);
-}
-
-async function databases(page) {
-  return page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
-}
-
-async function text(locator) {
-  return ((await locator.textContent()) ?? "").trim();
-}
-
-/** Waits until `fn()` (async) returns a truthy value, or fails with `what`. */
-async function until(what, fn, timeoutMs = TIMEOUT_MS) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() > end) fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Fails with the page's error box (or status line) when it shows one. */
-async function pageError(page) {
-  const alerts = await page.locator(".box.alert, [role=alert], #key-status").allTextContents();
-  return alerts.map((s) => s.trim()).filter(Boolean).join(" | ");
-}
 
 /* ---------- phase 1: enrollment ---------- */
 
@@ -285,10 +156,6 @@ async function enroll(opts) {
 }
 
 /* ---------- phase 2: the case work ---------- */
-
-async function waitForLoad(page, action) {
-  await Promise.all([page.waitForEvent("load"), action()]);
-}
 
 async function work(opts) {
   const base = need(opts, "base").replace(/\/$/, "");
@@ -498,20 +365,4 @@ async function download(page, button) {
 
 /* ---------- main ---------- */
 
-async function main() {
-  const { phase, opts } = options(process.argv.slice(2));
-  let summary;
-  if (phase === "enroll") summary = await enroll(opts);
-  else if (phase === "work") summary = await work(opts);
-  else fail(`usage: node officer.mjs enroll|work [--flags] (got ${JSON.stringify(phase)})`);
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    const msg = err instanceof Failure ? err.message : (err?.stack ?? String(err));
-    process.stderr.write(`officer.mjs: FAILED: ${msg}\n`);
-    process.exit(1);
-  },
-);
+run("officer.mjs", OPTIONS, { enroll, work });

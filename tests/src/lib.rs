@@ -14,6 +14,7 @@ use speakup::store::{self, NewOfficer, SharedStore};
 
 pub use speakup;
 
+pub mod browser;
 pub mod officer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -109,14 +109,22 @@ fn sealed_parts(page: &str, k: &Sealed, what: &str, file: &[u8]) -> Vec<Part> {
     parts
 }
 
+/// Status and page. A refusal may come before the client has sent its whole body, and the
+/// server then closes the connection: the client sees a broken pipe instead of the page,
+/// which still means refused (the caller checks that nothing was stored).
 async fn post(app: &TestApp, client: &reqwest::Client, parts: &[Part]) -> (u16, String) {
-    let res = client
+    match client
         .post(app.url("/report/sealed?lang=en"))
         .multipart(form(parts))
         .send()
         .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
+    {
+        Ok(res) => (res.status().as_u16(), res.text().await.unwrap_or_default()),
+        Err(e) if !e.is_timeout() && (e.is_request() || e.is_body()) => {
+            (499, format!("<h1>connection closed early: {e}</h1>"))
+        }
+        Err(e) => panic!("post failed: {e}"),
+    }
 }
 
 async fn browser_path_round_trip(backend: Backend) {
@@ -308,7 +316,10 @@ async fn unreadable_sealed_reports_are_refused(backend: Backend) {
     extra.push(Part::Text("holder", "officer:someone-else".into()));
     extra.push(Part::Bytes("envelope", one(b"k")));
     let (status, _) = post(&app, &client, &extra).await;
-    assert_eq!(status, 400, "an envelope for an unknown holder");
+    assert!(
+        matches!(status, 400 | 499),
+        "an envelope for an unknown holder: {status}"
+    );
     // Nothing of the refused attempts stayed: no case and no unfinished upload.
     assert!(app.store.cases().await.unwrap().is_empty());
     let tomorrow = speakup::clock::Clock::today(app.clock.as_ref()) + time::Duration::days(1);

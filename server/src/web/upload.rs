@@ -98,7 +98,12 @@ async fn file(
     started: &mut Vec<String>,
 ) -> Result<Option<Received>, FieldError> {
     let name = Zeroizing::new(field.file_name().map(clean_file_name).unwrap_or_default());
-    let first = field.chunk().await?;
+    // A browser sends an unused file input as a part with an empty name and no bytes, which
+    // may arrive as one empty chunk: only the first non-empty chunk starts a file.
+    let mut first = field.chunk().await?;
+    while first.as_ref().is_some_and(|c| c.is_empty()) {
+        first = field.chunk().await?;
+    }
     let Some(first) = first else {
         if field.file_name().is_none_or(|n| n.is_empty()) {
             return Ok(None);
