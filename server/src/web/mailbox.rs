@@ -449,37 +449,7 @@ pub async fn reply_sealed(
         return Err(ErrorKind::BadRequest.into());
     }
     let today = state.clock.today();
-    let reporter = Author::Reporter.to_db();
-    let mut items = Vec::new();
-    let parent = form.message.as_ref().map(|m| {
-        let id = uuid::Uuid::new_v4().to_string();
-        items.push(crate::store::NewItem {
-            id: id.clone(),
-            kind: ItemKind::Message.as_str().into(),
-            author: reporter.clone(),
-            created_on: today,
-            reporter_visible: true,
-            parent_id: None,
-            content: crate::store::Content::Inline(m.clone()),
-            encrypted_name: None,
-        });
-        id
-    });
-    for f in &form.files {
-        items.push(crate::store::NewItem {
-            id: uuid::Uuid::new_v4().to_string(),
-            kind: ItemKind::Attachment.as_str().into(),
-            author: reporter.clone(),
-            created_on: today,
-            reporter_visible: true,
-            parent_id: parent.clone(),
-            content: crate::store::Content::Blob {
-                id: f.blob_id.clone(),
-                plaintext_size: i64::try_from(f.size).unwrap_or(i64::MAX),
-            },
-            encrypted_name: Some(f.name.clone()),
-        });
-    }
+    let items = form.items(&Author::Reporter, ItemKind::Message, true, today);
     if let Err(e) = state.store.add_items(&case.id, &items).await {
         form.discard(&state).await;
         return Err(e.into());

@@ -15,59 +15,13 @@ use super::session::Officer;
 use crate::audit::{self, action};
 use crate::domain::case::{Author, CaseStatus, ItemKind, Outcome};
 use crate::domain::officer::Role;
+use crate::store::NewEnvelope;
 use crate::store::workspace::{CaseUpdate, NewEvent};
-use crate::store::{Content, NewEnvelope, NewItem};
 use crate::web::SharedState;
 use crate::web::error::{AppError, ErrorKind};
 
 fn back(reference: &str, done: &str) -> Response {
     Redirect::to(&format!("/officer/cases/{reference}?done={done}")).into_response()
-}
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// The message (if any) and its attachments as items, all by this officer.
-fn items(
-    who: &Officer,
-    form: &CipherForm,
-    kind: ItemKind,
-    visible: bool,
-    today: time::Date,
-) -> Vec<NewItem> {
-    let author = Author::Officer(who.account.id.clone()).to_db();
-    let mut out = Vec::new();
-    let parent = form.message.as_ref().map(|m| {
-        let id = new_id();
-        out.push(NewItem {
-            id: id.clone(),
-            kind: kind.as_str().into(),
-            author: author.clone(),
-            created_on: today,
-            reporter_visible: visible,
-            parent_id: None,
-            content: Content::Inline(m.clone()),
-            encrypted_name: None,
-        });
-        id
-    });
-    for f in &form.files {
-        out.push(NewItem {
-            id: new_id(),
-            kind: ItemKind::Attachment.as_str().into(),
-            author: author.clone(),
-            created_on: today,
-            reporter_visible: visible,
-            parent_id: parent.clone(),
-            content: Content::Blob {
-                id: f.blob_id.clone(),
-                plaintext_size: i64::try_from(f.size).unwrap_or(i64::MAX),
-            },
-            encrypted_name: Some(f.name.clone()),
-        });
-    }
-    out
 }
 
 async fn apply(
@@ -111,7 +65,12 @@ pub async fn message(
     let today = state.clock.today();
     let feedback = form.field("feedback") == "1";
     let update = CaseUpdate {
-        items: items(&who, &form, ItemKind::Message, true, today),
+        items: form.items(
+            &Author::Officer(who.account.id.clone()),
+            ItemKind::Message,
+            true,
+            today,
+        ),
         event: ack.then(|| NewEvent {
             at: now.unix_timestamp(),
             actor: Author::Officer(who.account.id.clone()).to_db(),
@@ -171,7 +130,12 @@ pub async fn note(
         return Err(ErrorKind::BadRequest.into());
     }
     let update = CaseUpdate {
-        items: items(&who, &form, ItemKind::Note, false, state.clock.today()),
+        items: form.items(
+            &Author::Officer(who.account.id.clone()),
+            ItemKind::Note,
+            false,
+            state.clock.today(),
+        ),
         ..Default::default()
     };
     apply(&state, &form, &o, &update).await?;

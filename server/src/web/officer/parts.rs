@@ -48,6 +48,52 @@ impl CipherForm {
             .map_or("", |(_, v)| v.as_str())
     }
 
+    /// The message (if any) as an item of `kind`, and each file as an attachment to it (or
+    /// standing alone when there is no message), all by `author` and dated `today`.
+    pub fn items(
+        &self,
+        author: &crate::domain::case::Author,
+        kind: crate::domain::case::ItemKind,
+        visible: bool,
+        today: time::Date,
+    ) -> Vec<crate::store::NewItem> {
+        use crate::domain::case::ItemKind;
+        use crate::store::{Content, NewItem};
+        let author = author.to_db();
+        let new_id = || uuid::Uuid::new_v4().to_string();
+        let mut out = Vec::new();
+        let parent = self.message.as_ref().map(|m| {
+            let id = new_id();
+            out.push(NewItem {
+                id: id.clone(),
+                kind: kind.as_str().into(),
+                author: author.clone(),
+                created_on: today,
+                reporter_visible: visible,
+                parent_id: None,
+                content: Content::Inline(m.clone()),
+                encrypted_name: None,
+            });
+            id
+        });
+        for f in &self.files {
+            out.push(NewItem {
+                id: new_id(),
+                kind: ItemKind::Attachment.as_str().into(),
+                author: author.clone(),
+                created_on: today,
+                reporter_visible: visible,
+                parent_id: parent.clone(),
+                content: Content::Blob {
+                    id: f.blob_id.clone(),
+                    plaintext_size: i64::try_from(f.size).unwrap_or(i64::MAX),
+                },
+                encrypted_name: Some(f.name.clone()),
+            });
+        }
+        out
+    }
+
     pub async fn discard(&self, state: &SharedState) {
         for f in &self.files {
             if let Err(e) = state.store.discard_blob(&f.blob_id).await {
