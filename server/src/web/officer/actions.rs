@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::case::{Opened, open};
 use super::parts::{self, CipherForm};
 use super::session::Officer;
-use crate::audit::{self, action};
+use crate::audit::action;
 use crate::domain::case::{Author, CaseStatus, ItemKind, Outcome};
 use crate::domain::officer::Role;
 use crate::store::NewEnvelope;
@@ -89,20 +89,11 @@ pub async fn message(
         if feedback { "feedback; " } else { "" },
         form.files.len()
     );
-    audit::record(
-        &state.store,
-        now,
-        who.actor(),
-        action::MESSAGE_SENT,
-        &o.case.reference,
-        &detail,
-    )
-    .await?;
+    who.audit(&state, action::MESSAGE_SENT, &o.case.reference, &detail)
+        .await?;
     if ack {
-        audit::record(
-            &state.store,
-            now,
-            who.actor(),
+        who.audit(
+            &state,
             action::STATUS_CHANGED,
             &o.case.reference,
             "acknowledged",
@@ -140,15 +131,8 @@ pub async fn note(
     };
     apply(&state, &form, &o, &update).await?;
     let detail = format!("{} attachment(s)", form.files.len());
-    audit::record(
-        &state.store,
-        state.clock.now(),
-        who.actor(),
-        action::NOTE_ADDED,
-        &o.case.reference,
-        &detail,
-    )
-    .await?;
+    who.audit(&state, action::NOTE_ADDED, &o.case.reference, &detail)
+        .await?;
     Ok(back(&o.case.reference, "note"))
 }
 
@@ -201,15 +185,8 @@ pub async fn status(
         Some(out) => format!("{next} ({out})"),
         None => next.to_string(),
     };
-    audit::record(
-        &state.store,
-        now,
-        who.actor(),
-        action::STATUS_CHANGED,
-        &o.case.reference,
-        &detail,
-    )
-    .await?;
+    who.audit(&state, action::STATUS_CHANGED, &o.case.reference, &detail)
+        .await?;
     Ok(back(&o.case.reference, "status"))
 }
 
@@ -257,10 +234,8 @@ pub async fn grant(
     if !granted {
         return Err(ErrorKind::Forbidden.into());
     }
-    audit::record(
-        &state.store,
-        now,
-        who.actor(),
+    who.audit(
+        &state,
         action::ACCESS_GRANTED,
         &o.case.reference,
         &target.email,
@@ -301,15 +276,8 @@ pub async fn revoke(
         .officer(&grant.officer_id)
         .await?
         .map_or_else(|| grant.officer_id.clone(), |a| a.email);
-    audit::record(
-        &state.store,
-        state.clock.now(),
-        who.actor(),
-        action::ACCESS_REVOKED,
-        &o.case.reference,
-        &email,
-    )
-    .await?;
+    who.audit(&state, action::ACCESS_REVOKED, &o.case.reference, &email)
+        .await?;
     Ok(back(&o.case.reference, "revoke"))
 }
 
@@ -343,14 +311,7 @@ pub async fn exclude(
             now.unix_timestamp(),
         )
         .await?;
-    audit::record(
-        &state.store,
-        now,
-        who.actor(),
-        action::EXCLUDED,
-        &o.case.reference,
-        &target.email,
-    )
-    .await?;
+    who.audit(&state, action::EXCLUDED, &o.case.reference, &target.email)
+        .await?;
     Ok(back(&o.case.reference, "exclude"))
 }

@@ -11,7 +11,7 @@ use super::desk_for;
 use super::enroll::LINK_HOURS;
 use super::pages::{AccountRow, AccountsPage, Choice, NoticeField, SettingsPage};
 use super::session::Officer;
-use crate::audit::{self, action};
+use crate::audit::action;
 use crate::auth;
 use crate::config::Category;
 use crate::domain::officer::{OfficerEmail, OfficerName, Role, parse_recipient, roles_to_db};
@@ -190,15 +190,8 @@ pub async fn create(
     .await
     .map_err(AppError::internal)?;
     let detail = format!("{} ({})", email.as_str(), roles_to_db(&roles));
-    audit::record(
-        &state.store,
-        now,
-        who.actor(),
-        action::ACCOUNT_CREATED,
-        "",
-        &detail,
-    )
-    .await?;
+    who.audit(&state, action::ACCOUNT_CREATED, "", &detail)
+        .await?;
     let page = accounts_page(
         &state,
         &who,
@@ -244,15 +237,8 @@ pub async fn account_action(
             )
             .await
             .map_err(AppError::internal)?;
-            audit::record(
-                &state.store,
-                now,
-                who.actor(),
-                action::ENROLLMENT_RESET,
-                "",
-                &target.email,
-            )
-            .await?;
+            who.audit(&state, action::ENROLLMENT_RESET, "", &target.email)
+                .await?;
             let page = accounts_page(
                 &state,
                 &who,
@@ -281,7 +267,7 @@ pub async fn account_action(
         }
         _ => return Err(ErrorKind::NotFound.into()),
     };
-    audit::record(&state.store, now, who.actor(), audited, "", &detail).await?;
+    who.audit(&state, audited, "", &detail).await?;
     Ok(Redirect::to("/officer/admin/accounts").into_response())
 }
 
@@ -454,15 +440,8 @@ pub async fn save_settings(
             escrow.as_str()
         }
     );
-    audit::record(
-        &state.store,
-        state.clock.now(),
-        who.actor(),
-        action::SETTINGS_CHANGED,
-        "",
-        &detail,
-    )
-    .await?;
+    who.audit(&state, action::SETTINGS_CHANGED, "", &detail)
+        .await?;
     let site = state.site.get();
     let values = (
         site.org_name.clone(),

@@ -19,7 +19,7 @@ use super::desk_for;
 use super::pages::{AttachmentView, CasePage, Choice, Colleague, EventView, Holder, ItemView};
 use super::session::Officer;
 use super::when;
-use crate::audit::{self, action};
+use crate::audit::action;
 use crate::domain::case::{
     Author, CaseStatus, ItemKind, Outcome, acknowledgement_due, feedback_due,
 };
@@ -329,15 +329,8 @@ pub async fn show(
     axum::extract::Query(q): axum::extract::Query<ShowQuery>,
 ) -> Result<Response, AppError> {
     let o = open(&state, &who, &reference).await?;
-    audit::record(
-        &state.store,
-        state.clock.now(),
-        who.actor(),
-        action::CASE_OPENED,
-        &o.case.reference,
-        "",
-    )
-    .await?;
+    who.audit(&state, action::CASE_OPENED, &o.case.reference, "")
+        .await?;
     let notice = match q.done.as_str() {
         "message" => Some("case.done.message"),
         "note" => Some("case.done.note"),
@@ -374,15 +367,8 @@ pub async fn reveal(
     if reason.is_empty() || reason.chars().count() > 500 {
         return render(&state, &who, &o, false, Some("case.reveal.reason_required")).await;
     }
-    audit::record(
-        &state.store,
-        state.clock.now(),
-        who.actor(),
-        action::IDENTITY_REVEALED,
-        &o.case.reference,
-        reason,
-    )
-    .await?;
+    who.audit(&state, action::IDENTITY_REVEALED, &o.case.reference, reason)
+        .await?;
     render(&state, &who, &o, true, None).await
 }
 
@@ -400,10 +386,8 @@ pub async fn download(
         .into_iter()
         .find(|i| i.id == item && i.kind == ItemKind::Attachment.as_str())
         .ok_or(ErrorKind::NotFound)?;
-    audit::record(
-        &state.store,
-        state.clock.now(),
-        who.actor(),
+    who.audit(
+        &state,
         action::ITEM_DOWNLOADED,
         &o.case.reference,
         &found.id,

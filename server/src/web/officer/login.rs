@@ -181,15 +181,7 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     who.check_csrf(&state, &headers, &form.csrf)?;
     state.store.delete_session(&who.session_hash).await?;
-    audit::record(
-        &state.store,
-        state.clock.now(),
-        who.actor(),
-        action::LOGOUT,
-        "",
-        "",
-    )
-    .await?;
+    who.audit(&state, action::LOGOUT, "", "").await?;
     let mut res = Redirect::to("/officer/login").into_response();
     let h = res.headers_mut();
     h.insert(header::SET_COOKIE, session::clear_cookie(&state));

@@ -46,6 +46,25 @@ impl Officer {
         &self.account.email
     }
 
+    /// Records an action of this person, now.
+    pub async fn audit(
+        &self,
+        state: &SharedState,
+        action: &str,
+        case_ref: &str,
+        detail: &str,
+    ) -> crate::store::StoreResult<()> {
+        crate::audit::record(
+            &state.store,
+            state.clock.now(),
+            self.actor(),
+            action,
+            case_ref,
+            detail,
+        )
+        .await
+    }
+
     pub fn csrf(&self, state: &SharedState) -> String {
         csrf::issue(
             &state.keys.csrf,
