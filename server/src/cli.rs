@@ -8,12 +8,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::audit::{self, action};
+use crate::app::accounts::{self, Changer, LINK_HOURS, NewAccount};
+use crate::app::audit::{self, action};
+use crate::app::{App, export};
 use crate::clock::SystemClock;
 use crate::config::{self, CommonArgs, ServeArgs, Settings};
-use crate::domain::case::{acknowledgement_due, feedback_due};
-use crate::domain::officer::{OfficerEmail, OfficerName, Role, parse_recipient, roles_to_db};
-use crate::store::{self, NewOfficer, SharedStore};
+use crate::domain::audit::CLI_ACTOR;
+use crate::domain::officer::{OfficerEmail, OfficerName, Role, Roles, parse_recipient};
+use crate::store::{self, SharedStore};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -146,7 +148,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let settings = Settings::resolve(common, args)?;
     let store = open_store(common).await?;
-    let holders = crate::cases::intake_recipients(store.as_ref()).await?;
+    let holders = crate::app::intake::recipients(store.as_ref()).await?;
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -156,7 +158,7 @@ async fn serve(
         database = %store::redact_url(&settings.database_url),
         backend = store.backend(),
         officer_keys = holders.len(),
-        escrow = settings.escrow_recipient.is_some(),
+        escrow = settings.site.escrow_recipient.is_some(),
         "listening"
     );
     writeln!(
@@ -184,6 +186,21 @@ async fn serve(
     Ok(())
 }
 
+/// The use cases' context for a command: the database, the settings links need (the
+/// public URL), and the system clock.
+async fn app(common: &CommonArgs) -> anyhow::Result<App> {
+    let store = open_store(common).await?;
+    let args = ServeArgs {
+        public_url: std::env::var("SPEAKUP_PUBLIC_URL").ok(),
+        bind: std::env::var("SPEAKUP_BIND")
+            .ok()
+            .and_then(|b| b.parse().ok()),
+        ..Default::default()
+    };
+    let settings = Settings::resolve(common, &args)?;
+    Ok(App::new(store, settings, Arc::new(SystemClock)).await?)
+}
+
 async fn officer(
     common: &CommonArgs,
     command: OfficerCommand,
@@ -196,102 +213,64 @@ async fn officer(
             roles,
             recipient,
         } => {
-            let email = OfficerEmail::parse(&email)?;
-            let name = OfficerName::parse(&name)?;
-            let roles = roles
-                .iter()
-                .map(|r| r.parse::<Role>())
-                .collect::<Result<Vec<_>, _>>()?;
-            let recipient = parse_recipient(&recipient)?;
-            let store = open_store(common).await?;
-            let id = uuid::Uuid::new_v4().to_string();
-            store
-                .add_officer(&NewOfficer {
-                    id: id.clone(),
-                    email: email.as_str().into(),
-                    name: name.as_str().into(),
-                    roles: roles_to_db(&roles),
-                    recipient: recipient.to_string(),
-                    created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
-                })
-                .await?;
+            let account = NewAccount {
+                email: OfficerEmail::parse(&email)?,
+                name: OfficerName::parse(&name)?,
+                roles: Roles::new(
+                    &roles
+                        .iter()
+                        .map(|r| r.parse::<Role>())
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                recipient: Some(parse_recipient(&recipient)?),
+            };
+            let app = app(common).await?;
+            let (id, link) = accounts::create(&app, Changer::Cli, &account)
+                .await?
+                .context("an officer with this e-mail address already exists")?;
+            let email = account.email.as_str();
             writeln!(
                 out,
-                "added {} ({}) with roles {}: {id}",
-                email.as_str(),
-                name.as_str(),
-                roles_to_db(&roles)
+                "added {email} ({}) with roles {}: {id}",
+                account.name.as_str(),
+                account.roles
             )?;
-            let now = time::OffsetDateTime::now_utc();
-            audit::record(
-                &store,
-                now,
-                CLI_ACTOR,
-                action::ACCOUNT_CREATED,
-                "",
-                &format!("{} ({})", email.as_str(), roles_to_db(&roles)),
-            )
-            .await?;
-            let url = public_url(common)?;
-            let link = crate::web::officer::admin::enrollment_link(
-                &store,
-                &url,
-                &id,
-                now.unix_timestamp(),
-                false,
-            )
-            .await?;
             writeln!(
                 out,
-                "To sign in to the web workspace, {} opens this one-time link (valid {} hours):\n{link}",
-                email.as_str(),
-                crate::web::officer::enroll::LINK_HOURS
+                "To sign in to the web workspace, {email} opens this one-time link (valid {LINK_HOURS} hours):\n{link}"
             )?;
             Ok(())
         }
-        OfficerCommand::List => {
-            let store = open_store(common).await?;
-            let officers = store.officers().await?;
-            if officers.is_empty() {
-                writeln!(out, "no officers")?;
-            }
-            for o in officers {
-                let state = if o.disabled {
-                    "disabled"
-                } else if o.enrolled {
-                    "active"
-                } else {
-                    "enrollment pending"
-                };
-                let key = if o.recipient.is_empty() {
-                    "-"
-                } else {
-                    o.recipient.as_str()
-                };
-                writeln!(
-                    out,
-                    "{}\t{}\t{}\t{}\t{}",
-                    o.email, o.name, o.roles, key, state
-                )?;
-            }
-            Ok(())
-        }
+        OfficerCommand::List => officer_list(common, out).await,
     }
 }
 
-/// Command-line actions are audited as done by the machine's operator.
-const CLI_ACTOR: &str = "cli";
-
-/// The address links point to: `--public-url`, `SPEAKUP_PUBLIC_URL` or the config file.
-fn public_url(common: &CommonArgs) -> anyhow::Result<String> {
-    let args = ServeArgs {
-        public_url: std::env::var("SPEAKUP_PUBLIC_URL").ok(),
-        bind: std::env::var("SPEAKUP_BIND")
-            .ok()
-            .and_then(|b| b.parse().ok()),
-        ..Default::default()
-    };
-    Ok(Settings::resolve(common, &args)?.public_url)
+async fn officer_list(common: &CommonArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    let store = open_store(common).await?;
+    let officers = store.officers().await?;
+    if officers.is_empty() {
+        writeln!(out, "no officers")?;
+    }
+    for o in officers {
+        let state = if o.disabled {
+            "disabled"
+        } else if o.enrolled {
+            "active"
+        } else {
+            "enrollment pending"
+        };
+        let key = if o.recipient.is_empty() {
+            "-"
+        } else {
+            o.recipient.as_str()
+        };
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}",
+            o.email, o.name, o.roles, key, state
+        )?;
+    }
+    Ok(())
 }
 
 async fn admin(
@@ -299,69 +278,42 @@ async fn admin(
     command: AdminCommand,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
-    let store = open_store(common).await?;
-    let now = time::OffsetDateTime::now_utc();
-    let (email, id) = match command {
+    let app = app(common).await?;
+    let (email, link) = match command {
         AdminCommand::Create { email, name } => {
-            let email = OfficerEmail::parse(&email)?;
-            let name = OfficerName::parse(&name)?;
-            let id = uuid::Uuid::new_v4().to_string();
-            store
-                .add_officer(&NewOfficer {
-                    id: id.clone(),
-                    email: email.as_str().into(),
-                    name: name.as_str().into(),
-                    roles: roles_to_db(&[Role::Admin]),
-                    recipient: String::new(),
-                    created_at: now.unix_timestamp(),
-                })
-                .await?;
-            audit::record(
-                &store,
-                now,
-                CLI_ACTOR,
-                action::ACCOUNT_CREATED,
-                "",
-                &format!("{} (admin)", email.as_str()),
-            )
-            .await?;
-            writeln!(out, "created admin {}", email.as_str())?;
-            (email.as_str().to_owned(), id)
+            let account = NewAccount {
+                email: OfficerEmail::parse(&email)?,
+                name: OfficerName::parse(&name)?,
+                roles: Roles::new(&[Role::Admin]),
+                recipient: None,
+            };
+            let (_, link) = accounts::create(&app, Changer::Cli, &account)
+                .await?
+                .context("an officer with this e-mail address already exists")?;
+            writeln!(out, "created admin {}", account.email.as_str())?;
+            (account.email.as_str().to_owned(), link)
         }
         AdminCommand::Reset { email } => {
             let email = OfficerEmail::parse(&email)?;
-            let (account, _) = store
+            let (account, _) = app
+                .store
                 .officer_by_email(email.as_str())
                 .await?
                 .with_context(|| format!("no account {}", email.as_str()))?;
-            audit::record(
-                &store,
-                now,
-                CLI_ACTOR,
-                action::ENROLLMENT_RESET,
-                "",
-                email.as_str(),
-            )
-            .await?;
-            (email.as_str().to_owned(), account.id)
+            let (_, link) = accounts::reset(&app, Changer::Cli, &account.id).await?;
+            (email.as_str().to_owned(), link)
         }
     };
-    let url = public_url(common)?;
-    let reset = true;
-    let link =
-        crate::web::officer::admin::enrollment_link(&store, &url, &id, now.unix_timestamp(), reset)
-            .await?;
     writeln!(
         out,
-        "One-time enrollment link for {email} (valid {} hours; it works once):\n{link}",
-        crate::web::officer::enroll::LINK_HOURS
+        "One-time enrollment link for {email} (valid {LINK_HOURS} hours; it works once):\n{link}"
     )?;
     Ok(())
 }
 
 async fn audit_verify(common: &CommonArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let store = open_store(common).await?;
-    match audit::verify(&store).await? {
+    match audit::verify(store.as_ref()).await? {
         audit::Verdict::Intact { rows, head } => {
             writeln!(
                 out,
@@ -403,24 +355,19 @@ async fn case(
                     c.mode,
                     c.status,
                     c.received_on,
-                    acknowledgement_due(c.received_on),
-                    feedback_due(c.received_on, c.acknowledged_on)
+                    c.deadlines(c.received_on).ack_due,
+                    c.deadlines(c.received_on).feedback_due
                 )?;
             }
             Ok(())
         }
         CaseCommand::Export { case, out: dir } => {
-            let record = crate::export::find_case(store.as_ref(), &case).await?;
-            let n = crate::export::export_case(store.as_ref(), &record, &dir).await?;
-            audit::record(
-                &store,
-                time::OffsetDateTime::now_utc(),
-                CLI_ACTOR,
-                action::EXPORT,
-                &record.reference,
-                &format!("{n} items"),
-            )
-            .await?;
+            let record = export::find_case(store.as_ref(), &case).await?;
+            let n = export::export_case(store.as_ref(), &record, &dir).await?;
+            let now = time::OffsetDateTime::now_utc();
+            let detail = format!("{n} items");
+            let entry = audit::entry(now, CLI_ACTOR, action::EXPORT, &record.reference, &detail);
+            audit::record(store.as_ref(), &entry).await?;
             writeln!(
                 out,
                 "exported {} ({n} items) to {}; see {}/README.txt to decrypt",

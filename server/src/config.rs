@@ -153,13 +153,27 @@ pub struct Settings {
     pub database_url: String,
     pub bind: SocketAddr,
     pub public_url: String,
-    pub org_name: String,
-    pub escrow_recipient: Option<age::x25519::Recipient>,
     pub max_attachment_bytes: u64,
     pub max_attachments: usize,
     pub rate_per_client: u32,
     pub rate_global: u32,
+    /// Only the starting values of what admins change in the workspace; pages read the
+    /// current values from `app::settings::Site`, the one source of truth.
+    pub site: SiteDefaults,
+}
+
+/// The configuration's values for the site settings (organisation name, escrow, categories).
+#[derive(Clone)]
+pub struct SiteDefaults {
+    pub org_name: String,
+    pub escrow_recipient: Option<age::x25519::Recipient>,
     pub categories: Vec<Category>,
+}
+
+impl SiteDefaults {
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
 }
 
 impl fmt::Debug for Settings {
@@ -171,16 +185,16 @@ impl fmt::Debug for Settings {
             )
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
-            .field("org_name", &self.org_name)
+            .field("org_name", &self.site.org_name)
             .field(
                 "escrow_recipient",
-                &self.escrow_recipient.as_ref().map(|r| r.to_string()),
+                &self.site.escrow_recipient.as_ref().map(|r| r.to_string()),
             )
             .field("max_attachment_bytes", &self.max_attachment_bytes)
             .field("max_attachments", &self.max_attachments)
             .field("rate_per_client", &self.rate_per_client)
             .field("rate_global", &self.rate_global)
-            .field("categories", &self.categories.len())
+            .field("categories", &self.site.categories.len())
             .finish()
     }
 }
@@ -274,12 +288,15 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             bind,
             public_url: public_url.trim_end_matches('/').to_owned(),
-            org_name: serve
-                .org_name
-                .clone()
-                .or(file.org_name)
-                .unwrap_or_else(|| "Speak Up".into()),
-            escrow_recipient,
+            site: SiteDefaults {
+                org_name: serve
+                    .org_name
+                    .clone()
+                    .or(file.org_name)
+                    .unwrap_or_else(|| "Speak Up".into()),
+                escrow_recipient,
+                categories,
+            },
             max_attachment_bytes: max_attachment_mib * 1024 * 1024,
             max_attachments: serve
                 .max_attachments
@@ -292,7 +309,6 @@ impl Settings {
                 .unwrap_or(20)
                 .max(1),
             rate_global: serve.rate_global.or(file.rate_global).unwrap_or(300).max(1),
-            categories,
         })
     }
 
@@ -308,10 +324,6 @@ impl Settings {
 
     pub fn uses_tls(&self) -> bool {
         self.public_url.starts_with("https://")
-    }
-
-    pub fn category(&self, code: &str) -> Option<&Category> {
-        self.categories.iter().find(|c| c.code == code)
     }
 }
 
@@ -352,16 +364,16 @@ mod tests {
         };
         let s = Settings::from_parts(&CommonArgs::default(), &serve, file).unwrap();
         assert_eq!(s.bind.port(), 9000);
-        assert_eq!(s.org_name, "Flag Org");
+        assert_eq!(s.site.org_name, "Flag Org");
         assert_eq!(s.max_attachment_bytes, 5 * 1024 * 1024);
         assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
-        assert_eq!(s.categories.len(), 2);
+        assert_eq!(s.site.categories.len(), 2);
         assert_eq!(
-            s.category("safety-rail").unwrap().label(Lang::Nl),
+            s.site.category("safety-rail").unwrap().label(Lang::Nl),
             "Spoorveiligheid"
         );
         assert_eq!(
-            s.category("safety-rail").unwrap().label(Lang::De),
+            s.site.category("safety-rail").unwrap().label(Lang::De),
             "Rail safety"
         );
         assert_eq!(s.public_url, "http://127.0.0.1:9000");

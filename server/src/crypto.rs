@@ -181,6 +181,36 @@ impl StreamEncryptor {
     }
 }
 
+/// The length of an age header (through the `--- MAC` line), from bytes that hold all of it.
+pub fn header_len(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for line in bytes.split(|b| *b == b'\n') {
+        let end = at + line.len() + 1;
+        if line.starts_with(b"--- ") {
+            return (end <= bytes.len()).then_some(end);
+        }
+        at = end;
+    }
+    None
+}
+
+/// age's payload: a 16-byte nonce, then 64 KiB chunks each with a 16-byte tag; only the last
+/// may be shorter, and only a lone last chunk may be empty. `None` for an impossible length.
+pub fn plaintext_len(total: u64, header: usize) -> Option<u64> {
+    const NONCE: u64 = 16;
+    const TAG: u64 = 16;
+    const CHUNK: u64 = 64 * 1024;
+    let sealed = total
+        .checked_sub(u64::try_from(header).ok()?)?
+        .checked_sub(NONCE)?;
+    let chunks = sealed.div_ceil(CHUNK + TAG).max(1);
+    let last = sealed - (chunks - 1) * (CHUNK + TAG);
+    if last < TAG || (last == TAG && chunks > 1) {
+        return None;
+    }
+    Some(sealed - chunks * TAG)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -235,5 +265,23 @@ mod tests {
     #[test]
     fn encrypting_to_nobody_is_refused() {
         assert!(matches!(encrypt(&[], b"x"), Err(CryptoError::NoRecipients)));
+    }
+
+    #[test]
+    fn plaintext_sizes_follow_from_age_file_lengths() {
+        let recipient = Identity::generate().to_public();
+        for n in [0usize, 1, 17, 65_535, 65_536, 65_537, 2 * 65_536, 200_000] {
+            let file = encrypt(&[&recipient], &vec![7u8; n]).expect("encrypt");
+            let header = header_len(&file).expect("header");
+            assert_eq!(
+                plaintext_len(file.len() as u64, header),
+                Some(n as u64),
+                "{n} bytes"
+            );
+        }
+        assert_eq!(plaintext_len(10, 20), None);
+        assert_eq!(plaintext_len(100 + 16 + 15, 100), None);
+        assert_eq!(plaintext_len(100 + 16 + 65_552 + 16, 100), None);
+        assert_eq!(header_len(b"age-encryption.org/v1\n-> X25519 abc\n"), None);
     }
 }

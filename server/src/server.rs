@@ -11,6 +11,8 @@ use sha2::Sha256;
 use time::Duration as Days;
 use tokio::net::TcpListener;
 
+use crate::app::App;
+use crate::app::accounts::{ABSOLUTE_SECS, IDLE_SECS};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::store::SharedStore;
@@ -38,13 +40,10 @@ pub async fn build_state(
     clock: SharedClock,
 ) -> anyhow::Result<SharedState> {
     let keys = server_keys(store.as_ref()).await?;
-    let site = crate::site::SiteHolder::load(store.as_ref(), &settings).await?;
+    let app = App::new(store, settings, clock).await?;
     Ok(Arc::new(AppState {
-        store,
-        settings,
-        clock,
+        app,
         keys,
-        site,
         login_throttle: Default::default(),
     }))
 }
@@ -71,7 +70,7 @@ pub async fn serve(
 
 /// Picks up settings changed by an admin on another instance.
 async fn refresh_loop(state: SharedState) {
-    let mut tick = tokio::time::interval(crate::site::REFRESH_EVERY);
+    let mut tick = tokio::time::interval(crate::app::settings::REFRESH_EVERY);
     loop {
         tick.tick().await;
         if let Err(e) = state
@@ -91,10 +90,7 @@ async fn purge_loop(state: SharedState) {
         let now = state.clock.now().unix_timestamp();
         match state
             .store
-            .purge_sessions(
-                now - crate::web::officer::session::IDLE_SECS,
-                now - crate::web::officer::session::ABSOLUTE_SECS,
-            )
+            .purge_sessions(now - IDLE_SECS, now - ABSOLUTE_SECS)
             .await
         {
             Ok(0) => {}
@@ -102,8 +98,13 @@ async fn purge_loop(state: SharedState) {
             Err(e) => tracing::warn!(error = %e, "ending expired officer sessions failed"),
         }
         let months = state.site.get().retention_months;
-        match crate::retention::apply(&state.store, months, state.clock.today(), state.clock.now())
-            .await
+        match crate::app::retention::apply(
+            state.store(),
+            months,
+            state.clock.today(),
+            state.clock.now(),
+        )
+        .await
         {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -112,7 +113,7 @@ async fn purge_loop(state: SharedState) {
             ),
             Err(e) => tracing::warn!(error = %e, "applying the retention period failed"),
         }
-        // Reporter actions join the audit chain once their day is over (see crate::audit).
+        // Reporter actions join the audit chain once their day is over (see crate::app::audit).
         match state.store.flush_reporter_audit(state.clock.today()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "added reporter actions to the audit log"),

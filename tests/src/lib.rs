@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use speakup::clock::OffsetClock;
 use speakup::config::{CommonArgs, FileConfig, ServeArgs, Settings};
+use speakup::domain::audit::AuditEntry;
+use speakup::domain::holder::OfficerId;
+use speakup::domain::officer::{Role, Roles};
 use speakup::store::{self, NewOfficer, SharedStore};
 
 pub use speakup;
@@ -170,15 +173,20 @@ pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
     let officer = age::x25519::Identity::generate();
     let officer_email = "triage@example.org".to_owned();
     if opts.with_officer {
+        let audit = AuditEntry::new(0, "cli", "account_created", "", &officer_email);
         store
-            .add_officer(&NewOfficer {
-                id: uuid::Uuid::new_v4().to_string(),
-                email: officer_email.clone(),
-                name: "Triage Officer".into(),
-                roles: "officer".into(),
-                recipient: officer.to_public().to_string(),
-                created_at: 0,
-            })
+            .add_officer(
+                &NewOfficer {
+                    id: OfficerId::generate(),
+                    email: officer_email.clone(),
+                    name: "Triage Officer".into(),
+                    roles: Roles::new(&[Role::Officer]),
+                    recipient: officer.to_public().to_string(),
+                    created_at: 0,
+                },
+                None,
+                &audit,
+            )
             .await
             .expect("add officer");
     }

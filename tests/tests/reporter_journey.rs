@@ -33,7 +33,7 @@ async fn full_journey(backend: Backend) {
     assert!(page.contains("lang=\"de\""));
     let case = app.store.cases().await.unwrap().pop().unwrap();
     assert!(page.contains(&case.reference));
-    assert_eq!(case.mode, "confidential");
+    assert_eq!(case.mode.as_str(), "confidential");
     assert_eq!(case.category, "fraud");
     assert_eq!(app.store.items(&case.id).await.unwrap().len(), 4);
 
@@ -87,7 +87,10 @@ async fn full_journey(backend: Backend) {
 
     // Download the reply's file back, decrypted for the reporter.
     let items = app.store.items(&case.id).await.unwrap();
-    let note = items.iter().rfind(|i| i.kind == "attachment").unwrap();
+    let note = items
+        .iter()
+        .rfind(|i| i.kind.as_str() == "attachment")
+        .unwrap();
     let res = client
         .get(app.url(&format!("/mailbox/attachments/{}", note.id)))
         .send()
@@ -129,14 +132,14 @@ async fn anonymous_report_drops_identity_fields(backend: Backend) {
     let (status, page) = file_report(&app, &client, "fr", &report).await;
     assert_eq!(status, 200);
     let case = app.store.cases().await.unwrap().pop().unwrap();
-    assert_eq!(case.mode, "anonymous");
+    assert_eq!(case.mode.as_str(), "anonymous");
     let kinds: Vec<String> = app
         .store
         .items(&case.id)
         .await
         .unwrap()
         .into_iter()
-        .map(|i| i.kind)
+        .map(|i| i.kind.as_str().to_owned())
         .collect();
     assert_eq!(kinds, vec!["report"]);
     let (_, mailbox) = open_mailbox(&app, &client, &receipt(&page)).await;

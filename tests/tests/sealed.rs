@@ -146,7 +146,7 @@ async fn browser_path_round_trip(backend: Backend) {
 
     // The officer opens it with their own key, as with a server-side intake.
     let case = app.store.cases().await.unwrap().pop().unwrap();
-    assert_eq!(case.mode, "confidential");
+    assert_eq!(case.mode.as_str(), "confidential");
     let env = app.store.envelopes(&case.id).await.unwrap();
     let opened = String::from_utf8(decrypt(&app.officer, &env[0].envelope)).unwrap();
     let case_key: Identity = opened

@@ -1,6 +1,9 @@
 //! The generic "store story": one scenario through the whole store trait, run against
 //! SQLite and PostgreSQL, so both implementations are held to the same behaviour.
 
+use speakup::domain::audit::AuditEntry;
+use speakup::domain::holder::{Author, CaseId, Holder};
+use speakup::domain::officer::{Role, Roles};
 use speakup::store::{Content, NewCase, NewEnvelope, NewItem, NewOfficer, StoreError};
 use speakup_tests::*;
 use time::macros::date;
@@ -8,8 +11,8 @@ use time::macros::date;
 fn item(id: &str, kind: &str, content: Content, parent: Option<&str>) -> NewItem {
     NewItem {
         id: id.into(),
-        kind: kind.into(),
-        author: "reporter".into(),
+        kind: kind.parse().unwrap(),
+        author: Author::Reporter,
         created_on: date!(2026 - 11 - 23),
         reporter_visible: true,
         parent_id: parent.map(Into::into),
@@ -37,17 +40,18 @@ async fn store_story(backend: Backend) {
         id: "o1".into(),
         email: "a@example.org".into(),
         name: "A".into(),
-        roles: "officer".into(),
+        roles: Roles::new(&[Role::Officer]),
         recipient: "age1x".into(),
         created_at: 1,
     };
-    s.add_officer(&officer).await.unwrap();
+    let audit = AuditEntry::new(1, "cli", "account_created", "", "a@example.org (officer)");
+    s.add_officer(&officer, None, &audit).await.unwrap();
     let dup = NewOfficer {
         id: "o2".into(),
         ..officer.clone()
     };
     assert!(matches!(
-        s.add_officer(&dup).await,
+        s.add_officer(&dup, None, &audit).await,
         Err(StoreError::DuplicateOfficer)
     ));
     assert_eq!(s.officers().await.unwrap().len(), 1);
@@ -72,10 +76,10 @@ async fn store_story(backend: Backend) {
         case_recipient: "age1case".into(),
         reporter_recipient: "age1rep".into(),
         category: "fraud".into(),
-        mode: "anonymous".into(),
+        mode: "anonymous".parse().unwrap(),
         received_on: date!(2026 - 11 - 23),
         envelopes: vec![NewEnvelope {
-            holder: "officer:o1".into(),
+            holder: Holder::parse("officer:o1").unwrap(),
             recipient: "age1x".into(),
             envelope: b"env".to_vec(),
         }],
@@ -140,16 +144,17 @@ async fn store_story(backend: Backend) {
     );
     assert_eq!(found.received_on, date!(2026 - 11 - 23));
     assert!(s.case_by_lookup(&[1; 32]).await.unwrap().is_none());
-    assert_eq!(s.envelopes("c1").await.unwrap()[0].envelope, b"env");
+    let c1 = CaseId::from("c1");
+    assert_eq!(s.envelopes(&c1).await.unwrap()[0].envelope, b"env");
 
     // Replies continue the sequence.
     s.add_items(
-        "c1",
+        &c1,
         &[item("m", "message", Content::Inline(b"msg".to_vec()), None)],
     )
     .await
     .unwrap();
-    let items = s.items("c1").await.unwrap();
+    let items = s.items(&c1).await.unwrap();
     let seqs: Vec<(String, i64)> = items.iter().map(|i| (i.id.clone(), i.seq)).collect();
     assert_eq!(
         seqs,

@@ -196,7 +196,7 @@ async fn case_workflow(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.status, "closed");
+    assert_eq!(record.status.as_str(), "closed");
     assert!(record.acknowledged_on.is_some() && record.feedback_on.is_some());
     let history = app
         .page(&t.officer.client, &format!("/officer/cases/{reference}"))
@@ -297,7 +297,7 @@ async fn role_boundaries(backend: Backend) {
         )
         .await
         .unwrap();
-    assert!(items.iter().all(|e| !e.holder.contains("admin")));
+    assert!(items.iter().all(|e| !e.holder.to_db().contains("admin")));
     // Nobody without a session gets anything but the login page.
     let anonymous = app.browser();
     let res = anonymous
@@ -643,7 +643,7 @@ async fn forged_and_malformed_posts(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.status, "received");
+    assert_eq!(record.status.as_str(), "received");
     app.finish().await;
 }
 
@@ -761,21 +761,22 @@ async fn retention_deletes_closed_cases(backend: Backend) {
     }
     let cases = app.store.cases().await.unwrap();
     let today = speakup::clock::Clock::today(app.clock.as_ref());
-    let close = |id: String, on: time::Date| {
+    let close = |id: speakup::domain::holder::CaseId, on: time::Date| {
         let store = app.store.clone();
         async move {
             let update = speakup::store::workspace::CaseUpdate {
                 event: Some(speakup::store::workspace::NewEvent {
                     at: 0,
-                    actor: "officer:x".into(),
-                    status: "closed".into(),
+                    actor: "x".into(),
+                    status: speakup::domain::case::CaseStatus::Closed,
                     outcome: None,
                     reason: None,
                 }),
                 closed_on: Some(on),
                 ..Default::default()
             };
-            store.update_case(&id, &update).await.unwrap();
+            let audit = speakup::domain::audit::AuditEntry::new(0, "x", "status_changed", "", "");
+            store.update_case(&id, &update, &[audit]).await.unwrap();
         }
     };
     // One closed 13 months ago, one closed a month ago, one still open.
@@ -783,18 +784,18 @@ async fn retention_deletes_closed_cases(backend: Backend) {
     close(cases[1].id.clone(), today - time::Duration::days(30)).await;
     let now = speakup::clock::Clock::now(app.clock.as_ref());
     assert_eq!(
-        speakup::retention::apply(&app.store, 0, today, now)
+        speakup::app::retention::apply(app.store.as_ref(), 0, today, now)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        speakup::retention::apply(&app.store, 12, today, now)
+        speakup::app::retention::apply(app.store.as_ref(), 12, today, now)
             .await
             .unwrap(),
         1
     );
-    let left: Vec<String> = app
+    let left: Vec<speakup::domain::holder::CaseId> = app
         .store
         .cases()
         .await

@@ -6,8 +6,23 @@
 // Thin DOM glue: finds the contract's elements and wires them to the pure modules. Decrypted
 // text is only ever placed with textContent.
 
-import { decryptBase64Text, decryptResponse } from "./cipher.js";
-import { appendParts, buildParts, safeFileName } from "./forms.js";
+import { decryptBase64Text } from "./cipher.js";
+import {
+  $,
+  $$,
+  busy,
+  decryptElement,
+  formReporter,
+  loadText,
+  plaintextLeaks,
+  postParts,
+  setupDownloads,
+  statusLine,
+  t,
+  text,
+  whenParsed,
+} from "./dom.js";
+import { buildParts } from "./forms.js";
 import {
   generateOfficerKey,
   identityFromFile,
@@ -19,46 +34,15 @@ import { createKeyStore, deleteKeyDatabase } from "./store.js";
 
 const WRAPPED_KEY_URL = "/officer/key/wrapped";
 
-const $ = (sel, root = document) => root.querySelector(sel);
-const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-
-function loadText() {
-  try {
-    const el = document.getElementById("speakup-text");
-    const obj = el ? JSON.parse(el.textContent) : {};
-    return obj && typeof obj === "object" ? obj : {};
-  } catch {
-    return {};
-  }
-}
-
-/** `speakup-text`, read once the document is parsed. */
-let text = {};
-/** A localized string by key, with an optional detail (such as an HTTP status) appended. */
-function t(key, detail) {
-  const s = typeof text[key] === "string" ? text[key] : key;
-  return detail === undefined ? s : `${s} (${detail})`;
-}
-
 function codeOf(err, fallback) {
   return err && typeof err.code === "string" && err.code in text ? err.code : fallback;
 }
 
-function setStatus(message) {
-  const el = document.getElementById("key-status");
-  if (el) el.textContent = message;
-}
+/** `#key-status`: the officer pages' progress and errors. */
+const setStatus = statusLine("key-status");
 
 /** The place a form reports to: its own `[role=alert]`, else `#key-status`, else a new alert. */
-function formReport(form, message) {
-  let el = $("[role=alert]", form) ?? document.getElementById("key-status");
-  if (!el) {
-    el = document.createElement("p");
-    el.setAttribute("role", "alert");
-    form.append(el);
-  }
-  el.textContent = message;
-}
+const formReport = formReporter("[role=alert]", "key-status");
 
 const store = createKeyStore();
 const page = {
@@ -144,36 +128,6 @@ async function setupUnlock() {
 
 /* ---------- decrypting the page ---------- */
 
-function fillFields(el, format, plaintext) {
-  const obj = JSON.parse(plaintext);
-  if (!obj || typeof obj !== "object" || obj.type !== format) {
-    throw new Error(`expected a ${format} object`);
-  }
-  for (const field of $$("[data-field]", el)) {
-    const name = field.dataset.field;
-    if (!Object.hasOwn(obj, name)) continue;
-    const v = obj[name];
-    field.textContent = v === null || v === undefined ? "" : Array.isArray(v) ? v.join(", ") : String(v);
-  }
-}
-
-async function decryptElement(el, identities) {
-  const format = el.dataset.format;
-  try {
-    const plaintext = await decryptBase64Text(identities, el.dataset.age);
-    if (format === "text") el.textContent = plaintext;
-    else if (format === "report" || format === "identity") fillFields(el, format, plaintext);
-    else throw new Error(`unknown data-format ${format}`);
-    el.dataset.decrypted = "ok";
-    return true;
-  } catch (err) {
-    console.error("speakup: decrypt failed", err);
-    el.dataset.decrypted = "failed";
-    if (format === "text") el.textContent = t("decrypt_failed");
-    return false;
-  }
-}
-
 async function decryptPage() {
   const identities = [page.officer];
   const envelope = document.getElementById("case-envelope");
@@ -198,46 +152,14 @@ function pageIdentities() {
 
 /* ---------- downloads ---------- */
 
-function saveBlob(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
-function setupDownloads() {
-  for (const button of $$("button.decrypt-download[data-src]")) {
-    button.addEventListener("click", async (ev) => {
-      ev.preventDefault();
-      const identities = pageIdentities();
-      if (identities.length === 0) {
-        setStatus(t("key_missing"));
-        return;
-      }
-      button.disabled = true;
-      setStatus(t("downloading"));
-      try {
-        let name = "attachment";
-        if (button.dataset.nameAge) {
-          name = safeFileName(await decryptBase64Text(identities, button.dataset.nameAge));
-        }
-        const res = await fetch(button.dataset.src, { credentials: "same-origin" });
-        if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
-        saveBlob(await decryptResponse(identities, res), name);
-        setStatus("");
-      } catch (err) {
-        console.error("speakup: download failed", err);
-        setStatus(t("decrypt_failed", err.status));
-      } finally {
-        button.disabled = false;
-      }
-    });
+/** What a download decrypts with; with nothing unlocked, `#key-status` says so. */
+function downloadIdentities() {
+  const identities = pageIdentities();
+  if (identities.length === 0) {
+    setStatus(t("key_missing"));
+    return null;
   }
+  return identities;
 }
 
 /* ---------- forms carrying ciphertext ---------- */
@@ -255,20 +177,13 @@ function formInput(form, kind) {
   return input;
 }
 
-/** Plaintext controls must never have a name: refuse to send a form where one does. */
-function plaintextLeaks(form) {
-  return $$("[data-plaintext], [data-plaintext-files]", form).some((el) => el.hasAttribute("name"));
-}
-
 function setupEncryptForms() {
   for (const form of $$("form[data-encrypt]")) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       if (form.dataset.busy) return;
       const kind = form.dataset.encrypt;
-      const buttons = $$("button, input[type=submit]", form).filter((b) => !b.disabled);
-      form.dataset.busy = "1";
-      buttons.forEach((b) => (b.disabled = true));
+      const done = busy(form);
       try {
         if (plaintextLeaks(form)) throw new Error("a plaintext control has a name");
         if (kind === "grant" && !page.caseIdentity) {
@@ -277,31 +192,12 @@ function setupEncryptForms() {
         }
         formReport(form, t("encrypting"));
         const parts = await buildParts(kind, formInput(form, kind));
-        let data;
-        try {
-          data = new FormData(form, ev.submitter ?? undefined);
-        } catch {
-          data = new FormData(form);
-        }
-        for (const p of parts) data.delete(p.name);
-        appendParts(data, parts);
-        const res = await fetch(form.action, {
-          method: "POST",
-          body: data,
-          redirect: "follow",
-          credentials: "same-origin",
-        });
-        if (!res.ok) {
-          formReport(form, t("send_failed", res.status));
-          return;
-        }
-        location.assign(res.url);
+        await postParts(form, ev.submitter, parts, formReport);
       } catch (err) {
         console.error("speakup: send failed", err);
         formReport(form, t(codeOf(err, "send_failed")));
       } finally {
-        delete form.dataset.busy;
-        buttons.forEach((b) => (b.disabled = false));
+        done();
       }
     });
   }
@@ -381,7 +277,7 @@ function setupEnroll() {
 /* ---------- start ---------- */
 
 async function main() {
-  text = loadText();
+  loadText();
   page.recipient = (document.body?.dataset.recipient ?? "").trim();
   for (const b of $$("[data-needs-script]")) b.disabled = false;
   setupLogout();
@@ -393,18 +289,10 @@ async function main() {
   }
   if (kind === "enroll") setupEnroll();
   setupEncryptForms();
-  setupDownloads();
+  setupDownloads(downloadIdentities, (_button, message) => setStatus(message));
   if (kind === "case" || kind === "account" || document.getElementById("key-unlock")) {
     await setupUnlock();
   }
 }
 
-function start() {
-  main().catch((err) => {
-    console.error("speakup: start failed", err);
-    setStatus(t("unlock_failed"));
-  });
-}
-
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-else start();
+whenParsed(main, () => setStatus(t("unlock_failed")));

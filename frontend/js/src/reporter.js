@@ -8,39 +8,26 @@
 // arrival); where the browser lacks what sealing needs, forms are left to post as they are.
 // Decrypted text is only ever placed with textContent.
 
-import { decryptBase64Text, decryptResponse } from "./cipher.js";
-import { appendParts, buildParts, safeFileName } from "./forms.js";
+import {
+  $,
+  $$,
+  busy,
+  decryptElement,
+  formReporter,
+  loadText,
+  plaintextLeaks,
+  postParts,
+  setupDownloads,
+  statusLine,
+  t,
+  text,
+  whenParsed,
+} from "./dom.js";
+import { buildParts } from "./forms.js";
 import { IntakeError, checkReport, cleanFileName, sealReport, toFormData } from "./intake.js";
 import { MetadataError, mayCarryMetadata, stripBlob } from "./metadata.js";
 import { groupToken, isToken } from "./receipt.js";
 import { forgetIdentity, loadIdentity, prepareFollowUp, sessionStore } from "./session.js";
-
-const $ = (sel, root = document) => root.querySelector(sel);
-const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-
-/** `speakup-text`, read once the document is parsed. */
-let text = {};
-
-function loadText() {
-  try {
-    const el = document.getElementById("speakup-text");
-    const obj = el ? JSON.parse(el.textContent) : {};
-    return obj && typeof obj === "object" ? obj : {};
-  } catch {
-    return {};
-  }
-}
-
-/**
- * A localized string by the first of `keys` that `speakup-text` has (the last one is used as
- * is when none is there), with an optional detail appended.
- */
-function t(keys, detail) {
-  const list = Array.isArray(keys) ? keys : [keys];
-  const key = list.find((k) => typeof text[k] === "string");
-  const s = key === undefined ? list[list.length - 1] : text[key];
-  return detail === undefined ? s : `${s} (${detail})`;
-}
 
 /** What sealing in the browser needs; without it the no-JS paths stay in charge. */
 function canSeal() {
@@ -58,34 +45,14 @@ function canSeal() {
   );
 }
 
-function setSendStatus(message) {
-  const el = document.getElementById("send-status");
-  if (el) el.textContent = message;
-}
+/** `#send-status`: the reporter pages' progress and errors. */
+const setSendStatus = statusLine("send-status");
 
-/** The place a form reports to: its own `[role=alert]`/`[role=status]`, else a new alert. */
-function formReport(form, message) {
-  let el = $("[role=alert], [role=status]", form) ?? document.getElementById("send-status");
-  if (!el) {
-    el = document.createElement("p");
-    el.setAttribute("role", "alert");
-    form.append(el);
-  }
-  el.textContent = message;
-}
-
-/** Disables a form's buttons while it works; returns the function that enables them again. */
-function busy(form) {
-  const buttons = $$("button, input[type=submit]", form).filter((b) => !b.disabled);
-  form.dataset.busy = "1";
-  form.setAttribute("aria-busy", "true");
-  buttons.forEach((b) => (b.disabled = true));
-  return () => {
-    delete form.dataset.busy;
-    form.removeAttribute("aria-busy");
-    buttons.forEach((b) => (b.disabled = false));
-  };
-}
+/**
+ * The place a form reports to: its own `[role=alert]`/`[role=status]`, else `#send-status`,
+ * else a new alert.
+ */
+const formReport = formReporter("[role=alert], [role=status]", "send-status");
 
 /** `#browser-protection`: only where this script really does encrypt. */
 function revealProtection() {
@@ -239,7 +206,7 @@ function setupIntake() {
       markInvalid(form, p.field);
       return;
     }
-    const done = busy(form);
+    const done = busy(form, { aria: true });
     // The token exists only in this closure until it is placed into the receipt page.
     let sealed = null;
     try {
@@ -333,36 +300,6 @@ const mailbox = {
   identity: null,
 };
 
-function fillFields(el, format, plaintext) {
-  const obj = JSON.parse(plaintext);
-  if (!obj || typeof obj !== "object" || obj.type !== format) {
-    throw new Error(`expected a ${format} object`);
-  }
-  for (const field of $$("[data-field]", el)) {
-    const name = field.dataset.field;
-    if (!Object.hasOwn(obj, name)) continue;
-    const v = obj[name];
-    field.textContent = v === null || v === undefined ? "" : Array.isArray(v) ? v.join(", ") : String(v);
-  }
-}
-
-async function decryptElement(el, identity) {
-  const format = el.dataset.format;
-  try {
-    const plaintext = await decryptBase64Text(identity, el.dataset.age);
-    if (format === "text") el.textContent = plaintext;
-    else if (format === "report" || format === "identity") fillFields(el, format, plaintext);
-    else throw new Error(`unknown data-format ${format}`);
-    el.dataset.decrypted = "ok";
-    return true;
-  } catch (err) {
-    console.error("speakup: decrypt failed", err);
-    el.dataset.decrypted = "failed";
-    if (format === "text") el.textContent = t("decrypt_failed");
-    return false;
-  }
-}
-
 function showLocked() {
   const locked = document.getElementById("mailbox-locked");
   if (locked) locked.hidden = false;
@@ -379,18 +316,6 @@ async function decryptMailbox() {
   if (results.length > 0 && !results.includes(true)) showLocked();
 }
 
-function saveBlob(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
 /** A status line next to a download button (the mailbox has no page-wide one). */
 function buttonStatus(button, message) {
   let el = button.nextElementSibling;
@@ -403,39 +328,10 @@ function buttonStatus(button, message) {
   el.textContent = message ? ` ${message}` : "";
 }
 
-function setupDownloads() {
-  for (const button of $$("button.decrypt-download[data-src]")) {
-    button.addEventListener("click", async (ev) => {
-      ev.preventDefault();
-      if (!mailbox.identity) {
-        // #mailbox-locked (role=alert) says why and what to do.
-        showLocked();
-        return;
-      }
-      button.disabled = true;
-      buttonStatus(button, t("downloading"));
-      try {
-        let name = "attachment";
-        if (button.dataset.nameAge) {
-          name = safeFileName(await decryptBase64Text(mailbox.identity, button.dataset.nameAge));
-        }
-        const res = await fetch(button.dataset.src, { credentials: "same-origin" });
-        if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
-        saveBlob(await decryptResponse(mailbox.identity, res), name);
-        buttonStatus(button, "");
-      } catch (err) {
-        console.error("speakup: download failed", err);
-        buttonStatus(button, t("decrypt_failed", err.status));
-      } finally {
-        button.disabled = false;
-      }
-    });
-  }
-}
-
-/** Plaintext controls must never have a name: refuse to send a form where one does. */
-function plaintextLeaks(form) {
-  return $$("[data-plaintext], [data-plaintext-files]", form).some((el) => el.hasAttribute("name"));
+/** What a download decrypts with; without it, `#mailbox-locked` says why and what to do. */
+function downloadIdentity() {
+  if (!mailbox.identity) showLocked();
+  return mailbox.identity;
 }
 
 function setupReplyForm() {
@@ -446,7 +342,7 @@ function setupReplyForm() {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (form.dataset.busy) return;
-    const done = busy(form);
+    const done = busy(form, { aria: true });
     try {
       if (plaintextLeaks(form)) throw new Error("a plaintext control has a name");
       formReport(form, t("encrypting"));
@@ -455,26 +351,8 @@ function setupReplyForm() {
         message: $('textarea[data-plaintext="message"]', form)?.value ?? "",
         files: await prepareFiles(Array.from(fileInput?.files ?? [])),
       });
-      let data;
-      try {
-        data = new FormData(form, ev.submitter ?? undefined);
-      } catch {
-        data = new FormData(form);
-      }
-      for (const p of parts) data.delete(p.name);
-      appendParts(data, parts);
       formReport(form, t(["sending", "encrypting"]));
-      const res = await fetch(form.action, {
-        method: "POST",
-        body: data,
-        redirect: "follow",
-        credentials: "same-origin",
-      });
-      if (!res.ok) {
-        formReport(form, t("send_failed", res.status));
-        return;
-      }
-      location.assign(res.url);
+      await postParts(form, ev.submitter, parts, formReport);
     } catch (err) {
       console.error("speakup: send failed", err);
       formReport(form, t("send_failed"));
@@ -501,7 +379,7 @@ function setupMailbox() {
     return null;
   }
   revealProtection();
-  setupDownloads();
+  setupDownloads(downloadIdentity, buttonStatus);
   setupReplyForm();
   return decryptMailbox();
 }
@@ -509,7 +387,7 @@ function setupMailbox() {
 /* ---------- start ---------- */
 
 async function main() {
-  text = loadText();
+  loadText();
   // Controls that only this script can serve; where it cannot seal they stay disabled.
   if (canSeal()) for (const el of $$("[data-needs-script]")) el.disabled = false;
   const kind = document.body?.dataset.page;
@@ -518,12 +396,4 @@ async function main() {
   else if (kind === "mailbox") await setupMailbox();
 }
 
-function start() {
-  main().catch((err) => {
-    console.error("speakup: start failed", err);
-    setSendStatus(t("send_failed"));
-  });
-}
-
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-else start();
+whenParsed(main, () => setSendStatus(t("send_failed")));

@@ -1,5 +1,5 @@
-//! Officer accounts as the foundation needs them: an e-mail, a name, roles and the age
-//! recipient their case keys are sealed to. No officer secret ever reaches the server.
+//! Officer accounts' parsed inputs: an e-mail, a name, roles and the age recipient their case
+//! keys are sealed to. No officer secret ever reaches the server.
 
 use std::fmt;
 use std::str::FromStr;
@@ -101,16 +101,52 @@ impl fmt::Display for Role {
     }
 }
 
-/// Roles are stored as a comma-separated list; a person may hold several.
-pub fn roles_to_db(roles: &[Role]) -> String {
-    let mut r: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    r.sort_unstable();
-    r.dedup();
-    r.join(",")
+/// The roles of one account (a person may hold several), sorted and without repeats.
+/// Stored as a comma-separated list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Roles(Vec<Role>);
+
+impl Roles {
+    pub fn new(roles: &[Role]) -> Self {
+        let mut r = roles.to_vec();
+        r.sort_unstable();
+        r.dedup();
+        Self(r)
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.0.contains(&role)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Role> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn to_db(&self) -> String {
+        let mut r: Vec<&str> = self.0.iter().map(|r| r.as_str()).collect();
+        r.sort_unstable();
+        r.join(",")
+    }
+
+    /// The stored list; any word outside the vocabulary makes the whole value corrupt.
+    pub fn parse(s: &str) -> Result<Self, OfficerInputError> {
+        let roles = s
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<Role>, _>>()?;
+        Ok(Self::new(&roles))
+    }
 }
 
-pub fn roles_from_db(s: &str) -> Vec<Role> {
-    s.split(',').filter_map(|r| r.parse().ok()).collect()
+impl fmt::Display for Roles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_db())
+    }
 }
 
 /// Only native X25519 recipients: they are what every standard age tool (age, rage, typage)
@@ -135,12 +171,13 @@ mod tests {
         assert!(parse_recipient(&id.to_public().to_string()).is_ok());
         assert!(parse_recipient("age1notakey").is_err());
         assert_eq!(
-            roles_to_db(&[Role::Officer, Role::Admin, Role::Officer]),
+            Roles::new(&[Role::Officer, Role::Admin, Role::Officer]).to_db(),
             "admin,officer"
         );
         assert_eq!(
-            roles_from_db("admin,officer"),
-            vec![Role::Admin, Role::Officer]
+            Roles::parse("admin,officer").unwrap(),
+            Roles::new(&[Role::Admin, Role::Officer])
         );
+        assert!(Roles::parse("admin,owner").is_err());
     }
 }

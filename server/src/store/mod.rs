@@ -11,6 +11,12 @@ use std::sync::Arc;
 
 use time::Date;
 
+use crate::domain::case::{CaseStatus, ItemKind, ReportMode};
+use crate::domain::deadlines::{CaseDates, Deadlines};
+use crate::domain::holder::{Author, CaseId, Holder, OfficerId};
+use crate::domain::officer::{Role, Roles};
+
+pub use crate::domain::audit::{AuditEntry, AuditRecord};
 pub use sql::{PostgresStore, SqliteStore};
 pub use workspace::Workspace;
 
@@ -32,24 +38,31 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A stored word that does not parse is corrupt data, reported with the column it came
+/// from (never its value, which could be anything).
+pub(crate) fn parsed<T, E>(column: &str, r: Result<T, E>) -> StoreResult<T> {
+    r.map_err(|_| StoreError::Corrupt(column.to_owned()))
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Debug, Clone)]
 pub struct NewOfficer {
-    pub id: String,
+    pub id: OfficerId,
     pub email: String,
     pub name: String,
-    pub roles: String,
+    pub roles: Roles,
+    /// The age recipient case keys are sealed to; empty until the person registers a key.
     pub recipient: String,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone)]
 pub struct OfficerRecord {
-    pub id: String,
+    pub id: OfficerId,
     pub email: String,
     pub name: String,
-    pub roles: String,
+    pub roles: Roles,
     pub recipient: String,
     pub created_at: i64,
     pub disabled: bool,
@@ -60,12 +73,13 @@ pub struct OfficerRecord {
 }
 
 impl OfficerRecord {
-    pub fn roles(&self) -> Vec<crate::domain::officer::Role> {
-        crate::domain::officer::roles_from_db(&self.roles)
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.has(role)
     }
 
-    pub fn has_role(&self, role: crate::domain::officer::Role) -> bool {
-        self.roles().contains(&role)
+    /// The holder value of this person's envelopes.
+    pub fn holder(&self) -> Holder {
+        Holder::Officer(self.id.clone())
     }
 }
 
@@ -79,8 +93,8 @@ pub enum Content {
 #[derive(Debug, Clone)]
 pub struct NewItem {
     pub id: String,
-    pub kind: String,
-    pub author: String,
+    pub kind: ItemKind,
+    pub author: Author,
     pub created_on: Date,
     pub reporter_visible: bool,
     /// An attachment belongs to the report or message it was sent with.
@@ -92,20 +106,20 @@ pub struct NewItem {
 
 #[derive(Debug, Clone)]
 pub struct NewEnvelope {
-    pub holder: String,
+    pub holder: Holder,
     pub recipient: String,
     pub envelope: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewCase {
-    pub id: String,
+    pub id: CaseId,
     pub reference: String,
     pub lookup: Vec<u8>,
     pub case_recipient: String,
     pub reporter_recipient: String,
     pub category: String,
-    pub mode: String,
+    pub mode: ReportMode,
     pub received_on: Date,
     pub envelopes: Vec<NewEnvelope>,
     pub items: Vec<NewItem>,
@@ -113,26 +127,42 @@ pub struct NewCase {
 
 #[derive(Debug, Clone)]
 pub struct CaseRecord {
-    pub id: String,
+    pub id: CaseId,
     pub reference: String,
     pub case_recipient: String,
     pub reporter_recipient: String,
     pub category: String,
-    pub mode: String,
-    pub status: String,
+    pub mode: ReportMode,
+    pub status: CaseStatus,
     pub received_on: Date,
     pub acknowledged_on: Option<Date>,
     pub feedback_on: Option<Date>,
     pub closed_on: Option<Date>,
 }
 
+impl CaseRecord {
+    /// What the deadlines depend on.
+    pub fn dates(&self) -> CaseDates {
+        CaseDates {
+            status: self.status,
+            received_on: self.received_on,
+            acknowledged_on: self.acknowledged_on,
+            feedback_on: self.feedback_on,
+        }
+    }
+
+    pub fn deadlines(&self, today: Date) -> Deadlines {
+        Deadlines::on(&self.dates(), today)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ItemRecord {
     pub id: String,
-    pub case_id: String,
+    pub case_id: CaseId,
     pub seq: i64,
-    pub kind: String,
-    pub author: String,
+    pub kind: ItemKind,
+    pub author: Author,
     pub created_on: Date,
     pub reporter_visible: bool,
     pub parent_id: Option<String>,
@@ -143,7 +173,7 @@ pub struct ItemRecord {
 
 #[derive(Debug, Clone)]
 pub struct EnvelopeRecord {
-    pub holder: String,
+    pub holder: Holder,
     pub recipient: String,
     pub envelope: Vec<u8>,
 }
@@ -157,7 +187,13 @@ pub trait Store: Workspace + Send + Sync + 'static {
     /// instance sharing a database agrees on it.
     async fn server_secret(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>>;
 
-    async fn add_officer(&self, officer: &NewOfficer) -> StoreResult<()>;
+    /// Creates the account and, when given, its first enrollment link, with the audit row.
+    async fn add_officer(
+        &self,
+        officer: &NewOfficer,
+        enrollment: Option<&workspace::NewEnrollment>,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
     async fn officers(&self) -> StoreResult<Vec<OfficerRecord>>;
 
     /// Starts an upload: chunks can be appended until a case or item claims the blob.
@@ -170,12 +206,13 @@ pub trait Store: Workspace + Send + Sync + 'static {
     async fn chunk(&self, blob_id: &str, idx: i64) -> StoreResult<Option<Vec<u8>>>;
 
     async fn create_case(&self, case: &NewCase) -> StoreResult<()>;
-    async fn add_items(&self, case_id: &str, items: &[NewItem]) -> StoreResult<()>;
+    /// A reporter's items (replies): no officer action, so no audit row here.
+    async fn add_items(&self, case_id: &CaseId, items: &[NewItem]) -> StoreResult<()>;
     async fn case_by_lookup(&self, lookup: &[u8]) -> StoreResult<Option<CaseRecord>>;
     async fn case_by_reference(&self, reference: &str) -> StoreResult<Option<CaseRecord>>;
     async fn cases(&self) -> StoreResult<Vec<CaseRecord>>;
-    async fn items(&self, case_id: &str) -> StoreResult<Vec<ItemRecord>>;
-    async fn envelopes(&self, case_id: &str) -> StoreResult<Vec<EnvelopeRecord>>;
+    async fn items(&self, case_id: &CaseId) -> StoreResult<Vec<ItemRecord>>;
+    async fn envelopes(&self, case_id: &CaseId) -> StoreResult<Vec<EnvelopeRecord>>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

@@ -13,10 +13,12 @@ use sqlx::sqlite::{
 use time::Date;
 use time::macros::format_description;
 
+use super::workspace::NewEnrollment;
 use super::{
-    CaseRecord, Content, EnvelopeRecord, ItemRecord, NewCase, NewItem, NewOfficer, OfficerRecord,
-    Store, StoreError, StoreResult,
+    AuditEntry, CaseRecord, Content, EnvelopeRecord, ItemRecord, NewCase, NewItem, NewOfficer,
+    OfficerRecord, Store, StoreError, StoreResult, parsed,
 };
+use crate::domain::holder::{Author, CaseId, Holder};
 
 const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]");
@@ -93,13 +95,13 @@ macro_rules! sql_store {
         impl $store {
             fn case_from_row(r: &$row) -> StoreResult<CaseRecord> {
                 Ok(CaseRecord {
-                    id: r.try_get("id")?,
+                    id: CaseId::from(r.try_get::<String, _>("id")?),
                     reference: r.try_get("reference")?,
                     case_recipient: r.try_get("case_recipient")?,
                     reporter_recipient: r.try_get("reporter_recipient")?,
                     category: r.try_get("category")?,
-                    mode: r.try_get("mode")?,
-                    status: r.try_get("status")?,
+                    mode: parsed("cases.mode", r.try_get::<String, _>("mode")?.parse())?,
+                    status: parsed("cases.status", r.try_get::<String, _>("status")?.parse())?,
                     received_on: day_from_db(&r.try_get::<String, _>("received_on")?)?,
                     acknowledged_on: opt_day(r.try_get("acknowledged_on")?)?,
                     feedback_on: opt_day(r.try_get("feedback_on")?)?,
@@ -110,10 +112,10 @@ macro_rules! sql_store {
             fn item_from_row(r: &$row) -> StoreResult<ItemRecord> {
                 Ok(ItemRecord {
                     id: r.try_get("id")?,
-                    case_id: r.try_get("case_id")?,
+                    case_id: CaseId::from(r.try_get::<String, _>("case_id")?),
                     seq: r.try_get("seq")?,
-                    kind: r.try_get("kind")?,
-                    author: r.try_get("author")?,
+                    kind: parsed("items.kind", r.try_get::<String, _>("kind")?.parse())?,
+                    author: parsed("items.author", Author::parse(&r.try_get::<String, _>("author")?))?,
                     created_on: day_from_db(&r.try_get::<String, _>("created_on")?)?,
                     reporter_visible: r.try_get("reporter_visible")?,
                     parent_id: r.try_get("parent_id")?,
@@ -180,9 +182,10 @@ macro_rules! sql_store {
 
             pub(super) async fn insert_items(
                 tx: &mut $tx,
-                case_id: &str,
+                case_id: &CaseId,
                 items: &[NewItem],
             ) -> StoreResult<()> {
+                let case_id = case_id.as_str();
                 let next: i64 = sqlx::query(
                     "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM items WHERE case_id = $1",
                 )
@@ -209,8 +212,8 @@ macro_rules! sql_store {
                     .bind(&item.id)
                     .bind(case_id)
                     .bind(next + n as i64)
-                    .bind(&item.kind)
-                    .bind(&item.author)
+                    .bind(item.kind.as_str())
+                    .bind(item.author.to_db())
                     .bind(&day)
                     .bind(item.reporter_visible)
                     .bind(&item.parent_id)
@@ -250,18 +253,24 @@ macro_rules! sql_store {
                 Ok(row.try_get("value")?)
             }
 
-            async fn add_officer(&self, o: &NewOfficer) -> StoreResult<()> {
+            async fn add_officer(
+                &self,
+                o: &NewOfficer,
+                enrollment: Option<&NewEnrollment>,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO officers (id, email, name, roles, recipient, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
-                .bind(&o.id)
+                .bind(o.id.as_str())
                 .bind(&o.email)
                 .bind(&o.name)
-                .bind(&o.roles)
+                .bind(o.roles.to_db())
                 .bind(&o.recipient)
                 .bind(o.created_at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| {
                     if is_unique_violation(&e) {
@@ -270,6 +279,11 @@ macro_rules! sql_store {
                         e.into()
                     }
                 })?;
+                if let Some(link) = enrollment {
+                    Self::insert_enrollment(&mut tx, &o.id, link).await?;
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -371,13 +385,13 @@ macro_rules! sql_store {
                      category, mode, status, received_on) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8)",
                 )
-                .bind(&c.id)
+                .bind(c.id.as_str())
                 .bind(&c.reference)
                 .bind(&c.lookup)
                 .bind(&c.case_recipient)
                 .bind(&c.reporter_recipient)
                 .bind(&c.category)
-                .bind(&c.mode)
+                .bind(c.mode.as_str())
                 .bind(day_to_db(c.received_on))
                 .execute(&mut *tx)
                 .await
@@ -393,8 +407,8 @@ macro_rules! sql_store {
                         "INSERT INTO case_keys (case_id, holder, recipient, envelope) \
                          VALUES ($1, $2, $3, $4)",
                     )
-                    .bind(&c.id)
-                    .bind(&e.holder)
+                    .bind(c.id.as_str())
+                    .bind(e.holder.to_db())
                     .bind(&e.recipient)
                     .bind(&e.envelope)
                     .execute(&mut *tx)
@@ -405,12 +419,12 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn add_items(&self, case_id: &str, items: &[NewItem]) -> StoreResult<()> {
+            async fn add_items(&self, case_id: &CaseId, items: &[NewItem]) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 // Takes the case row's write lock first, so two replies to one case cannot
                 // pick the same sequence number.
                 sqlx::query("UPDATE cases SET id = id WHERE id = $1")
-                    .bind(case_id)
+                    .bind(case_id.as_str())
                     .execute(&mut *tx)
                     .await?;
                 Self::insert_items(&mut tx, case_id, items).await?;
@@ -443,28 +457,31 @@ macro_rules! sql_store {
                 rows.iter().map(Self::case_from_row).collect()
             }
 
-            async fn items(&self, case_id: &str) -> StoreResult<Vec<ItemRecord>> {
+            async fn items(&self, case_id: &CaseId) -> StoreResult<Vec<ItemRecord>> {
                 let rows = sqlx::query(concat!(
                     "SELECT ", item_columns!(), " FROM items i JOIN blobs b ON b.id = i.blob_id \
                      WHERE i.case_id = $1 ORDER BY i.seq"
                 ))
-                .bind(case_id)
+                .bind(case_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::item_from_row).collect()
             }
 
-            async fn envelopes(&self, case_id: &str) -> StoreResult<Vec<EnvelopeRecord>> {
+            async fn envelopes(&self, case_id: &CaseId) -> StoreResult<Vec<EnvelopeRecord>> {
                 let rows = sqlx::query(
                     "SELECT holder, recipient, envelope FROM case_keys WHERE case_id = $1 ORDER BY holder",
                 )
-                .bind(case_id)
+                .bind(case_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()
                     .map(|r| {
                         Ok(EnvelopeRecord {
-                            holder: r.try_get("holder")?,
+                            holder: parsed(
+                                "case_keys.holder",
+                                Holder::parse(&r.try_get::<String, _>("holder")?),
+                            )?,
                             recipient: r.try_get("recipient")?,
                             envelope: r.try_get("envelope")?,
                         })

@@ -8,11 +8,16 @@ use time::Date;
 
 use super::sql::day_to_db;
 use super::workspace::{
-    AccessRecord, AuditEntry, AuditRecord, CaseUpdate, CompletedEnrollment, EnrollmentRecord,
-    EventRecord, LoginSecrets, SessionRecord, Workspace,
+    AccessRecord, CaseUpdate, CompletedEnrollment, EnrollmentRecord, EventRecord, LoginFailure,
+    LoginSecrets, NewEnrollment, SessionRecord, Workspace,
 };
-use super::{NewEnvelope, OfficerRecord, PostgresStore, SqliteStore, StoreError, StoreResult};
-use crate::audit::chain_hash;
+use super::{
+    AuditEntry, AuditRecord, NewEnvelope, OfficerRecord, PostgresStore, SqliteStore, StoreError,
+    StoreResult, parsed,
+};
+use crate::domain::audit::{REPORTER_ACTOR, chain_hash, day_start};
+use crate::domain::holder::{AccessKind, Author, CaseId, Holder, OfficerId};
+use crate::domain::officer::Roles;
 
 macro_rules! officer_columns {
     () => {
@@ -26,10 +31,10 @@ macro_rules! sql_workspace {
         impl $store {
             pub(super) fn officer_from_row(r: &$row) -> StoreResult<OfficerRecord> {
                 Ok(OfficerRecord {
-                    id: r.try_get("id")?,
+                    id: OfficerId::from(r.try_get::<String, _>("id")?),
                     email: r.try_get("email")?,
                     name: r.try_get("name")?,
-                    roles: r.try_get("roles")?,
+                    roles: parsed("officers.roles", Roles::parse(&r.try_get::<String, _>("roles")?))?,
                     recipient: r.try_get("recipient")?,
                     created_at: r.try_get("created_at")?,
                     disabled: r.try_get("disabled")?,
@@ -38,7 +43,9 @@ macro_rules! sql_workspace {
                 })
             }
 
-            async fn append_in(tx: &mut $tx, e: &AuditEntry) -> StoreResult<i64> {
+            /// Appends an audit row inside the caller's transaction, so an action and its row
+            /// commit together or not at all.
+            pub(super) async fn append_in(tx: &mut $tx, e: &AuditEntry) -> StoreResult<i64> {
                 sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
                     .execute(&mut **tx)
                     .await?;
@@ -72,20 +79,90 @@ macro_rules! sql_workspace {
 
             fn access_from_row(r: &$row) -> StoreResult<AccessRecord> {
                 Ok(AccessRecord {
-                    case_id: r.try_get("case_id")?,
-                    officer_id: r.try_get("officer_id")?,
-                    kind: r.try_get("kind")?,
-                    by_officer: r.try_get("by_officer")?,
+                    case_id: CaseId::from(r.try_get::<String, _>("case_id")?),
+                    officer_id: OfficerId::from(r.try_get::<String, _>("officer_id")?),
+                    kind: parsed("case_access.kind", r.try_get::<String, _>("kind")?.parse())?,
+                    by_officer: OfficerId::from(r.try_get::<String, _>("by_officer")?),
                     at: r.try_get("at")?,
                 })
+            }
+
+            pub(super) async fn insert_enrollment(
+                tx: &mut $tx,
+                officer_id: &OfficerId,
+                link: &NewEnrollment,
+            ) -> StoreResult<()> {
+                sqlx::query("DELETE FROM enrollments WHERE officer_id = $1")
+                    .bind(officer_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO enrollments (token_hash, officer_id, totp_secret, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(link.token_hash.as_slice())
+                .bind(officer_id.as_str())
+                .bind(&link.totp_secret)
+                .bind(link.expires_at)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            /// Removes a holder's envelope and access row of one case (before a new grant,
+            /// a revocation or an exclusion).
+            async fn drop_holder(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                grants_only: bool,
+            ) -> StoreResult<()> {
+                let access = if grants_only {
+                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2 AND kind = 'grant'"
+                } else {
+                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2"
+                };
+                sqlx::query(access)
+                    .bind(case_id.as_str())
+                    .bind(officer_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("DELETE FROM case_keys WHERE case_id = $1 AND holder = $2")
+                    .bind(case_id.as_str())
+                    .bind(Holder::Officer(officer_id.clone()).to_db())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_access(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                kind: AccessKind,
+                by: &OfficerId,
+                at: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .bind(kind.as_str())
+                .bind(by.as_str())
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
             }
         }
 
         #[async_trait::async_trait]
         impl Workspace for $store {
-            async fn officer(&self, id: &str) -> StoreResult<Option<OfficerRecord>> {
+            async fn officer(&self, id: &OfficerId) -> StoreResult<Option<OfficerRecord>> {
                 let row = sqlx::query(concat!("SELECT ", officer_columns!(), " FROM officers WHERE id = $1"))
-                    .bind(id)
+                    .bind(id.as_str())
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(Self::officer_from_row).transpose()
@@ -112,32 +189,38 @@ macro_rules! sql_workspace {
                 Ok(Some((Self::officer_from_row(&r)?, secrets)))
             }
 
-            async fn note_login_failure(&self, id: &str, locked_until: Option<i64>) -> StoreResult<()> {
-                sqlx::query(
-                    "UPDATE officers SET failed_logins = failed_logins + 1, \
-                     locked_until = COALESCE($2, locked_until) WHERE id = $1",
-                )
-                .bind(id)
-                .bind(locked_until)
-                .execute(&self.pool)
-                .await?;
+            async fn note_login_failure(&self, f: &LoginFailure, audit: &AuditEntry) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                if let Some(id) = &f.account {
+                    sqlx::query(
+                        "UPDATE officers SET failed_logins = failed_logins + 1, \
+                         locked_until = COALESCE($2, locked_until) WHERE id = $1",
+                    )
+                    .bind(id.as_str())
+                    .bind(f.lock_until)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
-            async fn accept_totp_step(&self, id: &str, step: i64) -> StoreResult<bool> {
+            async fn accept_totp_step(&self, id: &OfficerId, step: i64) -> StoreResult<bool> {
                 let done = sqlx::query(
                     "UPDATE officers SET totp_last_step = $2, failed_logins = 0, locked_until = 0 \
                      WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
                 )
-                .bind(id)
+                .bind(id.as_str())
                 .bind(step)
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn set_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
+            async fn set_disabled(&self, id: &OfficerId, disabled: bool, audit: &AuditEntry) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
+                let id = id.as_str();
                 sqlx::query("UPDATE officers SET disabled = $2 WHERE id = $1")
                     .bind(id)
                     .bind(disabled)
@@ -153,22 +236,26 @@ macro_rules! sql_workspace {
                         .execute(&mut *tx)
                         .await?;
                 }
+                Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
-            async fn set_roles(&self, id: &str, roles: &str) -> StoreResult<()> {
+            async fn set_roles(&self, id: &OfficerId, roles: &Roles, audit: &AuditEntry) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query("UPDATE officers SET roles = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(roles)
-                    .execute(&self.pool)
+                    .bind(id.as_str())
+                    .bind(roles.to_db())
+                    .execute(&mut *tx)
                     .await?;
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
-            async fn wrapped_identity(&self, id: &str) -> StoreResult<Option<String>> {
+            async fn wrapped_identity(&self, id: &OfficerId) -> StoreResult<Option<String>> {
                 let row = sqlx::query("SELECT wrapped_identity FROM officers WHERE id = $1")
-                    .bind(id)
+                    .bind(id.as_str())
                     .fetch_optional(&self.pool)
                     .await?;
                 Ok(row.map(|r| r.try_get("wrapped_identity")).transpose()?.flatten())
@@ -176,40 +263,27 @@ macro_rules! sql_workspace {
 
             async fn create_enrollment(
                 &self,
-                token_hash: &[u8],
-                officer_id: &str,
-                totp_secret: &[u8],
-                expires_at: i64,
+                officer_id: &OfficerId,
+                link: &NewEnrollment,
                 reset: bool,
+                audit: &AuditEntry,
             ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("DELETE FROM enrollments WHERE officer_id = $1")
-                    .bind(officer_id)
-                    .execute(&mut *tx)
-                    .await?;
                 if reset {
                     sqlx::query(
                         "UPDATE officers SET password_hash = NULL, totp_secret = NULL, \
                          totp_last_step = NULL, failed_logins = 0, locked_until = 0 WHERE id = $1",
                     )
-                    .bind(officer_id)
+                    .bind(officer_id.as_str())
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query("DELETE FROM officer_sessions WHERE officer_id = $1")
-                        .bind(officer_id)
+                        .bind(officer_id.as_str())
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query(
-                    "INSERT INTO enrollments (token_hash, officer_id, totp_secret, expires_at) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(token_hash)
-                .bind(officer_id)
-                .bind(totp_secret)
-                .bind(expires_at)
-                .execute(&mut *tx)
-                .await?;
+                Self::insert_enrollment(&mut tx, officer_id, link).await?;
+                Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -223,7 +297,7 @@ macro_rules! sql_workspace {
                 .await?;
                 row.map(|r| {
                     Ok(EnrollmentRecord {
-                        officer_id: r.try_get("officer_id")?,
+                        officer_id: OfficerId::from(r.try_get::<String, _>("officer_id")?),
                         totp_secret: r.try_get("totp_secret")?,
                         expires_at: r.try_get("expires_at")?,
                     })
@@ -236,6 +310,7 @@ macro_rules! sql_workspace {
                 token_hash: &[u8],
                 now: i64,
                 done: &CompletedEnrollment,
+                audit: &AuditEntry,
             ) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
                 let row = sqlx::query(
@@ -263,6 +338,7 @@ macro_rules! sql_workspace {
                 .bind(&done.wrapped_identity)
                 .execute(&mut *tx)
                 .await?;
+                Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -270,20 +346,24 @@ macro_rules! sql_workspace {
             async fn create_session(
                 &self,
                 id_hash: &[u8],
-                officer_id: &str,
+                officer_id: &OfficerId,
                 now: i64,
                 lang: &str,
+                audit: &AuditEntry,
             ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "INSERT INTO officer_sessions (id_hash, officer_id, created_at, last_seen, lang) \
                      VALUES ($1, $2, $3, $3, $4)",
                 )
                 .bind(id_hash)
-                .bind(officer_id)
+                .bind(officer_id.as_str())
                 .bind(now)
                 .bind(lang)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -297,7 +377,7 @@ macro_rules! sql_workspace {
                 .await?;
                 row.map(|r| {
                     Ok(SessionRecord {
-                        officer_id: r.try_get("officer_id")?,
+                        officer_id: OfficerId::from(r.try_get::<String, _>("officer_id")?),
                         created_at: r.try_get("created_at")?,
                         last_seen: r.try_get("last_seen")?,
                         lang: r.try_get("lang")?,
@@ -316,11 +396,16 @@ macro_rules! sql_workspace {
                 Ok(())
             }
 
-            async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()> {
+            async fn delete_session(&self, id_hash: &[u8], audit: Option<&AuditEntry>) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query("DELETE FROM officer_sessions WHERE id_hash = $1")
                     .bind(id_hash)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                if let Some(audit) = audit {
+                    Self::append_in(&mut tx, audit).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -335,12 +420,12 @@ macro_rules! sql_workspace {
                 Ok(done.rows_affected())
             }
 
-            async fn case_access(&self, case_id: &str) -> StoreResult<Vec<AccessRecord>> {
+            async fn case_access(&self, case_id: &CaseId) -> StoreResult<Vec<AccessRecord>> {
                 let rows = sqlx::query(
                     "SELECT case_id, officer_id, kind, by_officer, at FROM case_access \
                      WHERE case_id = $1 ORDER BY at",
                 )
-                .bind(case_id)
+                .bind(case_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::access_from_row).collect()
@@ -357,91 +442,80 @@ macro_rules! sql_workspace {
 
             async fn grant_access(
                 &self,
-                case_id: &str,
-                officer_id: &str,
-                by: &str,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                by: &OfficerId,
                 at: i64,
                 envelope: &NewEnvelope,
+                audit: &AuditEntry,
             ) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
                 let excluded = sqlx::query(
                     "SELECT 1 AS one FROM case_access WHERE case_id = $1 AND officer_id = $2 \
                      AND kind = 'exclusion'",
                 )
-                .bind(case_id)
-                .bind(officer_id)
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
                 if excluded.is_some() {
                     return Ok(false);
                 }
-                for sql in [
-                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2",
-                    "DELETE FROM case_keys WHERE case_id = $1 AND holder = 'officer:' || $2",
-                ] {
-                    sqlx::query(sql).bind(case_id).bind(officer_id).execute(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
-                     VALUES ($1, $2, 'grant', $3, $4)",
-                )
-                .bind(case_id)
-                .bind(officer_id)
-                .bind(by)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+                Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
+                Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Grant, by, at).await?;
                 sqlx::query(
                     "INSERT INTO case_keys (case_id, holder, recipient, envelope) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(case_id)
-                .bind(&envelope.holder)
+                .bind(case_id.as_str())
+                .bind(envelope.holder.to_db())
                 .bind(&envelope.recipient)
                 .bind(&envelope.envelope)
                 .execute(&mut *tx)
                 .await?;
+                Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)
             }
 
-            async fn revoke_access(&self, case_id: &str, officer_id: &str) -> StoreResult<()> {
+            async fn revoke_access(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
-                for sql in [
-                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2 AND kind = 'grant'",
-                    "DELETE FROM case_keys WHERE case_id = $1 AND holder = 'officer:' || $2",
-                ] {
-                    sqlx::query(sql).bind(case_id).bind(officer_id).execute(&mut *tx).await?;
-                }
+                Self::drop_holder(&mut tx, case_id, officer_id, true).await?;
+                Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
-            async fn exclude(&self, case_id: &str, officer_id: &str, by: &str, at: i64) -> StoreResult<()> {
+            async fn exclude(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                by: &OfficerId,
+                at: i64,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
-                for sql in [
-                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2",
-                    "DELETE FROM case_keys WHERE case_id = $1 AND holder = 'officer:' || $2",
-                ] {
-                    sqlx::query(sql).bind(case_id).bind(officer_id).execute(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
-                     VALUES ($1, $2, 'exclusion', $3, $4)",
-                )
-                .bind(case_id)
-                .bind(officer_id)
-                .bind(by)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+                Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
+                Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Exclusion, by, at)
+                    .await?;
+                Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
-            async fn update_case(&self, case_id: &str, u: &CaseUpdate) -> StoreResult<()> {
+            async fn update_case(
+                &self,
+                case_id: &CaseId,
+                u: &CaseUpdate,
+                audit: &[AuditEntry],
+            ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let locked = sqlx::query("UPDATE cases SET id = id WHERE id = $1")
-                    .bind(case_id)
+                    .bind(case_id.as_str())
                     .execute(&mut *tx)
                     .await?;
                 if locked.rows_affected() != 1 {
@@ -452,29 +526,30 @@ macro_rules! sql_workspace {
                     let next: i64 = sqlx::query(
                         "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM case_events WHERE case_id = $1",
                     )
-                    .bind(case_id)
+                    .bind(case_id.as_str())
                     .fetch_one(&mut *tx)
                     .await?
                     .try_get("next")?;
+                    let outcome = e.outcome.map(|o| o.as_str());
                     sqlx::query(
                         "INSERT INTO case_events (case_id, seq, at, actor, status, outcome, reason) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
-                    .bind(case_id)
+                    .bind(case_id.as_str())
                     .bind(next)
                     .bind(e.at)
-                    .bind(&e.actor)
-                    .bind(&e.status)
-                    .bind(&e.outcome)
+                    .bind(Author::Officer(e.actor.clone()).to_db())
+                    .bind(e.status.as_str())
+                    .bind(outcome)
                     .bind(&e.reason)
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
                         "UPDATE cases SET status = $2, outcome = COALESCE($3, outcome) WHERE id = $1",
                     )
-                    .bind(case_id)
-                    .bind(&e.status)
-                    .bind(&e.outcome)
+                    .bind(case_id.as_str())
+                    .bind(e.status.as_str())
+                    .bind(outcome)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -485,15 +560,19 @@ macro_rules! sql_workspace {
                 ];
                 for (sql, day) in dates {
                     if let Some(day) = day {
-                        sqlx::query(sql).bind(case_id).bind(day_to_db(day)).execute(&mut *tx).await?;
+                        sqlx::query(sql).bind(case_id.as_str()).bind(day_to_db(day)).execute(&mut *tx).await?;
                     }
+                }
+                for entry in audit {
+                    Self::append_in(&mut tx, entry).await?;
                 }
                 tx.commit().await?;
                 Ok(())
             }
 
-            async fn delete_case(&self, case_id: &str) -> StoreResult<()> {
+            async fn delete_case(&self, case_id: &CaseId, audit: &AuditEntry) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
+                let case_id = case_id.as_str();
                 let rows = sqlx::query(
                     "SELECT blob_id, name_blob_id FROM items WHERE case_id = $1",
                 )
@@ -520,16 +599,17 @@ macro_rules! sql_workspace {
                     sqlx::query("DELETE FROM chunks WHERE blob_id = $1").bind(b).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM blobs WHERE id = $1").bind(b).execute(&mut *tx).await?;
                 }
+                Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
-            async fn events(&self, case_id: &str) -> StoreResult<Vec<EventRecord>> {
+            async fn events(&self, case_id: &CaseId) -> StoreResult<Vec<EventRecord>> {
                 let rows = sqlx::query(
                     "SELECT seq, at, actor, status, outcome, reason FROM case_events \
                      WHERE case_id = $1 ORDER BY seq",
                 )
-                .bind(case_id)
+                .bind(case_id.as_str())
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()
@@ -537,9 +617,12 @@ macro_rules! sql_workspace {
                         Ok(EventRecord {
                             seq: r.try_get("seq")?,
                             at: r.try_get("at")?,
-                            actor: r.try_get("actor")?,
-                            status: r.try_get("status")?,
-                            outcome: r.try_get("outcome")?,
+                            actor: parsed("case_events.actor", Author::parse(&r.try_get::<String, _>("actor")?))?,
+                            status: parsed("case_events.status", r.try_get::<String, _>("status")?.parse())?,
+                            outcome: parsed(
+                                "case_events.outcome",
+                                r.try_get::<Option<String>, _>("outcome")?.map(|o| o.parse()).transpose(),
+                            )?,
                             reason: r.try_get("reason")?,
                         })
                     })
@@ -555,15 +638,20 @@ macro_rules! sql_workspace {
                     .collect()
             }
 
-            async fn set_site_setting(&self, name: &str, value: &str) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO site_settings (name, value) VALUES ($1, $2) \
-                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                )
-                .bind(name)
-                .bind(value)
-                .execute(&self.pool)
-                .await?;
+            async fn set_site_settings(&self, rows: &[(&str, String)], audit: &AuditEntry) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for (name, value) in rows {
+                    sqlx::query(
+                        "INSERT INTO site_settings (name, value) VALUES ($1, $2) \
+                         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(*name)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -601,8 +689,8 @@ macro_rules! sql_workspace {
                     let day: String = r.try_get("day")?;
                     let day = super::sql::day_from_db(&day)?;
                     let entry = AuditEntry {
-                        at: crate::audit::day_start(day),
-                        actor: "reporter".into(),
+                        at: day_start(day),
+                        actor: REPORTER_ACTOR.into(),
                         action: r.try_get("action")?,
                         case_ref: r.try_get("case_ref")?,
                         detail: String::new(),

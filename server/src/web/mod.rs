@@ -1,31 +1,22 @@
-//! The HTTP application: routes, shared state and the layers every response passes through
-//! (security headers, localized error pages, an access log without IP or user agent, rate
-//! limits on reporter submissions, body size limits).
+//! The HTTP application: the shared state, the routes, and the layers every response passes
+//! through (security headers, localized error pages, an access log without IP or user agent,
+//! rate limits on reporter submissions, body size limits). The folders show the audiences:
+//! `reporter/` (public pages), `officer/` (the workspace) and `shared/` (middleware, form
+//! readers, views); neither audience imports the other.
 
-pub mod access_log;
-pub mod csrf;
-pub mod error;
-pub mod headers;
-pub mod intake;
-pub mod landing;
-pub mod locale;
-pub mod mailbox;
 pub mod officer;
-pub mod pages;
-pub mod ratelimit;
-pub mod session;
-pub mod upload;
+pub mod reporter;
+pub mod shared;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::get;
 
-use crate::clock::SharedClock;
-use crate::config::Settings;
-use crate::store::SharedStore;
+pub use self::shared::{access_log, csrf, error, headers, locale, ratelimit};
+use crate::app::App;
 
 /// Keys derived from the server secret kept in the database, so every instance sharing a
 /// database agrees on them and a restart does not void open forms or mailboxes.
@@ -35,14 +26,21 @@ pub struct ServerKeys {
     pub session: [u8; 32],
 }
 
+/// The use cases' context plus what only the web needs: cookie and form keys, and the
+/// in-memory throttle of failed officer sign-ins per peer address.
 pub struct AppState {
-    pub store: SharedStore,
-    pub settings: Settings,
-    pub clock: SharedClock,
+    pub app: App,
     pub keys: ServerKeys,
-    pub site: crate::site::SiteHolder,
-    /// Failed officer logins per peer address, kept in memory only.
     pub login_throttle: officer::throttle::PeerThrottle,
+}
+
+/// Handlers read the use cases' context (`state.store`, `state.clock`, `state.site`, …)
+/// directly through the state.
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
 }
 
 pub type SharedState = Arc<AppState>;
@@ -57,42 +55,26 @@ pub fn router(state: SharedState) -> Router {
         .unwrap_or(usize::MAX)
         .saturating_mul(s.max_attachments)
         .saturating_add(SMALL_BODY_LIMIT);
-
-    let submissions = Router::new()
-        .route("/report", post(intake::submit))
-        .route("/report/sealed", post(intake::submit_sealed))
-        .route("/mailbox/reply", post(mailbox::reply))
-        .route("/mailbox/reply/sealed", post(mailbox::reply_sealed))
-        .layer(DefaultBodyLimit::max(upload_limit))
-        .merge(
-            Router::new()
-                .route("/follow-up", post(mailbox::open))
-                .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT)),
-        )
-        .layer(ratelimit::per_client(s.rate_per_client))
-        .layer(ratelimit::global(s.rate_global));
-
     Router::new()
-        .route("/", get(landing::landing))
-        .route("/report", get(intake::form))
-        .route("/follow-up", get(mailbox::follow_up_form))
-        .route("/mailbox", get(mailbox::show))
-        .route("/mailbox/logout", post(mailbox::logout))
-        .route("/mailbox/attachments/{id}", get(mailbox::download))
-        .route(
-            "/mailbox/attachments/{id}/sealed",
-            get(mailbox::download_sealed),
-        )
-        .route("/static/style.css", get(landing::stylesheet))
-        .route("/static/officer.js", get(landing::officer_script))
-        .route("/static/reporter.js", get(landing::reporter_script))
-        .route("/healthz", get(landing::health))
-        .merge(submissions)
+        .merge(reporter::routes(
+            upload_limit,
+            s.rate_per_client,
+            s.rate_global,
+        ))
         .merge(officer::routes(upload_limit))
+        .route("/static/style.css", get(shared::assets::stylesheet))
+        .route("/static/officer.js", get(shared::assets::officer_script))
+        .route("/static/reporter.js", get(shared::assets::reporter_script))
+        .route("/healthz", get(shared::assets::health))
         // Per route, so the log can name the route pattern rather than the concrete path.
         .route_layer(middleware::from_fn(access_log::note_route))
         .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))
-        .fallback(landing::not_found)
+        .fallback(shared::assets::not_found)
+        // A panicking handler becomes a logged 500 (made a localized page by the next
+        // layer), never a dropped connection that could pass for a refusal.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             error::render_error_pages,

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use super::desk_for;
 use super::pages::AccountPage;
 use super::session::Officer;
+use crate::app::accounts;
 use crate::web::SharedState;
-use crate::web::error::{AppError, ErrorKind};
+use crate::web::shared::error::AppError;
 
 pub async fn show(State(state): State<SharedState>, who: Officer) -> Result<Response, AppError> {
     let t = who.lang.tr();
@@ -18,7 +19,7 @@ pub async fn show(State(state): State<SharedState>, who: Officer) -> Result<Resp
         d: desk_for(&state, &who, "account", "/officer/account"),
         roles: who
             .account
-            .roles()
+            .roles
             .iter()
             .map(|r| t.get(&format!("role.{}", r.as_str())).to_owned())
             .collect::<Vec<_>>()
@@ -32,11 +33,7 @@ pub async fn wrapped_key(
     State(state): State<SharedState>,
     who: Officer,
 ) -> Result<Response, AppError> {
-    let wrapped = state
-        .store
-        .wrapped_identity(&who.account.id)
-        .await?
-        .ok_or(ErrorKind::NotFound)?;
+    let wrapped = accounts::wrapped_key(&state, &who.account).await?;
     let mut res = wrapped.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -1,7 +1,8 @@
 //! Officer actions on a case: messages to the reporter (and the acknowledgement), internal
 //! notes, status changes, grants, revocations and exclusions. Whatever carries content
-//! arrives already encrypted by the browser (see `parts`); each action is checked against
-//! the person's roles and access, applied in one transaction, and audited.
+//! arrives already encrypted by the browser (see `shared::cipher_form`); each handler reads
+//! the form and calls one use case in `app::casework`, which checks roles and access and
+//! commits the action with its audit row.
 
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
@@ -9,30 +10,39 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::case::{Opened, open};
-use super::parts::{self, CipherForm};
 use super::session::Officer;
-use crate::audit::action;
-use crate::domain::case::{Author, CaseStatus, ItemKind, Outcome};
-use crate::domain::officer::Role;
-use crate::store::NewEnvelope;
-use crate::store::workspace::{CaseUpdate, NewEvent};
+use crate::app::casework::{self, MessageKind, Sent};
 use crate::web::SharedState;
-use crate::web::error::{AppError, ErrorKind};
+use crate::web::shared::cipher_form::{CipherForm, read_checked};
+use crate::web::shared::error::{AppError, ErrorKind};
 
 fn back(reference: &str, done: &str) -> Response {
     Redirect::to(&format!("/officer/cases/{reference}?done={done}")).into_response()
 }
 
-async fn apply(
+/// Reads an officer's ciphertext form, its CSRF token bound to their session.
+async fn read(
+    state: &SharedState,
+    who: &Officer,
+    headers: &HeaderMap,
+    multipart: Multipart,
+    recipients: usize,
+) -> Result<CipherForm, AppError> {
+    read_checked(state, headers, multipart, recipients, |token| {
+        who.check_csrf(state, headers, token).is_ok()
+    })
+    .await
+}
+
+/// A form that must carry no message and no file (status changes, grants).
+async fn without_content(
     state: &SharedState,
     form: &CipherForm,
-    o: &Opened,
-    update: &CaseUpdate,
+    allow_message: bool,
 ) -> Result<(), AppError> {
-    if let Err(e) = state.store.update_case(&o.case.id, update).await {
+    if !form.files.is_empty() || (!allow_message && form.message.is_some()) {
         form.discard(state).await;
-        return Err(e.into());
+        return Err(ErrorKind::BadRequest.into());
     }
     Ok(())
 }
@@ -47,59 +57,18 @@ pub async fn message(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let o = open(&state, &who, &reference).await?;
-    let form = parts::read(&state, &who, &headers, multipart, 2).await?;
-    let ack = form.field("kind") == "acknowledgement";
-    let status_now = o
-        .case
-        .status
-        .parse::<CaseStatus>()
-        .unwrap_or(CaseStatus::Received);
-    if (form.message.is_none() && form.files.is_empty())
-        || (ack && (form.message.is_none() || status_now != CaseStatus::Received))
-    {
-        form.discard(&state).await;
-        return Err(ErrorKind::BadRequest.into());
-    }
-    let now = state.clock.now();
-    let today = state.clock.today();
-    let feedback = form.field("feedback") == "1";
-    let update = CaseUpdate {
-        items: form.items(
-            &Author::Officer(who.account.id.clone()),
-            ItemKind::Message,
-            true,
-            today,
-        ),
-        event: ack.then(|| NewEvent {
-            at: now.unix_timestamp(),
-            actor: Author::Officer(who.account.id.clone()).to_db(),
-            status: CaseStatus::Acknowledged.as_str().into(),
-            outcome: None,
-            reason: None,
-        }),
-        acknowledged_on: ack.then_some(today),
-        feedback_on: feedback.then_some(today),
-        closed_on: None,
+    let o = casework::open(&state, &who.account, &reference).await?;
+    let form = read(&state, &who, &headers, multipart, 2).await?;
+    let kind = MessageKind {
+        acknowledgement: form.field("kind") == "acknowledgement",
+        feedback: form.field("feedback") == "1",
     };
-    apply(&state, &form, &o, &update).await?;
-    let detail = format!(
-        "{}{}{} attachment(s)",
-        if ack { "acknowledgement; " } else { "" },
-        if feedback { "feedback; " } else { "" },
-        form.files.len()
-    );
-    who.audit(&state, action::MESSAGE_SENT, &o.case.reference, &detail)
-        .await?;
-    if ack {
-        who.audit(
-            &state,
-            action::STATUS_CHANGED,
-            &o.case.reference,
-            "acknowledged",
-        )
-        .await?;
-    }
+    let ack = kind.acknowledgement;
+    let sent = Sent {
+        message: form.message,
+        files: form.files,
+    };
+    casework::message(&state, &who.account, &o, sent, kind).await?;
     Ok(back(
         &o.case.reference,
         if ack { "acknowledged" } else { "message" },
@@ -114,25 +83,13 @@ pub async fn note(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let o = open(&state, &who, &reference).await?;
-    let form = parts::read(&state, &who, &headers, multipart, 1).await?;
-    if form.message.is_none() && form.files.is_empty() {
-        form.discard(&state).await;
-        return Err(ErrorKind::BadRequest.into());
-    }
-    let update = CaseUpdate {
-        items: form.items(
-            &Author::Officer(who.account.id.clone()),
-            ItemKind::Note,
-            false,
-            state.clock.today(),
-        ),
-        ..Default::default()
+    let o = casework::open(&state, &who.account, &reference).await?;
+    let form = read(&state, &who, &headers, multipart, 1).await?;
+    let sent = Sent {
+        message: form.message,
+        files: form.files,
     };
-    apply(&state, &form, &o, &update).await?;
-    let detail = format!("{} attachment(s)", form.files.len());
-    who.audit(&state, action::NOTE_ADDED, &o.case.reference, &detail)
-        .await?;
+    casework::note(&state, &who.account, &o, sent).await?;
     Ok(back(&o.case.reference, "note"))
 }
 
@@ -143,50 +100,11 @@ pub async fn status(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let o = open(&state, &who, &reference).await?;
-    let form = parts::read(&state, &who, &headers, multipart, 1).await?;
-    if !form.files.is_empty() || form.message.is_some() {
-        form.discard(&state).await;
-        return Err(ErrorKind::BadRequest.into());
-    }
-    let current = o
-        .case
-        .status
-        .parse::<CaseStatus>()
-        .unwrap_or(CaseStatus::Received);
-    let next = form
-        .field("status")
-        .parse::<CaseStatus>()
-        .ok()
-        .filter(|s| current.next().contains(s))
-        .ok_or(ErrorKind::BadRequest)?;
-    let outcome = match next {
-        CaseStatus::Concluded => Some(
-            form.field("outcome")
-                .parse::<Outcome>()
-                .map_err(|_| ErrorKind::BadRequest)?,
-        ),
-        _ => None,
-    };
-    let now = state.clock.now();
-    let update = CaseUpdate {
-        event: Some(NewEvent {
-            at: now.unix_timestamp(),
-            actor: Author::Officer(who.account.id.clone()).to_db(),
-            status: next.as_str().into(),
-            outcome: outcome.map(|o| o.as_str().to_owned()),
-            reason: form.reason.clone(),
-        }),
-        closed_on: (next == CaseStatus::Closed).then(|| state.clock.today()),
-        ..Default::default()
-    };
-    apply(&state, &form, &o, &update).await?;
-    let detail = match outcome {
-        Some(out) => format!("{next} ({out})"),
-        None => next.to_string(),
-    };
-    who.audit(&state, action::STATUS_CHANGED, &o.case.reference, &detail)
-        .await?;
+    let o = casework::open(&state, &who.account, &reference).await?;
+    let form = read(&state, &who, &headers, multipart, 1).await?;
+    without_content(&state, &form, false).await?;
+    let (next, outcome) = (form.field("status"), form.field("outcome"));
+    casework::change_status(&state, &who.account, &o, next, outcome, form.reason.clone()).await?;
     Ok(back(&o.case.reference, "status"))
 }
 
@@ -198,49 +116,14 @@ pub async fn grant(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    who.require(Role::Officer)?;
-    let o = open(&state, &who, &reference).await?;
-    let form = parts::read(&state, &who, &headers, multipart, 1).await?;
-    if !form.files.is_empty() {
-        form.discard(&state).await;
-        return Err(ErrorKind::BadRequest.into());
-    }
+    let o = casework::open(&state, &who.account, &reference).await?;
+    let form = read(&state, &who, &headers, multipart, 1).await?;
+    without_content(&state, &form, true).await?;
     let envelope = match form.envelopes.as_slice() {
         [(_, e)] => e.clone(),
         _ => return Err(ErrorKind::BadRequest.into()),
     };
-    let target = state
-        .store
-        .officer(form.field("account"))
-        .await?
-        .filter(|a| !a.disabled && a.enrolled && !a.recipient.is_empty())
-        .filter(|a| a.has_role(Role::Officer) || a.has_role(Role::Investigator))
-        .ok_or(ErrorKind::BadRequest)?;
-    let now = state.clock.now();
-    let granted = state
-        .store
-        .grant_access(
-            &o.case.id,
-            &target.id,
-            &who.account.id,
-            now.unix_timestamp(),
-            &NewEnvelope {
-                holder: format!("officer:{}", target.id),
-                recipient: target.recipient.clone(),
-                envelope,
-            },
-        )
-        .await?;
-    if !granted {
-        return Err(ErrorKind::Forbidden.into());
-    }
-    who.audit(
-        &state,
-        action::ACCESS_GRANTED,
-        &o.case.reference,
-        &target.email,
-    )
-    .await?;
+    casework::grant(&state, &who.account, &o, form.field("account"), envelope).await?;
     Ok(back(&o.case.reference, "grant"))
 }
 
@@ -260,24 +143,8 @@ pub async fn revoke(
     Form(form): Form<AccountForm>,
 ) -> Result<Response, AppError> {
     who.check_csrf(&state, &headers, &form.csrf)?;
-    who.require(Role::Officer)?;
-    let o = open(&state, &who, &reference).await?;
-    let grant = o
-        .access
-        .iter()
-        .find(|a| a.officer_id == form.account && a.kind == "grant")
-        .ok_or(ErrorKind::BadRequest)?;
-    state
-        .store
-        .revoke_access(&o.case.id, &grant.officer_id)
-        .await?;
-    let email = state
-        .store
-        .officer(&grant.officer_id)
-        .await?
-        .map_or_else(|| grant.officer_id.clone(), |a| a.email);
-    who.audit(&state, action::ACCESS_REVOKED, &o.case.reference, &email)
-        .await?;
+    let o = casework::open(&state, &who.account, &reference).await?;
+    casework::revoke(&state, &who.account, &o, &form.account).await?;
     Ok(back(&o.case.reference, "revoke"))
 }
 
@@ -291,27 +158,7 @@ pub async fn exclude(
     Form(form): Form<AccountForm>,
 ) -> Result<Response, AppError> {
     who.check_csrf(&state, &headers, &form.csrf)?;
-    who.require(Role::Officer)?;
-    let o = open(&state, &who, &reference).await?;
-    if form.account == who.account.id {
-        return Err(ErrorKind::BadRequest.into());
-    }
-    let target = state
-        .store
-        .officer(&form.account)
-        .await?
-        .ok_or(ErrorKind::BadRequest)?;
-    let now = state.clock.now();
-    state
-        .store
-        .exclude(
-            &o.case.id,
-            &target.id,
-            &who.account.id,
-            now.unix_timestamp(),
-        )
-        .await?;
-    who.audit(&state, action::EXCLUDED, &o.case.reference, &target.email)
-        .await?;
+    let o = casework::open(&state, &who.account, &reference).await?;
+    casework::exclude(&state, &who.account, &o, &form.account).await?;
     Ok(back(&o.case.reference, "exclude"))
 }

@@ -6,16 +6,18 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::cases::{ack_flag, feedback_flag};
 use super::desk_for;
 use super::pages::{AuditPage, AuditRow, Choice, StatCount};
 use super::session::Officer;
 use super::when;
-use crate::audit::{self, Verdict};
+use crate::app::accounts::require;
+use crate::app::audit::{self, Verdict};
+use crate::domain::audit::REPORTER_ACTOR;
 use crate::domain::case::CaseStatus;
-use crate::domain::officer::Role;
+use crate::domain::deadlines::DeadlineState;
+use crate::domain::permission::Permission;
 use crate::web::SharedState;
-use crate::web::error::AppError;
+use crate::web::shared::error::AppError;
 
 /// Rows shown at most, newest first; filters narrow before this cut.
 const SHOW: usize = 500;
@@ -35,13 +37,11 @@ pub async fn show(
     who: Officer,
     Query(f): Query<Filter>,
 ) -> Result<Response, AppError> {
-    who.require(Role::Auditor)?;
+    require(&who.account, Permission::ReadAudit)?;
     let t = who.lang.tr();
     let mut all = Vec::new();
     loop {
-        let after = all
-            .last()
-            .map_or(0, |r: &crate::store::workspace::AuditRecord| r.seq);
+        let after = all.last().map_or(0, |r: &crate::store::AuditRecord| r.seq);
         let page = state.store.audit_rows(after, 1000).await?;
         if page.is_empty() {
             break;
@@ -61,7 +61,7 @@ pub async fn show(
         .map(|r| AuditRow {
             seq: r.seq,
             // Reporter rows carry a day only: show no time for them.
-            at: if r.entry.actor == "reporter" {
+            at: if r.entry.actor == REPORTER_ACTOR {
                 time::OffsetDateTime::from_unix_timestamp(r.entry.at)
                     .map(|d| t.date(d.date()))
                     .unwrap_or_default()
@@ -76,7 +76,7 @@ pub async fn show(
             detail: r.entry.detail.clone(),
         })
         .collect();
-    let (intact, verdict) = match audit::verify(&state.store).await? {
+    let (intact, verdict) = match audit::verify(state.store()).await? {
         Verdict::Intact { rows, head } => (
             true,
             t.fmt(
@@ -98,7 +98,7 @@ pub async fn show(
         .iter()
         .map(|s| StatCount {
             key: format!("status.{}", s.as_str()),
-            count: cases.iter().filter(|c| c.status == s.as_str()).count(),
+            count: cases.iter().filter(|c| c.status == *s).count(),
         })
         .collect();
     let actions = audit::action::ALL
@@ -121,11 +121,11 @@ pub async fn show(
         stats,
         ack_overdue: cases
             .iter()
-            .filter(|c| ack_flag(c, today) == "overdue")
+            .filter(|c| c.deadlines(today).ack == DeadlineState::Overdue)
             .count(),
         feedback_overdue: cases
             .iter()
-            .filter(|c| feedback_flag(c, today) == "overdue")
+            .filter(|c| c.deadlines(today).feedback == DeadlineState::Overdue)
             .count(),
         total,
     }

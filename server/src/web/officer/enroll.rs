@@ -11,46 +11,15 @@ use serde::Deserialize;
 
 use super::desk;
 use super::pages::{EnrollPage, NoticePage};
-use crate::audit::{self, action};
+use crate::app::accounts::{self, EnrollInput};
 use crate::auth;
-use crate::domain::officer::{Role, parse_recipient};
 use crate::i18n::Lang;
 use crate::store::OfficerRecord;
-use crate::store::workspace::{CompletedEnrollment, EnrollmentRecord};
+use crate::store::workspace::EnrollmentRecord;
 use crate::web::SharedState;
-use crate::web::csrf::{self, Purpose};
-use crate::web::error::{AppError, ErrorKind};
-use crate::web::locale::Locale;
-
-/// Default lifetime of an enrollment link.
-pub const LINK_HOURS: i64 = 72;
-/// An armored age passphrase file holding one identity is far below this.
-const MAX_WRAPPED_BYTES: usize = 8 * 1024;
-
-async fn lookup(
-    state: &SharedState,
-    token: &str,
-) -> Result<(EnrollmentRecord, OfficerRecord), AppError> {
-    let hash = auth::hash_token(token);
-    let now = state.clock.now().unix_timestamp();
-    let enrollment = state
-        .store
-        .enrollment(&hash)
-        .await?
-        .filter(|e| e.expires_at > now)
-        .ok_or(ErrorKind::LinkExpired)?;
-    let account = state
-        .store
-        .officer(&enrollment.officer_id)
-        .await?
-        .filter(|a| !a.disabled)
-        .ok_or(ErrorKind::LinkExpired)?;
-    Ok((enrollment, account))
-}
-
-fn needs_key(a: &OfficerRecord) -> bool {
-    a.has_role(Role::Officer) || a.has_role(Role::Investigator)
-}
+use crate::web::shared::csrf::{self, Purpose};
+use crate::web::shared::error::{AppError, ErrorKind};
+use crate::web::shared::locale::Locale;
 
 fn page(
     state: &SharedState,
@@ -80,7 +49,7 @@ fn page(
         token: token.to_owned(),
         email: a.email.clone(),
         name: a.name.clone(),
-        needs_key: needs_key(a),
+        needs_key: accounts::needs_key(a),
         current_recipient: a.recipient.clone(),
         qr_svg: auth::qr_svg(&uri).unwrap_or_default(),
         secret,
@@ -94,7 +63,7 @@ pub async fn form(
     Locale(lang): Locale,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let (e, a) = lookup(&state, &token).await?;
+    let (e, a) = accounts::enrollment(&state, &token).await?;
     Ok(page(&state, lang, &token, &e, &a, "", Vec::new()).into_response())
 }
 
@@ -134,68 +103,19 @@ pub async fn submit(
     {
         return Err(ErrorKind::Csrf.into());
     }
-    let (e, a) = lookup(&state, &token).await?;
-    let mut errors = Vec::new();
-    if let Err(p) = auth::check_password(&form.password, &a.email) {
-        errors.push(p.key());
-    } else if *form.password != *form.password_confirm {
-        errors.push("enroll.error.password_mismatch");
-    }
-    let step = auth::check_code(&e.totp_secret, &form.code, now.unix_timestamp());
-    if step.is_none() {
-        errors.push("enroll.error.code");
-    }
-    let recipient = form.recipient.trim();
-    let new_recipient = if recipient.is_empty() {
-        if needs_key(&a) && a.recipient.is_empty() {
-            errors.push("enroll.error.key_required");
-        }
-        None
-    } else {
-        match parse_recipient(recipient) {
-            Ok(r) => Some(r.to_string()),
-            Err(_) => {
-                errors.push("enroll.error.recipient");
-                None
-            }
-        }
+    let input = EnrollInput {
+        password: &form.password,
+        password_confirm: &form.password_confirm,
+        code: &form.code,
+        recipient: &form.recipient,
+        wrapped_identity: &form.wrapped_identity,
     };
-    let wrapped = form.wrapped_identity.trim();
-    let wrapped = if wrapped.is_empty() {
-        None
-    } else if wrapped.len() <= MAX_WRAPPED_BYTES
-        && wrapped.starts_with("-----BEGIN AGE ENCRYPTED FILE-----")
-        && wrapped.ends_with("-----END AGE ENCRYPTED FILE-----")
-        && new_recipient.is_some()
-    {
-        Some(wrapped.to_owned())
-    } else {
-        errors.push("enroll.error.wrapped");
-        None
-    };
-    let Some(step) = step.filter(|_| errors.is_empty()) else {
-        let p = page(&state, lang, &token, &e, &a, recipient, errors);
+    let errors = accounts::enroll(&state, &token, &input).await?;
+    if !errors.is_empty() {
+        let (e, a) = accounts::enrollment(&state, &token).await?;
+        let p = page(&state, lang, &token, &e, &a, form.recipient.trim(), errors);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
-    };
-    let done = CompletedEnrollment {
-        password_hash: auth::hash_password(&form.password).map_err(AppError::internal)?,
-        totp_step: step,
-        recipient: new_recipient,
-        wrapped_identity: wrapped,
-    };
-    if !state
-        .store
-        .complete_enrollment(&token_hash, now.unix_timestamp(), &done)
-        .await?
-    {
-        return Err(ErrorKind::LinkExpired.into());
     }
-    let detail = if done.recipient.is_some() {
-        "password, TOTP and age key set"
-    } else {
-        "password and TOTP set"
-    };
-    audit::record(&state.store, now, &a.email, action::ENROLLED, "", detail).await?;
     Ok(NoticePage {
         d: desk(&state, lang, "enroll", "/officer/login"),
         title_key: "enroll.done.title",

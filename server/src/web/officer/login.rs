@@ -1,6 +1,6 @@
 //! `/officer/login` and `/officer/logout`. Every login needs all three of e-mail, password
-//! and a TOTP code; each failure gets the same neutral answer and costs the same time, is
-//! counted against the account and the peer, and is audited.
+//! and a TOTP code; the sign-in use case gives one neutral answer to every failure and audits
+//! it; this page adds the per-peer throttle (addresses are kept in memory only).
 
 use std::net::SocketAddr;
 
@@ -13,15 +13,14 @@ use serde::Deserialize;
 use super::desk;
 use super::pages::LoginPage;
 use super::session::{self, Officer};
-use super::throttle::{ACCOUNT_FAILURES, ACCOUNT_LOCK_SECS};
-use crate::audit::{self, action};
+use crate::app::accounts::{self, SignInAttempt};
 use crate::auth;
 use crate::domain::officer::OfficerEmail;
 use crate::i18n::Lang;
 use crate::web::SharedState;
-use crate::web::csrf::{self, Purpose};
-use crate::web::error::{AppError, ErrorKind};
-use crate::web::locale::Locale;
+use crate::web::shared::csrf::{self, Purpose};
+use crate::web::shared::error::{AppError, ErrorKind};
+use crate::web::shared::locale::Locale;
 
 fn page(state: &SharedState, lang: Lang, email: &str, failed: bool, expired: bool) -> LoginPage {
     LoginPage {
@@ -66,101 +65,26 @@ pub async fn submit(
     let email = OfficerEmail::parse(&form.email)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| form.email.trim().chars().take(254).collect());
-    let failed = |state: &SharedState| {
+    let old = session::cookie_value(&headers);
+    let attempt = SignInAttempt {
+        email: &email,
+        password: &form.password,
+        code: &form.code,
+        lang,
+        peer_blocked: state.login_throttle.blocked(peer.ip(), unix),
+        old_session: old.as_deref(),
+    };
+    let Some(token) = accounts::sign_in(&state, &attempt).await? else {
         state.login_throttle.failed(peer.ip(), unix);
         let mut res = (
             StatusCode::UNAUTHORIZED,
-            page(state, lang, &email, true, false),
+            page(&state, lang, &email, true, false),
         )
             .into_response();
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        res
+        return Ok(res);
     };
-
-    if state.login_throttle.blocked(peer.ip(), unix) {
-        auth::burn_password_check(&form.password);
-        audit::record(
-            &state.store,
-            now,
-            &email,
-            action::LOGIN_FAILED,
-            "",
-            "too many attempts from this address",
-        )
-        .await?;
-        return Ok(failed(&state));
-    }
-    let Some((account, secrets)) = state.store.officer_by_email(&email).await? else {
-        auth::burn_password_check(&form.password);
-        audit::record(
-            &state.store,
-            now,
-            &email,
-            action::LOGIN_FAILED,
-            "",
-            "unknown account",
-        )
-        .await?;
-        return Ok(failed(&state));
-    };
-    let reason = if account.disabled {
-        Some("account disabled")
-    } else if secrets.locked_until > unix {
-        Some("account locked after repeated failures")
-    } else {
-        None
-    };
-    let (Some(hash), Some(seed)) = (
-        secrets.password_hash.as_deref(),
-        secrets.totp_secret.as_deref(),
-    ) else {
-        auth::burn_password_check(&form.password);
-        audit::record(
-            &state.store,
-            now,
-            &email,
-            action::LOGIN_FAILED,
-            "",
-            "enrollment not finished",
-        )
-        .await?;
-        return Ok(failed(&state));
-    };
-    let password_ok = auth::verify_password(hash, &form.password);
-    if let Some(reason) = reason {
-        audit::record(&state.store, now, &email, action::LOGIN_FAILED, "", reason).await?;
-        return Ok(failed(&state));
-    }
-    let step = auth::check_code(seed, &form.code, unix);
-    let accepted = match (password_ok, step) {
-        (true, Some(step)) => state.store.accept_totp_step(&account.id, step).await?,
-        _ => false,
-    };
-    if !accepted {
-        let lock =
-            (secrets.failed_logins + 1 >= ACCOUNT_FAILURES).then_some(unix + ACCOUNT_LOCK_SECS);
-        state.store.note_login_failure(&account.id, lock).await?;
-        let why = match (password_ok, step) {
-            (false, _) => "wrong password",
-            (true, None) => "wrong code",
-            (true, Some(_)) => "code already used",
-        };
-        audit::record(&state.store, now, &email, action::LOGIN_FAILED, "", why).await?;
-        return Ok(failed(&state));
-    }
-
-    // A new id on every login, and any session this browser had is ended first.
-    if let Some(old) = session::cookie_value(&headers) {
-        state.store.delete_session(&auth::hash_token(&old)).await?;
-    }
-    let (token, hash) =
-        auth::new_token().map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
-    state
-        .store
-        .create_session(&hash, &account.id, unix, lang.code())
-        .await?;
-    audit::record(&state.store, now, &email, action::LOGIN, "", "").await?;
     let mut res = Redirect::to("/officer").into_response();
     res.headers_mut()
         .insert(header::SET_COOKIE, session::set_cookie(&state, &token));
@@ -180,8 +104,7 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     who.check_csrf(&state, &headers, &form.csrf)?;
-    state.store.delete_session(&who.session_hash).await?;
-    who.audit(&state, action::LOGOUT, "", "").await?;
+    accounts::sign_out(&state, &who.account, &who.session_hash).await?;
     let mut res = Redirect::to("/officer/login").into_response();
     let h = res.headers_mut();
     h.insert(header::SET_COOKIE, session::clear_cookie(&state));

@@ -1,7 +1,8 @@
 //! The officer workspace under `/officer`: login with password and TOTP, enrollment, the
-//! case list and case pages, admin and audit pages. Keeps non-negotiables 1 and 6: the
-//! server hands the browser ciphertext and stores what the browser encrypted, every role
-//! boundary is checked on the server for every request, and every action is audited.
+//! case list and case pages, admin and audit pages. Keeps rules `no-plaintext-at-rest` and
+//! `officer-auth-and-audit`: the server hands the browser ciphertext and stores what the
+//! browser encrypted; handlers parse, call one use case in `app` (which checks every role
+//! boundary and commits each action with its audit row), and render.
 
 pub mod account;
 pub mod actions;
@@ -12,7 +13,6 @@ pub mod cases;
 pub mod enroll;
 pub mod login;
 pub mod pages;
-pub mod parts;
 pub mod session;
 pub mod throttle;
 
@@ -26,6 +26,7 @@ use self::pages::{Desk, Me};
 use self::session::Officer;
 use super::SharedState;
 use crate::domain::officer::Role;
+use crate::domain::permission::Permission;
 use crate::i18n::{Lang, Tr};
 
 /// Strings the browser script shows, from the `js.*` catalog keys.
@@ -72,7 +73,7 @@ pub fn desk_for(state: &SharedState, who: &Officer, page: &'static str, path: &s
         email: who.account.email.clone(),
         recipient: who.account.recipient.clone(),
         csrf: who.csrf(state),
-        cases: who.has(Role::Officer) || who.has(Role::Investigator),
+        cases: Permission::WorkOnCases.granted_to(&who.account.roles),
         admin: who.has(Role::Admin),
         auditor: who.has(Role::Auditor),
     });
@@ -94,7 +95,7 @@ pub fn when(t: &Tr, unix: i64) -> String {
 
 /// `/officer`: each person's first page, by role.
 async fn home(who: Officer) -> Response {
-    let to = if who.has(Role::Officer) || who.has(Role::Investigator) {
+    let to = if Permission::WorkOnCases.granted_to(&who.account.roles) {
         "/officer/cases"
     } else if who.has(Role::Admin) {
         "/officer/admin/accounts"

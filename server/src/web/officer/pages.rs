@@ -5,6 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::domain::deadlines::DeadlineState;
 use crate::i18n::{Lang, Tr};
 
 /// What the officer user sees on every page: the translator, the signed-in account (if
@@ -94,30 +95,19 @@ pub struct CaseRow {
     pub status_key: String,
     pub assignees: String,
     pub ack_due: String,
-    /// "met", "open", "due_soon" or "overdue" (catalog `deadline.*`, CSS class).
-    pub ack_flag: &'static str,
+    /// The CSS class is the state's stored word; the label its catalog key.
+    pub ack_flag: DeadlineState,
     pub feedback_due: String,
-    pub feedback_flag: &'static str,
-}
-
-/// The catalog key of a deadline flag.
-pub fn flag_key(flag: &str) -> &'static str {
-    match flag {
-        "met" => "deadline.met",
-        "due_soon" => "deadline.due_soon",
-        "overdue" => "deadline.overdue",
-        "closed" => "deadline.closed",
-        _ => "deadline.open",
-    }
+    pub feedback_flag: DeadlineState,
 }
 
 impl CaseRow {
     pub fn ack_key(&self) -> &'static str {
-        flag_key(self.ack_flag)
+        self.ack_flag.key()
     }
 
     pub fn feedback_key(&self) -> &'static str {
-        flag_key(self.feedback_flag)
+        self.feedback_flag.key()
     }
 }
 
@@ -192,10 +182,10 @@ pub struct CasePage {
     pub outcome_key: String,
     pub received: String,
     pub ack_due: String,
-    pub ack_flag: &'static str,
+    pub ack_flag: DeadlineState,
     pub acknowledged: String,
     pub feedback_due: String,
-    pub feedback_flag: &'static str,
+    pub feedback_flag: DeadlineState,
     pub feedback: String,
     pub envelope: String,
     pub report: Option<ItemView>,

@@ -1,6 +1,6 @@
-//! Officer sessions (non-negotiable 6): a random id in a `Secure`, `HttpOnly`,
+//! Officer sessions (rule `officer-auth-and-audit`): a random id in a `Secure`, `HttpOnly`,
 //! `SameSite=Strict` cookie scoped to `/officer`; the store keeps only its hash, the account
-//! and two times, so a stolen database opens no session. Sessions end after 30 idle minutes,
+//! and two times, so a stolen database opens no session (rule `database-alone-opens-nothing`). Sessions end after 30 idle minutes,
 //! after 12 hours in any case, at logout, and at once when the account is disabled or reset.
 
 use axum::extract::FromRequestParts;
@@ -8,17 +8,15 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::auth;
+use crate::app::accounts;
 use crate::domain::officer::Role;
 use crate::i18n::Lang;
 use crate::store::OfficerRecord;
 use crate::web::SharedState;
-use crate::web::csrf::{self, Purpose};
-use crate::web::error::{AppError, ErrorKind};
+use crate::web::shared::csrf::{self, Purpose};
+use crate::web::shared::error::{AppError, ErrorKind};
 
 pub const COOKIE: &str = "speakup_officer";
-pub const IDLE_SECS: i64 = 30 * 60;
-pub const ABSOLUTE_SECS: i64 = 12 * 60 * 60;
 
 /// The signed-in account of a request. Extracting it checks the session, the account's
 /// state and the timeouts on every request.
@@ -31,38 +29,6 @@ pub struct Officer {
 impl Officer {
     pub fn has(&self, role: Role) -> bool {
         self.account.has_role(role)
-    }
-
-    pub fn require(&self, role: Role) -> Result<(), AppError> {
-        if self.has(role) {
-            Ok(())
-        } else {
-            Err(ErrorKind::Forbidden.into())
-        }
-    }
-
-    /// The audit log names people by e-mail: stable and readable without a lookup.
-    pub fn actor(&self) -> &str {
-        &self.account.email
-    }
-
-    /// Records an action of this person, now.
-    pub async fn audit(
-        &self,
-        state: &SharedState,
-        action: &str,
-        case_ref: &str,
-        detail: &str,
-    ) -> crate::store::StoreResult<()> {
-        crate::audit::record(
-            &state.store,
-            state.clock.now(),
-            self.actor(),
-            action,
-            case_ref,
-            detail,
-        )
-        .await
     }
 
     pub fn csrf(&self, state: &SharedState) -> String {
@@ -165,41 +131,19 @@ impl FromRequestParts<SharedState> for Officer {
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
         let token = cookie_value(&parts.headers).ok_or(Rejection::Login)?;
-        let hash = auth::hash_token(&token);
-        let store = &state.store;
-        let fail = |e: crate::store::StoreError| Rejection::Failed(AppError::from(e));
-        let session = store
-            .session(&hash)
-            .await
-            .map_err(fail)?
-            .ok_or(Rejection::Login)?;
-        let now = state.clock.now().unix_timestamp();
-        if now - session.last_seen > IDLE_SECS || now - session.created_at > ABSOLUTE_SECS {
-            store.delete_session(&hash).await.map_err(fail)?;
-            return Err(Rejection::Login);
-        }
-        let account = store
-            .officer(&session.officer_id)
-            .await
-            .map_err(fail)?
-            .filter(|a| !a.disabled && a.enrolled)
-            .ok_or(Rejection::Login)?;
         let chosen = parts.uri.query().and_then(|q| {
             q.split('&')
                 .filter_map(|kv| kv.strip_prefix("lang="))
                 .find_map(Lang::from_code)
         });
-        let lang = chosen
-            .or_else(|| Lang::from_code(&session.lang))
-            .unwrap_or_default();
-        store
-            .touch_session(&hash, now, lang.code())
+        let session = accounts::resume(state, &token, chosen)
             .await
-            .map_err(fail)?;
+            .map_err(|e| Rejection::Failed(e.into()))?
+            .ok_or(Rejection::Login)?;
         Ok(Officer {
-            account,
-            session_hash: hash,
-            lang,
+            account: session.account,
+            session_hash: session.hash,
+            lang: session.lang,
         })
     }
 }

@@ -8,9 +8,6 @@ use std::sync::Mutex;
 
 pub const PEER_FAILURES: u32 = 20;
 pub const WINDOW_SECS: i64 = 15 * 60;
-/// Consecutive failures that lock an account, and for how long.
-pub const ACCOUNT_FAILURES: i64 = 5;
-pub const ACCOUNT_LOCK_SECS: i64 = 15 * 60;
 
 #[derive(Default)]
 pub struct PeerThrottle(Mutex<HashMap<IpAddr, (u32, i64)>>);

@@ -10,7 +10,8 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::domain::case::{acknowledgement_due, feedback_due};
+use crate::domain::deadlines::{acknowledgement_due, feedback_due};
+use crate::domain::holder::Holder;
 use crate::store::{CaseRecord, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +36,7 @@ pub async fn find_case(store: &dyn Store, case: &str) -> Result<CaseRecord, Expo
         .cases()
         .await?
         .into_iter()
-        .find(|c| c.id == case)
+        .find(|c| c.id.as_str() == case)
         .ok_or_else(|| ExportError::NoSuchCase(case.to_owned()))
 }
 
@@ -77,20 +78,23 @@ pub async fn export_case(
     let officers = store.officers().await?;
     let mut keys = Vec::new();
     for env in store.envelopes(&case.id).await? {
-        let label = match env.holder.strip_prefix("officer:") {
-            Some(id) => match officers.iter().find(|o| o.id == id) {
+        let label = match &env.holder {
+            Holder::Officer(id) => match officers.iter().find(|o| &o.id == id) {
                 Some(o) => format!("officer-{}", safe_file_part(&o.email)),
-                None => format!("officer-{}", safe_file_part(id)),
+                None => format!("officer-{}", safe_file_part(id.as_str())),
             },
-            None => safe_file_part(&env.holder),
+            Holder::Escrow => "escrow".to_owned(),
         };
         let file = format!("keys/{label}.age");
         fs::write(out.join(&file), &env.envelope)?;
-        keys.push(json!({ "file": file, "holder": env.holder, "recipient": env.recipient }));
+        keys.push(
+            json!({ "file": file, "holder": env.holder.to_db(), "recipient": env.recipient }),
+        );
     }
 
     let items = store.items(&case.id).await?;
     let mut listed = Vec::new();
+    let mut name_files = Vec::new();
     for (n, item) in items.iter().enumerate() {
         let stem = format!("items/{:03}-{}", n + 1, item.kind);
         let file = format!("{stem}.age");
@@ -99,6 +103,7 @@ pub async fn export_case(
             Some(b) => {
                 let f = format!("{stem}.name.age");
                 copy_blob(store, b, &out.join(&f)).await?;
+                name_files.push(f.clone());
                 Some(f)
             }
             None => None,
@@ -112,8 +117,8 @@ pub async fn export_case(
             "file": file,
             "id": item.id,
             "seq": item.seq,
-            "kind": item.kind,
-            "author": item.author,
+            "kind": item.kind.as_str(),
+            "author": item.author.to_db(),
             "created_on": item.created_on.to_string(),
             "reporter_visible": item.reporter_visible,
             "size": item.size,
@@ -125,10 +130,10 @@ pub async fn export_case(
     let manifest = json!({
         "format": "speakup-case-export/1",
         "reference": case.reference,
-        "id": case.id,
+        "id": case.id.as_str(),
         "category": case.category,
-        "mode": case.mode,
-        "status": case.status,
+        "mode": case.mode.as_str(),
+        "status": case.status.as_str(),
         "received_on": case.received_on.to_string(),
         "acknowledged_on": case.acknowledged_on.map(|d| d.to_string()),
         "feedback_on": case.feedback_on.map(|d| d.to_string()),
@@ -144,7 +149,11 @@ pub async fn export_case(
     fs::write(out.join("manifest.json"), text + "\n")?;
     fs::write(
         out.join("README.txt"),
-        readme(case, items.first().map(|i| i.kind.as_str())),
+        readme(
+            case,
+            items.first().map(|i| i.kind.as_str()),
+            name_files.first().map(String::as_str),
+        ),
     )?;
     Ok(items.len())
 }
@@ -160,8 +169,17 @@ async fn copy_blob(store: &dyn Store, blob_id: &str, path: &Path) -> Result<(), 
     Ok(())
 }
 
-fn readme(case: &CaseRecord, first_kind: Option<&str>) -> String {
+/// The decryption steps, naming files that exist in this export (an attachment's name file
+/// only when the case has an attachment).
+fn readme(case: &CaseRecord, first_kind: Option<&str>, name_file: Option<&str>) -> String {
     let first = format!("items/001-{}.age", first_kind.unwrap_or("report"));
+    let names = match name_file {
+        Some(f) => format!(
+            "An attachment's original file name is in the matching *.name.age file:\n\n\
+             \x20  age -d -i case-key.txt {f}\n\n"
+        ),
+        None => String::new(),
+    };
     format!(
         "Speak Up case {reference}: encrypted export\n\
          ==========================================\n\n\
@@ -173,8 +191,8 @@ fn readme(case: &CaseRecord, first_kind: Option<&str>) -> String {
          2. Decrypt any item with the case key:\n\n\
          \x20  age -d -i case-key.txt {first}\n\n\
          Reports and identities are JSON (read fields with: ... | jq -r .what). Messages are\n\
-         plain text. An attachment's original file name is in the matching *.name.age file:\n\n\
-         \x20  age -d -i case-key.txt items/003-attachment.name.age\n\n\
+         plain text.\n\n\
+         {names}\
          manifest.json lists every file with its kind, day and size (metadata only).\n\
          Keep case-key.txt as secret as your own identity, and delete it when done.\n",
         reference = case.reference,

@@ -1,7 +1,7 @@
-//! Reading multipart forms without ever holding plaintext longer than needed: text fields
-//! are capped and wiped on drop; file fields are encrypted chunk by chunk as they arrive and
-//! written to the store as incomplete blobs, which only become part of a case when the
-//! whole request succeeds (otherwise the caller discards them).
+//! Reading the reporter's plaintext multipart forms (the no-JavaScript path) without ever
+//! holding plaintext longer than needed: the CSRF token must come first, text fields are
+//! capped and wiped on drop, and file fields are handed chunk by chunk to the intake's
+//! encrypting upload, which stores them as incomplete blobs until a case claims them.
 
 use age::x25519::Recipient;
 use axum::extract::Multipart;
@@ -10,9 +10,11 @@ use axum::http::StatusCode;
 use time::Date;
 use zeroize::Zeroizing;
 
-use super::AppState;
 use super::error::{AppError, ErrorKind};
-use crate::crypto::{self, StreamEncryptor};
+use crate::app::App;
+use crate::app::uploads::{
+    EncryptingUpload, StoredFile, UploadError, clean_file_name, discard_one,
+};
 use crate::store::Store;
 
 /// The longest text a field may hold, in characters (and 4x that in bytes while reading).
@@ -67,25 +69,6 @@ async fn text(mut field: Field<'_>) -> Result<Zeroizing<String>, FieldError> {
     Ok(Zeroizing::new(s.replace("\r\n", "\n")))
 }
 
-/// An attachment that has been encrypted and stored, waiting to be claimed by an item.
-pub struct Received {
-    pub blob_id: String,
-    pub encrypted_name: Vec<u8>,
-    pub size: u64,
-}
-
-/// Keeps only the last path component and a sane length; browsers on some systems send
-/// full paths, which can contain the reporter's user name.
-pub fn clean_file_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or("").trim();
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
-        "attachment".to_owned()
-    } else {
-        cleaned
-    }
-}
-
 /// Streams one file field into an encrypted blob. `Ok(None)` for the empty part browsers
 /// send when no file was chosen. On error the blob id (if any) has been pushed to
 /// `started`, so the caller can discard it.
@@ -96,7 +79,7 @@ async fn file(
     max_bytes: u64,
     day: Date,
     started: &mut Vec<String>,
-) -> Result<Option<Received>, FieldError> {
+) -> Result<Option<StoredFile>, FieldError> {
     let name = Zeroizing::new(field.file_name().map(clean_file_name).unwrap_or_default());
     // A browser sends an unused file input as a part with an empty name and no bytes, which
     // may arrive as one empty chunk: only the first non-empty chunk starts a file.
@@ -110,45 +93,24 @@ async fn file(
         }
         return Err(FieldError::EmptyFile);
     };
-    let blob_id = uuid::Uuid::new_v4().to_string();
-    store
-        .create_blob(&blob_id, day)
+    let mut upload = EncryptingUpload::begin(store, recipients, day, max_bytes)
         .await
         .map_err(|e| FieldError::Internal(e.into()))?;
-    started.push(blob_id.clone());
-    let mut enc = StreamEncryptor::new(recipients).map_err(|e| FieldError::Internal(e.into()))?;
-    let mut idx = 0i64;
+    started.push(upload.blob_id.clone());
     let mut next = Some(first);
     while let Some(chunk) = next {
-        if enc.plaintext_len() + chunk.len() as u64 > max_bytes {
-            return Err(FieldError::TooLong);
-        }
-        enc.write(&chunk)
-            .map_err(|e| FieldError::Internal(e.into()))?;
-        for c in enc.full_chunks() {
-            store
-                .append_chunk(&blob_id, idx, &c)
-                .await
-                .map_err(|e| FieldError::Internal(e.into()))?;
-            idx += 1;
-        }
+        upload.write(&chunk).await.map_err(|e| match e {
+            UploadError::TooLong => FieldError::TooLong,
+            UploadError::Malformed => FieldError::Http(ErrorKind::BadRequest),
+            UploadError::Failed(e) => FieldError::Internal(e.into()),
+        })?;
         next = field.chunk().await?;
     }
-    let size = enc.plaintext_len();
-    for c in enc.finish().map_err(|e| FieldError::Internal(e.into()))? {
-        store
-            .append_chunk(&blob_id, idx, &c)
-            .await
-            .map_err(|e| FieldError::Internal(e.into()))?;
-        idx += 1;
-    }
-    let encrypted_name =
-        crypto::encrypt(recipients, name.as_bytes()).map_err(|e| FieldError::Internal(e.into()))?;
-    Ok(Some(Received {
-        blob_id,
-        encrypted_name,
-        size,
-    }))
+    let stored = upload
+        .finish(&name)
+        .await
+        .map_err(|e| FieldError::Internal(e.into()))?;
+    Ok(Some(stored))
 }
 
 /// Why a form was refused in a way its own page explains (each page has its wording).
@@ -182,7 +144,7 @@ pub struct FormReader<'a> {
     max_files: usize,
     day: Date,
     pub started: Vec<String>,
-    pub files: Vec<Received>,
+    pub files: Vec<StoredFile>,
 }
 
 pub const FILE_FIELD: &str = "attachments";
@@ -191,7 +153,7 @@ impl<'a> FormReader<'a> {
     /// Limits come from the settings; files are stamped with today's date only.
     pub async fn open(
         multipart: &'a mut Multipart,
-        state: &'a AppState,
+        state: &'a App,
         recipients: &'a [&'a Recipient],
         csrf_valid: impl FnOnce(&str) -> bool,
     ) -> Result<Self, AppError> {
@@ -259,30 +221,8 @@ impl<'a> FormReader<'a> {
 
     /// Drops everything this form stored (a refused or failed request).
     pub async fn discard(&self) {
-        discard(self.store, &self.started).await;
-    }
-}
-
-/// Drops the blobs of a request that did not complete. Failures here only leave incomplete
-/// blobs, which the daily purge removes.
-async fn discard(store: &dyn Store, blob_ids: &[String]) {
-    for id in blob_ids {
-        if let Err(e) = store.discard_blob(id).await {
-            tracing::warn!(error = %e, "could not discard an unfinished upload; the purge will");
+        for id in &self.started {
+            discard_one(self.store, id).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn file_names_lose_their_paths() {
-        assert_eq!(
-            super::clean_file_name("C:\\Users\\jan.peeters\\memo.pdf"),
-            "memo.pdf"
-        );
-        assert_eq!(super::clean_file_name("/home/jan/x.png"), "x.png");
-        assert_eq!(super::clean_file_name(".."), "attachment");
-        assert_eq!(super::clean_file_name(""), "attachment");
     }
 }

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::SharedState;
+use crate::web::SharedState;
 
 /// Nothing from anywhere but here; no scripts at all on reporter pages (the officer
 /// workspace and the in-browser encryption will add `script-src 'self'`, never inline).

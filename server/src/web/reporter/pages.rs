@@ -5,10 +5,10 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::i18n::{Lang, Tr};
+pub use crate::app::intake::Draft as ReportDraft;
+use crate::i18n::Tr;
+pub use crate::web::shared::views::Chrome;
 
-/// What every page needs: the translator, the organisation's name and the page's own path
-/// (the language switch links to `{path}?lang=xx`; there is no language cookie).
 /// Strings the reporter script shows (`script#speakup-text`), with `<` escaped for the
 /// data block.
 pub fn reporter_js_text(t: Tr) -> String {
@@ -32,22 +32,6 @@ pub fn reporter_js_text(t: Tr) -> String {
         .replace('<', "\\u003c")
 }
 
-pub struct Chrome {
-    pub t: Tr,
-    pub org_name: String,
-    pub path: &'static str,
-}
-
-impl Chrome {
-    pub fn langs(&self) -> [Lang; 4] {
-        Lang::ALL
-    }
-
-    pub fn lang(&self) -> &'static str {
-        self.t.lang().code()
-    }
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "landing.html")]
 pub struct LandingPage {
@@ -56,27 +40,14 @@ pub struct LandingPage {
     pub configured: bool,
     /// The organisation's own notice for reporters, set by an admin (may be empty).
     pub notice: String,
-    pub ack_days: u32,
-    pub feedback_months: u32,
+    pub ack_days: i64,
+    pub feedback_months: u8,
 }
 
 /// One category option: its stable code and its label in the page's language.
 pub struct CategoryOption {
     pub code: String,
     pub label: String,
-}
-
-/// What the reporter typed, kept only to fill the form again after a validation error.
-#[derive(Default)]
-pub struct ReportDraft {
-    pub category: String,
-    pub what: String,
-    pub when_where: String,
-    pub involved: String,
-    /// "anonymous" or "confidential".
-    pub mode: String,
-    pub name: String,
-    pub contact: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -199,16 +170,4 @@ pub struct MailboxPage {
     /// Recipients for the browser's replies: case and reporter.
     pub to_both: String,
     pub js_text: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub c: Chrome,
-    pub status: u16,
-    /// Catalog keys: "error.<kind>.title" and "error.<kind>.body".
-    pub title_key: String,
-    pub body_key: String,
-    /// Where to go next ("/", "/report", "/follow-up", "/mailbox").
-    pub back: &'static str,
 }

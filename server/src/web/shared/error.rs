@@ -8,9 +8,10 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::SharedState;
 use super::locale;
-use super::pages::{Chrome, ErrorPage};
+use super::views::{Chrome, ErrorPage};
+use crate::app;
+use crate::web::SharedState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -121,6 +122,33 @@ impl From<crate::crypto::CryptoError> for AppError {
     fn from(e: crate::crypto::CryptoError) -> Self {
         AppError::internal(e)
     }
+}
+
+/// A use case's refusal becomes its page; a failure is logged and shown generically.
+impl From<app::Error> for AppError {
+    fn from(e: app::Error) -> Self {
+        match e {
+            app::Error::Forbidden => ErrorKind::Forbidden.into(),
+            app::Error::NotFound => ErrorKind::NotFound.into(),
+            app::Error::Invalid => ErrorKind::BadRequest.into(),
+            app::Error::NotConfigured => ErrorKind::NotConfigured.into(),
+            app::Error::LinkExpired => ErrorKind::LinkExpired.into(),
+            e => AppError::internal(e),
+        }
+    }
+}
+
+/// A handler panicked: the panic message goes to the log (it never holds reporter input:
+/// nothing formats plaintext into a panic), the client gets a 500 that the error-page layer
+/// turns into the localized page.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| err.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "a request handler panicked");
+    AppError::Page(ErrorKind::Internal).into_response()
 }
 
 impl IntoResponse for AppError {

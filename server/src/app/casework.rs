@@ -1,0 +1,561 @@
+//! Officers' work on cases: who may open a case, the case list with its deadlines, the case
+//! as the page shows it (ciphertext and metadata only), and every action (messages and the
+//! acknowledgement, notes, status changes, grants, revocations, exclusions, reveals,
+//! downloads). Each action is checked against `Permission` and the case's access rows, and
+//! commits with its audit row in one transaction; content arrives already encrypted by the
+//! officer's browser.
+
+use std::collections::HashMap;
+
+use time::Date;
+
+use super::accounts::{audit_only, require};
+use super::audit::{action, entry};
+use super::items::message_with_files;
+use super::uploads::{StoredFile, discard};
+use super::{App, Error, Result};
+use crate::domain::case::{CaseStatus, ItemKind, Outcome};
+use crate::domain::deadlines::Deadlines;
+use crate::domain::holder::{AccessKind, Holder, OfficerId};
+use crate::domain::permission::{Permission, may_open_case};
+use crate::store::workspace::{AccessRecord, CaseUpdate, EventRecord, NewEvent};
+use crate::store::{CaseRecord, EnvelopeRecord, ItemRecord, NewEnvelope, OfficerRecord};
+
+/// A case this person may work on now, with their copy of its key.
+pub struct Opened {
+    pub case: CaseRecord,
+    pub envelope: EnvelopeRecord,
+    pub access: Vec<AccessRecord>,
+}
+
+fn mine(access: &[AccessRecord], who: &OfficerId) -> Option<AccessKind> {
+    access.iter().find(|a| &a.officer_id == who).map(|a| a.kind)
+}
+
+/// The case, if this person may work on it now: a case role, not excluded, granted unless
+/// in the triage group, and an envelope sealed to their current key.
+pub async fn open(app: &App, who: &OfficerRecord, reference: &str) -> Result<Opened> {
+    require(who, Permission::WorkOnCases)?;
+    let case = app
+        .store
+        .case_by_reference(reference)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let access = app.store.case_access(&case.id).await?;
+    if !may_open_case(&who.roles, mine(&access, &who.id)) {
+        return Err(Error::Forbidden);
+    }
+    let envelope = app
+        .store
+        .envelopes(&case.id)
+        .await?
+        .into_iter()
+        .find(|e| e.holder.is_officer(&who.id) && e.recipient == who.recipient)
+        .ok_or(Error::Forbidden)?;
+    Ok(Opened {
+        case,
+        envelope,
+        access,
+    })
+}
+
+/// The case list's filters, as given.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub status: String,
+    pub category: String,
+    pub assignee: String,
+    pub overdue_only: bool,
+    /// `deadline` (default), `received` or `reference`.
+    pub sort: String,
+}
+
+pub struct Listed {
+    pub case: CaseRecord,
+    pub deadlines: Deadlines,
+    /// Names of the colleagues granted the case.
+    pub assignees: Vec<String>,
+}
+
+pub struct CaseList {
+    pub cases: Vec<Listed>,
+    /// Everyone granted some case, as (id, name), for the assignee filter.
+    pub assignees: Vec<(OfficerId, String)>,
+}
+
+/// The cases this person may see, filtered and sorted. Metadata only.
+pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList> {
+    require(who, Permission::WorkOnCases)?;
+    let today = app.clock.today();
+    let access = app.store.all_case_access().await?;
+    let people = names(app).await?;
+    let mut granted: HashMap<&str, Vec<&OfficerId>> = HashMap::new();
+    for a in access.iter().filter(|a| a.kind == AccessKind::Grant) {
+        granted
+            .entry(a.case_id.as_str())
+            .or_default()
+            .push(&a.officer_id);
+    }
+    let visible = |c: &CaseRecord| {
+        let mine = access
+            .iter()
+            .find(|a| a.case_id == c.id && a.officer_id == who.id)
+            .map(|a| a.kind);
+        may_open_case(&who.roles, mine)
+    };
+    let assigned = |c: &CaseRecord| granted.get(c.id.as_str()).cloned().unwrap_or_default();
+    let mut cases: Vec<Listed> = app
+        .store
+        .cases()
+        .await?
+        .into_iter()
+        .filter(|c| visible(c))
+        .filter(|c| f.status.is_empty() || c.status.as_str() == f.status)
+        .filter(|c| f.category.is_empty() || c.category == f.category)
+        .filter(|c| f.assignee.is_empty() || assigned(c).iter().any(|id| id.as_str() == f.assignee))
+        .map(|c| Listed {
+            deadlines: c.deadlines(today),
+            assignees: assigned(&c).iter().map(|id| name_of(&people, id)).collect(),
+            case: c,
+        })
+        .filter(|l| !f.overdue_only || l.deadlines.overdue())
+        .collect();
+    match f.sort.as_str() {
+        "received" => cases.sort_by_key(|l| std::cmp::Reverse(l.case.received_on)),
+        "reference" => cases.sort_by(|a, b| a.case.reference.cmp(&b.case.reference)),
+        _ => cases.sort_by_key(|l| Deadlines::next(&l.case.dates())),
+    }
+    let mut assignees: Vec<(OfficerId, String)> = granted
+        .values()
+        .flatten()
+        .map(|id| ((*id).clone(), name_of(&people, id)))
+        .collect();
+    assignees.sort();
+    assignees.dedup();
+    Ok(CaseList { cases, assignees })
+}
+
+async fn names(app: &App) -> Result<HashMap<OfficerId, String>> {
+    Ok(app
+        .store
+        .officers()
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
+fn name_of(people: &HashMap<OfficerId, String>, id: &OfficerId) -> String {
+    people.get(id).cloned().unwrap_or_else(|| id.to_string())
+}
+
+/// One holder of the case key, as the access panel shows it.
+pub struct HolderView {
+    pub holder: Holder,
+    pub name: String,
+    pub granted: bool,
+}
+
+/// The case as the page shows it: metadata, ciphertext, history, and who may be granted or
+/// excluded.
+pub struct CaseView {
+    pub items: Vec<ItemRecord>,
+    pub events: Vec<EventRecord>,
+    pub people: HashMap<OfficerId, String>,
+    pub holders: Vec<HolderView>,
+    pub grantable: Vec<OfficerRecord>,
+    pub excludable: Vec<OfficerRecord>,
+    pub deadlines: Deadlines,
+    /// The feedback date an acknowledgement sent today would promise.
+    pub feedback_promised: Date,
+}
+
+/// Opens the case page (audited as `case_opened`), or with a reason, reveals the identity
+/// too (audited as `identity_revealed`, the reason in the clear so auditors can judge it).
+pub async fn view(
+    app: &App,
+    who: &OfficerRecord,
+    o: &Opened,
+    reveal_reason: Option<&str>,
+) -> Result<CaseView> {
+    match reveal_reason {
+        None => audit_only(app, who, action::CASE_OPENED, &o.case.reference, "").await?,
+        Some(reason) => {
+            audit_only(
+                app,
+                who,
+                action::IDENTITY_REVEALED,
+                &o.case.reference,
+                reason,
+            )
+            .await?
+        }
+    }
+    case_view(app, who, o).await
+}
+
+/// A reveal needs a reason of 1 to 500 characters.
+pub fn reveal_reason_ok(reason: &str) -> bool {
+    !reason.trim().is_empty() && reason.trim().chars().count() <= 500
+}
+
+/// The case view without an audit row (a form shown again after a refused reveal).
+pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<CaseView> {
+    let c = &o.case;
+    let today = app.clock.today();
+    let officers = app.store.officers().await?;
+    let people: HashMap<OfficerId, String> = officers
+        .iter()
+        .map(|o| (o.id.clone(), o.name.clone()))
+        .collect();
+    let envelopes = app.store.envelopes(&c.id).await?;
+    let has = |kind: AccessKind, id: &OfficerId| {
+        o.access
+            .iter()
+            .any(|a| a.kind == kind && &a.officer_id == id)
+    };
+    let holders = envelopes
+        .iter()
+        .map(|e| HolderView {
+            name: e
+                .holder
+                .officer()
+                .map(|id| name_of(&people, id))
+                .unwrap_or_default(),
+            granted: e
+                .holder
+                .officer()
+                .is_some_and(|id| has(AccessKind::Grant, id)),
+            holder: e.holder.clone(),
+        })
+        .collect();
+    // A colleague whose copy is sealed to a key they no longer have (they replaced it after a
+    // reset) can be given a fresh copy: only a copy to their current key counts as holding.
+    let holds_current = |a: &OfficerRecord| {
+        envelopes
+            .iter()
+            .any(|e| e.holder.is_officer(&a.id) && e.recipient == a.recipient)
+    };
+    let holds = |a: &OfficerRecord| envelopes.iter().any(|e| e.holder.is_officer(&a.id));
+    let case_role = |a: &OfficerRecord| Permission::WorkOnCases.granted_to(&a.roles);
+    let grantable = officers
+        .iter()
+        .filter(|a| !a.disabled && !a.recipient.is_empty() && a.enrolled && case_role(a))
+        .filter(|a| !holds_current(a) && !has(AccessKind::Exclusion, &a.id))
+        .cloned()
+        .collect();
+    let excludable = officers
+        .iter()
+        .filter(|a| a.id != who.id && !has(AccessKind::Exclusion, &a.id))
+        .filter(|a| a.roles.has(crate::domain::officer::Role::Officer) || holds(a))
+        .cloned()
+        .collect();
+    Ok(CaseView {
+        items: app.store.items(&c.id).await?,
+        events: app.store.events(&c.id).await?,
+        people,
+        holders,
+        grantable,
+        excludable,
+        deadlines: c.deadlines(today),
+        feedback_promised: Deadlines::feedback_promised(&c.dates(), today),
+    })
+}
+
+/// The attachment's stored ciphertext, for the browser to decrypt; audited.
+pub async fn download(
+    app: &App,
+    who: &OfficerRecord,
+    o: &Opened,
+    item: &str,
+) -> Result<ItemRecord> {
+    let found = app
+        .store
+        .items(&o.case.id)
+        .await?
+        .into_iter()
+        .find(|i| i.id == item && i.kind == ItemKind::Attachment)
+        .ok_or(Error::NotFound)?;
+    audit_only(
+        app,
+        who,
+        action::ITEM_DOWNLOADED,
+        &o.case.reference,
+        &found.id,
+    )
+    .await?;
+    Ok(found)
+}
+
+/// Ciphertext an officer's browser sent for one action.
+pub struct Sent {
+    pub message: Option<Vec<u8>>,
+    pub files: Vec<StoredFile>,
+}
+
+impl Sent {
+    async fn refuse(self, app: &App, e: Error) -> Result<()> {
+        discard(app.store(), &self.files).await;
+        Err(e)
+    }
+}
+
+/// What kind of message: an ordinary one, or the acknowledgement (which also moves the case
+/// to `acknowledged`). Either may mark the Directive's feedback as given.
+pub struct MessageKind {
+    pub acknowledgement: bool,
+    pub feedback: bool,
+}
+
+/// A message the reporter reads in the mailbox (encrypted to the case and the reporter).
+pub async fn message(
+    app: &App,
+    who: &OfficerRecord,
+    o: &Opened,
+    sent: Sent,
+    kind: MessageKind,
+) -> Result<()> {
+    let ack = kind.acknowledgement;
+    if (sent.message.is_none() && sent.files.is_empty())
+        || (ack && (sent.message.is_none() || !o.case.status.may_acknowledge()))
+    {
+        return sent.refuse(app, Error::Invalid).await;
+    }
+    let now = app.clock.now();
+    let today = app.clock.today();
+    let author = crate::domain::holder::Author::Officer(who.id.clone());
+    let detail = format!(
+        "{}{}{} attachment(s)",
+        if ack { "acknowledgement; " } else { "" },
+        if kind.feedback { "feedback; " } else { "" },
+        sent.files.len()
+    );
+    let mut audit = vec![entry(
+        now,
+        &who.email,
+        action::MESSAGE_SENT,
+        &o.case.reference,
+        &detail,
+    )];
+    if ack {
+        audit.push(entry(
+            now,
+            &who.email,
+            action::STATUS_CHANGED,
+            &o.case.reference,
+            "acknowledged",
+        ));
+    }
+    let update = CaseUpdate {
+        items: message_with_files(
+            sent.message.clone(),
+            &sent.files,
+            ItemKind::Message,
+            &author,
+            true,
+            today,
+        ),
+        event: ack.then(|| NewEvent {
+            at: now.unix_timestamp(),
+            actor: who.id.clone(),
+            status: CaseStatus::Acknowledged,
+            outcome: None,
+            reason: None,
+        }),
+        acknowledged_on: ack.then_some(today),
+        feedback_on: kind.feedback.then_some(today),
+        closed_on: None,
+    };
+    apply(app, o, sent, &update, &audit).await
+}
+
+async fn apply(
+    app: &App,
+    o: &Opened,
+    sent: Sent,
+    update: &CaseUpdate,
+    audit: &[crate::store::AuditEntry],
+) -> Result<()> {
+    match app.store.update_case(&o.case.id, update, audit).await {
+        Ok(()) => Ok(()),
+        Err(e) => sent.refuse(app, e.into()).await,
+    }
+}
+
+/// An internal note: encrypted to the case only, never shown to the reporter.
+pub async fn note(app: &App, who: &OfficerRecord, o: &Opened, sent: Sent) -> Result<()> {
+    if sent.message.is_none() && sent.files.is_empty() {
+        return sent.refuse(app, Error::Invalid).await;
+    }
+    let author = crate::domain::holder::Author::Officer(who.id.clone());
+    let detail = format!("{} attachment(s)", sent.files.len());
+    let audit = [entry(
+        app.clock.now(),
+        &who.email,
+        action::NOTE_ADDED,
+        &o.case.reference,
+        &detail,
+    )];
+    let update = CaseUpdate {
+        items: message_with_files(
+            sent.message.clone(),
+            &sent.files,
+            ItemKind::Note,
+            &author,
+            false,
+            app.clock.today(),
+        ),
+        ..Default::default()
+    };
+    apply(app, o, sent, &update, &audit).await
+}
+
+/// A status change along the allowed transitions; concluding needs an outcome. The reason,
+/// if any, is ciphertext to the case.
+pub async fn change_status(
+    app: &App,
+    who: &OfficerRecord,
+    o: &Opened,
+    next: &str,
+    outcome: &str,
+    reason: Option<Vec<u8>>,
+) -> Result<()> {
+    let next = next
+        .parse::<CaseStatus>()
+        .ok()
+        .filter(|s| o.case.status.next().contains(s))
+        .ok_or(Error::Invalid)?;
+    let outcome = match next {
+        CaseStatus::Concluded => Some(outcome.parse::<Outcome>().map_err(|_| Error::Invalid)?),
+        _ => None,
+    };
+    let now = app.clock.now();
+    let detail = match outcome {
+        Some(out) => format!("{next} ({out})"),
+        None => next.to_string(),
+    };
+    let audit = [entry(
+        now,
+        &who.email,
+        action::STATUS_CHANGED,
+        &o.case.reference,
+        &detail,
+    )];
+    let update = CaseUpdate {
+        event: Some(NewEvent {
+            at: now.unix_timestamp(),
+            actor: who.id.clone(),
+            status: next,
+            outcome,
+            reason,
+        }),
+        closed_on: (next == CaseStatus::Closed).then(|| app.clock.today()),
+        ..Default::default()
+    };
+    app.store.update_case(&o.case.id, &update, &audit).await?;
+    Ok(())
+}
+
+/// Seals the case key (already re-encrypted in the browser) to a colleague with a case role.
+pub async fn grant(
+    app: &App,
+    who: &OfficerRecord,
+    o: &Opened,
+    account: &str,
+    envelope: Vec<u8>,
+) -> Result<()> {
+    require(who, Permission::ManageCaseAccess)?;
+    let target = app
+        .store
+        .officer(&OfficerId::from(account))
+        .await?
+        .filter(|a| !a.disabled && a.enrolled && !a.recipient.is_empty())
+        .filter(|a| Permission::WorkOnCases.granted_to(&a.roles))
+        .ok_or(Error::Invalid)?;
+    let now = app.clock.now();
+    let audit = entry(
+        now,
+        &who.email,
+        action::ACCESS_GRANTED,
+        &o.case.reference,
+        &target.email,
+    );
+    let envelope = NewEnvelope {
+        holder: target.holder(),
+        recipient: target.recipient.clone(),
+        envelope,
+    };
+    let granted = app
+        .store
+        .grant_access(
+            &o.case.id,
+            &target.id,
+            &who.id,
+            now.unix_timestamp(),
+            &envelope,
+            &audit,
+        )
+        .await?;
+    if granted {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+pub async fn revoke(app: &App, who: &OfficerRecord, o: &Opened, account: &str) -> Result<()> {
+    require(who, Permission::ManageCaseAccess)?;
+    let grant = o
+        .access
+        .iter()
+        .find(|a| a.officer_id.as_str() == account && a.kind == AccessKind::Grant)
+        .ok_or(Error::Invalid)?;
+    let email = app
+        .store
+        .officer(&grant.officer_id)
+        .await?
+        .map_or_else(|| grant.officer_id.to_string(), |a| a.email);
+    let audit = entry(
+        app.clock.now(),
+        &who.email,
+        action::ACCESS_REVOKED,
+        &o.case.reference,
+        &email,
+    );
+    app.store
+        .revoke_access(&o.case.id, &grant.officer_id, &audit)
+        .await?;
+    Ok(())
+}
+
+/// A colleague with a conflict of interest loses their copy of the case key and can never
+/// be granted this case again.
+pub async fn exclude(app: &App, who: &OfficerRecord, o: &Opened, account: &str) -> Result<()> {
+    require(who, Permission::ManageCaseAccess)?;
+    if account == who.id.as_str() {
+        return Err(Error::Invalid);
+    }
+    let target = app
+        .store
+        .officer(&OfficerId::from(account))
+        .await?
+        .ok_or(Error::Invalid)?;
+    let now = app.clock.now();
+    let audit = entry(
+        now,
+        &who.email,
+        action::EXCLUDED,
+        &o.case.reference,
+        &target.email,
+    );
+    app.store
+        .exclude(
+            &o.case.id,
+            &target.id,
+            &who.id,
+            now.unix_timestamp(),
+            &audit,
+        )
+        .await?;
+    Ok(())
+}

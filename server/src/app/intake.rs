@@ -1,0 +1,324 @@
+//! Filing a report: one intake with two entry points. On the server path (no JavaScript) the
+//! report arrives in plaintext and is encrypted here, in memory, before the store sees it; an
+//! anonymous reporter's name and contact are dropped unread. On the browser path everything
+//! arrives encrypted, and the server checks what it can without keys (metadata values, the age
+//! format, one envelope for exactly each current holder) so that a broken or hostile client
+//! cannot file a case no officer can read. Both end in the same case shape, stored in one
+//! transaction before any receipt is shown, and queue `report_filed` with the day only.
+
+use age::x25519::Recipient;
+use time::Date;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::audit::{action, record_reporter};
+use super::items::{attachments, inline};
+use super::settings::Site;
+use super::uploads::{StoredFile, discard};
+use super::{App, Error, Result, new_id};
+use crate::crypto::{self, CaseKey};
+use crate::domain::case::{ItemKind, ReportMode};
+use crate::domain::content::{IdentityContent, ReportContent, to_json};
+use crate::domain::holder::{Author, CaseId, Holder};
+use crate::domain::officer::{Role, parse_recipient};
+use crate::domain::receipt::{ReceiptToken, ReporterKeys};
+use crate::domain::reference::CaseReference;
+use crate::store::{NewCase, NewEnvelope, NewItem, Store, StoreError, StoreResult};
+
+/// Who a new case's key is sealed to: every active officer with the `officer` role (the
+/// triage group).
+pub async fn recipients(store: &dyn Store) -> StoreResult<Vec<(Holder, Recipient)>> {
+    let mut out = Vec::new();
+    for o in store.officers().await? {
+        if o.disabled || o.recipient.is_empty() || !o.roles.has(Role::Officer) {
+            continue;
+        }
+        match parse_recipient(&o.recipient) {
+            Ok(r) => out.push((o.holder(), r)),
+            Err(_) => tracing::warn!(officer = %o.id, "officer has an unusable age recipient"),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the intake accepts reports (some officer key exists).
+pub async fn is_open(app: &App) -> Result<bool> {
+    Ok(!recipients(app.store()).await?.is_empty())
+}
+
+/// What the reporter typed on the form, wiped when dropped.
+#[derive(Default, Zeroize, ZeroizeOnDrop)]
+pub struct Draft {
+    pub category: String,
+    pub what: String,
+    pub when_where: String,
+    pub involved: String,
+    /// "anonymous" or "confidential".
+    pub mode: String,
+    pub name: String,
+    pub contact: String,
+}
+
+/// The problems with a draft, as catalog keys; empty when it can be filed.
+pub fn check(site: &Site, d: &Draft) -> Vec<&'static str> {
+    let mut errors = Vec::new();
+    if site.category(&d.category).is_none() {
+        errors.push("report.error.category");
+    }
+    if d.what.trim().is_empty() {
+        errors.push("report.error.what_required");
+    }
+    match d.mode.parse::<ReportMode>() {
+        Ok(ReportMode::Confidential) if d.name.trim().is_empty() => {
+            errors.push("report.error.identity_required")
+        }
+        Ok(_) => {}
+        Err(_) => errors.push("report.error.mode"),
+    }
+    errors
+}
+
+/// The server path, begun before the form is read: the receipt token, the reporter's keys
+/// and the case key exist first, so each file can be encrypted to the case and the reporter
+/// as it arrives.
+pub struct PlainIntake {
+    pub holders: Vec<(Holder, Recipient)>,
+    token: ReceiptToken,
+    reporter: ReporterKeys,
+    case_key: CaseKey,
+    to: [Recipient; 2],
+}
+
+impl PlainIntake {
+    pub async fn begin(app: &App) -> Result<Self> {
+        let holders = recipients(app.store()).await?;
+        if holders.is_empty() {
+            return Err(Error::NotConfigured);
+        }
+        let token = ReceiptToken::generate().map_err(Error::internal)?;
+        let reporter = token.derive();
+        let case_key = CaseKey::generate();
+        let to = [case_key.recipient(), reporter.recipient()];
+        Ok(Self {
+            holders,
+            token,
+            reporter,
+            case_key,
+            to,
+        })
+    }
+
+    /// What the report's items and files are encrypted to: the case and the reporter.
+    pub fn recipients(&self) -> [&Recipient; 2] {
+        [&self.to[0], &self.to[1]]
+    }
+
+    /// Encrypts and stores the case; returns the receipt token (shown once) and the
+    /// reference. On failure the files are discarded.
+    pub async fn file(
+        self,
+        app: &App,
+        draft: &Draft,
+        files: Vec<StoredFile>,
+    ) -> Result<(ReceiptToken, CaseReference)> {
+        let filed = self.seal(app, draft, &files).await;
+        match filed {
+            Ok(case) => finish(app, case, &files).await.map(|r| (self.token, r)),
+            Err(e) => {
+                discard(app.store(), &files).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn seal(&self, app: &App, d: &Draft, files: &[StoredFile]) -> Result<NewCase> {
+        let today = app.clock.today();
+        let both: Vec<&Recipient> = self.recipients().to_vec();
+        let report = ReportContent::new(&d.category, &d.what, &d.when_where, &d.involved);
+        let mode = d.mode.parse::<ReportMode>().map_err(|_| Error::Invalid)?;
+        let identity = (mode == ReportMode::Confidential)
+            .then(|| crypto::encrypt(&both, &to_json(&IdentityContent::new(&d.name, &d.contact))))
+            .transpose()?;
+        let report = crypto::encrypt(&both, &to_json(&report))?;
+        let mut envelopes = Vec::with_capacity(self.holders.len() + 1);
+        let escrow = app.site.get().escrow.clone().map(|r| (Holder::Escrow, r));
+        for (holder, r) in self.holders.iter().cloned().chain(escrow) {
+            let envelope = self.case_key.seal_to(&r)?;
+            envelopes.push(NewEnvelope {
+                holder,
+                recipient: r.to_string(),
+                envelope,
+            });
+        }
+        Ok(NewCase {
+            id: CaseId::generate(),
+            reference: String::new(),
+            lookup: self.reporter.lookup.0.to_vec(),
+            case_recipient: self.to[0].to_string(),
+            reporter_recipient: self.to[1].to_string(),
+            category: d.category.clone(),
+            mode,
+            received_on: today,
+            envelopes,
+            items: report_items(report, identity, files, today),
+        })
+    }
+}
+
+/// The report, the identity (confidential reports only) and the files attached to the report.
+fn report_items(
+    report: Vec<u8>,
+    identity: Option<Vec<u8>>,
+    files: &[StoredFile],
+    today: Date,
+) -> Vec<NewItem> {
+    let report_id = new_id();
+    let r = Author::Reporter;
+    let mut items = vec![inline(
+        report_id.clone(),
+        ItemKind::Report,
+        &r,
+        true,
+        today,
+        report,
+    )];
+    if let Some(identity) = identity {
+        items.push(inline(
+            new_id(),
+            ItemKind::Identity,
+            &r,
+            true,
+            today,
+            identity,
+        ));
+    }
+    items.extend(attachments(files, Some(&report_id), &r, true, today));
+    items
+}
+
+/// Stores the case and queues `report_filed`; on failure the files are discarded.
+async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseReference> {
+    let reference = match store_new_case(app.store(), case).await {
+        Ok(r) => r,
+        Err(e) => {
+            discard(app.store(), files).await;
+            return Err(e);
+        }
+    };
+    record_reporter(
+        app.store(),
+        app.clock.today(),
+        action::REPORT_FILED,
+        reference.as_str(),
+    )
+    .await;
+    Ok(reference)
+}
+
+/// Stores a case under a fresh reference. References are random (about 39 bits), so a
+/// clash is rare but possible; the failed transaction left nothing behind, so trying again
+/// with a new reference is safe.
+pub async fn store_new_case(store: &dyn Store, mut case: NewCase) -> Result<CaseReference> {
+    let mut attempts = 0;
+    loop {
+        let reference = CaseReference::generate().map_err(Error::internal)?;
+        case.reference = reference.as_str().into();
+        match store.create_case(&case).await {
+            Ok(()) => return Ok(reference),
+            Err(StoreError::DuplicateReference) if attempts < 5 => attempts += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A report encrypted in the browser, as the form carried it.
+#[derive(Default)]
+pub struct SealedReport {
+    pub category: String,
+    pub mode: String,
+    /// The lookup value the browser derived from the receipt, 64 hex characters.
+    pub lookup: String,
+    pub case_recipient: String,
+    pub reporter_recipient: String,
+    pub report: Option<Vec<u8>>,
+    pub identity: Option<Vec<u8>>,
+    /// Sealed copies of the case key, each with the holder it names.
+    pub envelopes: Vec<(String, Vec<u8>)>,
+    pub files: Vec<StoredFile>,
+}
+
+/// The browser path. Anything that does not check out is refused (`Invalid`) and the files
+/// are discarded.
+pub async fn file_sealed(app: &App, form: SealedReport) -> Result<CaseReference> {
+    let holders = recipients(app.store()).await?;
+    if holders.is_empty() {
+        discard(app.store(), &form.files).await;
+        return Err(Error::NotConfigured);
+    }
+    let case = match sealed_case(app, &form, holders) {
+        Some(c) => c,
+        None => {
+            discard(app.store(), &form.files).await;
+            return Err(Error::Invalid);
+        }
+    };
+    finish(app, case, &form.files).await
+}
+
+fn sealed_case(
+    app: &App,
+    form: &SealedReport,
+    holders: Vec<(Holder, Recipient)>,
+) -> Option<NewCase> {
+    let site = app.site.get();
+    site.category(&form.category)?;
+    let mode = form.mode.parse::<ReportMode>().ok()?;
+    let lookup = parse_hex32(&form.lookup)?;
+    let case_recipient = parse_recipient(&form.case_recipient).ok()?;
+    let reporter_recipient = parse_recipient(&form.reporter_recipient).ok()?;
+    let report = form.report.clone()?;
+    if (mode == ReportMode::Confidential) != form.identity.is_some() {
+        return None;
+    }
+    // Exactly one envelope per holder the server would have sealed to itself.
+    let escrow = site.escrow.clone().map(|r| (Holder::Escrow, r));
+    let expected: Vec<(Holder, Recipient)> = holders.into_iter().chain(escrow).collect();
+    if form.envelopes.len() != expected.len() {
+        return None;
+    }
+    let mut envelopes = Vec::new();
+    for (holder, recipient) in expected {
+        let name = holder.to_db();
+        let (_, sealed) = form.envelopes.iter().find(|(h, _)| *h == name)?;
+        envelopes.push(NewEnvelope {
+            holder,
+            recipient: recipient.to_string(),
+            envelope: sealed.clone(),
+        });
+    }
+    let today = app.clock.today();
+    Some(NewCase {
+        id: CaseId::generate(),
+        reference: String::new(),
+        lookup: lookup.to_vec(),
+        case_recipient: case_recipient.to_string(),
+        reporter_recipient: reporter_recipient.to_string(),
+        category: form.category.clone(),
+        mode,
+        received_on: today,
+        envelopes,
+        items: report_items(report, form.identity.clone(), &form.files, today),
+    })
+}
+
+/// 64 hex characters as 32 bytes (the lookup value the browser sends).
+pub fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}

@@ -1,0 +1,44 @@
+//! The reporter's pages: the landing page, the intake (server path and browser path), the
+//! follow-up form and the anonymous mailbox. They work fully without JavaScript; with it the
+//! browser encrypts before upload. Handlers parse, call one use case, render.
+
+pub mod intake;
+pub mod landing;
+pub mod mailbox;
+pub mod pages;
+pub mod session;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use super::SharedState;
+use super::shared::ratelimit;
+
+pub fn routes(upload_limit: usize, per_client: u32, global: u32) -> Router<SharedState> {
+    let submissions = Router::new()
+        .route("/report", post(intake::submit))
+        .route("/report/sealed", post(intake::submit_sealed))
+        .route("/mailbox/reply", post(mailbox::reply))
+        .route("/mailbox/reply/sealed", post(mailbox::reply_sealed))
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .merge(
+            Router::new()
+                .route("/follow-up", post(mailbox::open))
+                .layer(DefaultBodyLimit::max(super::SMALL_BODY_LIMIT)),
+        )
+        .layer(ratelimit::per_client(per_client))
+        .layer(ratelimit::global(global));
+    Router::new()
+        .route("/", get(landing::landing))
+        .route("/report", get(intake::form))
+        .route("/follow-up", get(mailbox::follow_up_form))
+        .route("/mailbox", get(mailbox::show))
+        .route("/mailbox/logout", post(mailbox::logout))
+        .route("/mailbox/attachments/{id}", get(mailbox::download))
+        .route(
+            "/mailbox/attachments/{id}/sealed",
+            get(mailbox::download_sealed),
+        )
+        .merge(submissions)
+}

@@ -1,0 +1,190 @@
+//! Reading the ciphertext multipart forms a browser sends (officers' actions, the reporter's
+//! sealed intake and replies): named controls (CSRF token first), then ciphertext parts,
+//! each checked to be an age file to the expected number of recipients. Attachments stream into incomplete blobs that only join the case when the
+//! whole request succeeds; on any refusal they are discarded, so nothing half-sent stays.
+
+use axum::extract::Multipart;
+use axum::extract::multipart::Field;
+use axum::http::HeaderMap;
+
+use super::error::{AppError, ErrorKind};
+use crate::app::uploads::{SealedUpload, StoredFile, UploadError, discard};
+use crate::crypto;
+use crate::web::SharedState;
+
+/// Messages and reasons are at most 20,000 characters of text; their ciphertext is a little
+/// larger. Envelopes and file names are far smaller.
+const MAX_SMALL_PART: usize = 256 * 1024;
+const MAX_TEXT_FIELD: usize = 4 * 1024;
+
+#[derive(Default)]
+pub struct CipherForm {
+    pub fields: Vec<(String, String)>,
+    pub message: Option<Vec<u8>>,
+    pub reason: Option<Vec<u8>>,
+    /// The reporter's browser path: the report and identity items.
+    pub report: Option<Vec<u8>>,
+    pub identity: Option<Vec<u8>>,
+    /// Sealed copies of a case key, each with the `holder` field sent just before it.
+    pub envelopes: Vec<(String, Vec<u8>)>,
+    pub files: Vec<StoredFile>,
+}
+
+impl CipherForm {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Drops the files of a form that will not be used.
+    pub async fn discard(&self, state: &SharedState) {
+        discard(state.store(), &self.files).await;
+    }
+}
+
+async fn small(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|_| ErrorKind::BadRequest)? {
+        if out.len() + chunk.len() > max {
+            return Err(ErrorKind::TooLarge.into());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Reads the whole form. `recipients` is how many X25519 stanzas every ciphertext part
+/// must have (2 for what the reporter reads, 1 for notes and reasons); envelopes have 1.
+/// `csrf_ok` judges the `csrf` field, which must come first.
+pub async fn read_checked(
+    state: &SharedState,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    recipients: usize,
+    csrf_ok: impl Fn(&str) -> bool + Sync,
+) -> Result<CipherForm, AppError> {
+    if !super::csrf::same_origin(headers) {
+        return Err(ErrorKind::Csrf.into());
+    }
+    let mut form = CipherForm::default();
+    match read_into(state, &csrf_ok, &mut multipart, recipients, &mut form).await {
+        Ok(()) => Ok(form),
+        Err(e) => {
+            form.discard(state).await;
+            Err(e)
+        }
+    }
+}
+
+async fn read_into(
+    state: &SharedState,
+    check: &(dyn Fn(&str) -> bool + Sync),
+    multipart: &mut Multipart,
+    recipients: usize,
+    form: &mut CipherForm,
+) -> Result<(), AppError> {
+    let mut csrf_ok = false;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| ErrorKind::BadRequest)?
+    {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "csrf" {
+            let token = small(field, MAX_TEXT_FIELD).await?;
+            if !check(&String::from_utf8_lossy(&token)) {
+                return Err(ErrorKind::Csrf.into());
+            }
+            csrf_ok = true;
+            continue;
+        }
+        // Nothing is read, let alone stored, before the form proved where it came from.
+        if !csrf_ok {
+            return Err(ErrorKind::Csrf.into());
+        }
+        match name.as_str() {
+            "message" | "reason" | "report" | "identity" | "attachment_name" | "envelope" => {
+                let bytes = small(field, MAX_SMALL_PART).await?;
+                let stanzas = if name == "envelope" { 1 } else { recipients };
+                if bytes.is_empty() && name == "message" {
+                    continue;
+                }
+                if !crypto::check_header(&bytes, stanzas) {
+                    return Err(ErrorKind::BadRequest.into());
+                }
+                match name.as_str() {
+                    "message" => form.message = Some(bytes),
+                    "reason" => form.reason = Some(bytes),
+                    "report" => form.report = Some(bytes),
+                    "identity" => form.identity = Some(bytes),
+                    "envelope" => {
+                        let holder = match form.fields.last() {
+                            Some((n, v)) if n == "holder" => v.clone(),
+                            _ => String::new(),
+                        };
+                        form.envelopes.push((holder, bytes));
+                    }
+                    _ => {
+                        let file = form
+                            .files
+                            .last_mut()
+                            .filter(|f| f.name.is_empty())
+                            .ok_or(ErrorKind::BadRequest)?;
+                        file.name = bytes;
+                    }
+                }
+            }
+            "attachment" => {
+                let unnamed = form.files.last().is_some_and(|f| f.name.is_empty());
+                if unnamed || form.files.len() >= state.settings.max_attachments {
+                    return Err(ErrorKind::BadRequest.into());
+                }
+                stream_file(state, field, recipients, form).await?;
+            }
+            _ => {
+                let value = small(field, MAX_TEXT_FIELD).await?;
+                let value = String::from_utf8(value).map_err(|_| ErrorKind::BadRequest)?;
+                form.fields.push((name, value));
+            }
+        }
+    }
+    if !csrf_ok || form.files.iter().any(|f| f.name.is_empty()) {
+        return Err(ErrorKind::BadRequest.into());
+    }
+    Ok(())
+}
+
+/// Streams one ciphertext file into a new incomplete blob, checking its header first.
+async fn stream_file(
+    state: &SharedState,
+    mut field: Field<'_>,
+    recipients: usize,
+    form: &mut CipherForm,
+) -> Result<(), AppError> {
+    let max = state.settings.max_attachment_bytes;
+    let mut upload =
+        SealedUpload::begin(state.store(), recipients, state.clock.today(), max).await?;
+    // Registered at once, so a refusal below discards it with the rest.
+    form.files.push(StoredFile {
+        blob_id: upload.blob_id.clone(),
+        size: 0,
+        name: Vec::new(),
+    });
+    let refused = |e: UploadError| -> AppError {
+        match e {
+            UploadError::TooLong => ErrorKind::TooLarge.into(),
+            UploadError::Malformed => ErrorKind::BadRequest.into(),
+            UploadError::Failed(e) => e.into(),
+        }
+    };
+    while let Some(chunk) = field.chunk().await.map_err(|_| ErrorKind::BadRequest)? {
+        upload.write(&chunk).await.map_err(refused)?;
+    }
+    let size = upload.finish().await.map_err(refused)?;
+    if let Some(f) = form.files.last_mut() {
+        f.size = size;
+    }
+    Ok(())
+}
