@@ -81,3 +81,75 @@ pub async fn verify(store: &dyn Store) -> StoreResult<Verdict> {
         head: prev,
     })
 }
+
+/// What the auditor's page filters on (as typed).
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub actor: String,
+    pub action: String,
+    pub case: String,
+}
+
+/// The auditor's view: matching rows (newest first, at most `shown`), the chain's verdict
+/// and case statistics (counts only, never content).
+pub struct Review {
+    pub rows: Vec<AuditRecord>,
+    pub total: usize,
+    pub verdict: Verdict,
+    pub per_status: Vec<(crate::domain::case::CaseStatus, usize)>,
+    pub ack_overdue: usize,
+    pub feedback_overdue: usize,
+}
+
+/// Rows shown at most; filters narrow before this cut.
+pub const SHOW: usize = 500;
+
+pub async fn review(
+    app: &super::App,
+    who: &crate::store::OfficerRecord,
+    f: &AuditFilter,
+) -> super::Result<Review> {
+    use crate::domain::case::CaseStatus;
+    use crate::domain::deadlines::DeadlineState;
+    super::accounts::require(who, crate::domain::permission::Permission::ReadAudit)?;
+    let mut all: Vec<AuditRecord> = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |r| r.seq);
+        let page = app.store.audit_rows(after, 1000).await?;
+        if page.is_empty() {
+            break;
+        }
+        all.extend(page);
+    }
+    let total = all.len();
+    let actor = f.actor.trim().to_lowercase();
+    let case_ref = f.case.trim().to_uppercase();
+    let rows = all
+        .into_iter()
+        .rev()
+        .filter(|r| actor.is_empty() || r.entry.actor.to_lowercase().contains(&actor))
+        .filter(|r| f.action.is_empty() || r.entry.action == f.action)
+        .filter(|r| case_ref.is_empty() || r.entry.case_ref.contains(&case_ref))
+        .take(SHOW)
+        .collect();
+    let cases = app.store.cases().await?;
+    let today = app.clock.today();
+    let deadlines: Vec<_> = cases.iter().map(|c| c.deadlines(today)).collect();
+    Ok(Review {
+        rows,
+        total,
+        verdict: verify(app.store()).await?,
+        per_status: CaseStatus::ALL
+            .iter()
+            .map(|s| (*s, cases.iter().filter(|c| c.status == *s).count()))
+            .collect(),
+        ack_overdue: deadlines
+            .iter()
+            .filter(|d| d.ack == DeadlineState::Overdue)
+            .count(),
+        feedback_overdue: deadlines
+            .iter()
+            .filter(|d| d.feedback == DeadlineState::Overdue)
+            .count(),
+    })
+}
