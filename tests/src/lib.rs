@@ -219,6 +219,14 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// Row counts that show whether a request stored anything (`TestApp::stored`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub cases: i64,
+    pub blobs: i64,
+    pub incomplete_blobs: i64,
+}
+
 pub struct Options {
     pub with_officer: bool,
     pub file: FileConfig,
@@ -382,6 +390,41 @@ impl TestApp {
                 sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
             )
             .await;
+        }
+    }
+
+    /// The single integer a query returns (a `COUNT(*)`), on either database.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let q = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c =
+                    <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.database_url)
+                        .await
+                        .expect("connect");
+                sqlx::query_scalar(q).fetch_all(&mut c).await
+            }
+            Backend::Postgres => {
+                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query_scalar(q).fetch_all(&mut c).await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .first()
+        .copied()
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+    }
+
+    /// Rows in `cases`, in `blobs`, and blobs not marked complete (an upload left half-stored).
+    pub async fn stored(&self) -> Stored {
+        Stored {
+            cases: self.scalar("SELECT COUNT(*) FROM cases").await,
+            blobs: self.scalar("SELECT COUNT(*) FROM blobs").await,
+            incomplete_blobs: self
+                .scalar("SELECT COUNT(*) FROM blobs WHERE NOT complete")
+                .await,
         }
     }
 
