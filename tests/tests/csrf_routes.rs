@@ -23,9 +23,17 @@ enum Body {
     Urlencoded,
 }
 
-/// (route as documented, who sends it, encoding, the other fields of an otherwise sensible
-/// request). `{reference}`, `{token}`, `{id}` and `{action}` are filled in from the set-up.
-const ROUTES: &[(&str, Who, Body, &[(&str, &str)])] = &[
+/// A route as documented, who sends it, its encoding, and the other fields of an otherwise
+/// sensible request. `{reference}`, `{token}`, `{id}`, `{action}` and `{receipt}` are
+/// filled in from the set-up.
+type Route = (
+    &'static str,
+    Who,
+    Body,
+    &'static [(&'static str, &'static str)],
+);
+
+const ROUTES: &[Route] = &[
     (
         "/report",
         Who::Nobody,
