@@ -31,33 +31,90 @@ pub fn require_all() -> bool {
 }
 
 /// Skips (returns false) or, when everything is required, fails.
+///
+/// A skip is counted, not hidden: it prints `SPEAKUP-SKIPPED: <test>: <what>` straight to
+/// stderr (past the test runner's capture, so `cargo test` shows it even for a passing test)
+/// and, when `SPEAKUP_SKIP_LOG` names a file (`.ci/run` sets it), appends that line there,
+/// so the closing tally can count a skipped test as skipped rather than passed.
 pub fn available(what: &str, ok: bool) -> bool {
     if !ok {
         assert!(
             !require_all(),
             "{what} is required (SPEAKUP_TEST_REQUIRE_ALL=1) but missing"
         );
-        // Straight to stderr: the test runner captures `eprintln!` of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: {what} is not available on this machine"
+        record_skip(
+            &current_test(),
+            &format!("{what} is not available on this machine"),
         );
     }
     ok
 }
 
+/// The running test, as `binary::path::to::test` (the test runner names each test's thread
+/// after it; the binary's name keeps equal test names in two binaries apart).
+pub fn current_test() -> String {
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| match s.rsplit_once('-') {
+            // Cargo appends a hash: `canary-0123abcd` → `canary`.
+            Some((name, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => name.to_owned(),
+            _ => s,
+        })
+        .unwrap_or_else(|| "?".into());
+    let thread = std::thread::current();
+    format!("{binary}::{}", thread.name().unwrap_or("?"))
+}
+
+/// Reports one skipped test (`test` must identify it uniquely: the tally counts distinct
+/// names). One `write` per line, to a file opened for appending: lines from tests running in
+/// parallel never interleave.
+pub fn record_skip(test: &str, why: &str) {
+    let line = format!("SPEAKUP-SKIPPED: {test}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(path) = std::env::var_os("SPEAKUP_SKIP_LOG") {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("open SPEAKUP_SKIP_LOG {path:?}: {e}"));
+        f.write_all(line.as_bytes())
+            .unwrap_or_else(|e| panic!("write SPEAKUP_SKIP_LOG {path:?}: {e}"));
+    }
+}
+
 /// Everything the server logs, for canary scans. One buffer for the whole test binary.
 static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+/// WARN and ERROR lines of the server's own targets (`speakup…`), each with the thread that
+/// logged it: a test's runtime names its threads after the test (see `run_test`), so each
+/// test sees its own server's warnings and not those of tests running next to it.
+static WARNINGS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
+/// The `MakeWriter` the log capture hands to the server's formatter: it learns each event's
+/// level and target before the line is written.
 #[derive(Clone)]
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+struct LogWriter {
+    all: Arc<Mutex<Vec<u8>>>,
+    /// Set for a WARN or ERROR event of a `speakup` target: the line is kept there too.
+    warning: Option<String>,
+}
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
+        self.all
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend_from_slice(buf);
+        if let Some(target) = &self.warning {
+            let thread = std::thread::current().name().unwrap_or("?").to_owned();
+            let line = format!("[{target}] {}", String::from_utf8_lossy(buf).trim_end());
+            WARNINGS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((thread, line));
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -65,14 +122,31 @@ impl Write for LogWriter {
     }
 }
 
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = LogWriter;
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter {
+            all: self.0.clone(),
+            warning: None,
+        }
+    }
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> LogWriter {
+        let ours = meta.target() == "speakup" || meta.target().starts_with("speakup::");
+        let serious = matches!(*meta.level(), tracing::Level::WARN | tracing::Level::ERROR);
+        LogWriter {
+            all: self.0.clone(),
+            warning: (ours && serious).then(|| format!("{} {}", meta.level(), meta.target())),
+        }
+    }
+}
+
 fn init_logs() -> Arc<Mutex<Vec<u8>>> {
     LOGS.get_or_init(|| {
         let buf = Arc::new(Mutex::new(Vec::new()));
-        let w = LogWriter(buf.clone());
         // Everything, dependencies included, at the most verbose level: a canary must not
         // appear even where production logging would not look.
         speakup::telemetry::init(
-            move || w.clone(),
+            Capture(buf.clone()),
             tracing_subscriber::EnvFilter::new("trace"),
         );
         buf
@@ -85,6 +159,52 @@ pub fn captured_logs() -> Vec<u8> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone()
+}
+
+/// The WARN and ERROR lines the server's own targets logged for the running test (its
+/// thread and its runtime's threads, named by `run_test`).
+pub fn server_warnings() -> Vec<String> {
+    let me = std::thread::current().name().unwrap_or("?").to_owned();
+    let workers = runtime_thread_name(&me);
+    WARNINGS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(thread, _)| *thread == me || *thread == workers)
+        .map(|(_, line)| line.clone())
+        .collect()
+}
+
+/// Fails if the server logged a WARN or ERROR for this test other than those `expected`
+/// (substrings of the lines the test provokes on purpose).
+pub fn assert_no_server_warnings(expected: &[&str]) {
+    let unexpected: Vec<String> = server_warnings()
+        .into_iter()
+        .filter(|l| !expected.iter().any(|e| l.contains(e)))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "the server logged WARN/ERROR lines:\n{}",
+        unexpected.join("\n")
+    );
+}
+
+fn runtime_thread_name(test: &str) -> String {
+    format!("rt:{test}")
+}
+
+/// Runs a test's future on its own multi-threaded runtime (as `#[tokio::test(flavor =
+/// "multi_thread", worker_threads = 2)]` does) whose threads are named after the test, so
+/// the log capture can tell which test's server logged a line.
+pub fn run_test<F: std::future::Future<Output = ()>>(test: F) {
+    let name = std::thread::current().name().unwrap_or("?").to_owned();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(runtime_thread_name(&name))
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(test)
 }
 
 pub struct TestApp {
@@ -100,6 +220,14 @@ pub struct TestApp {
     pg_admin: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// Row counts that show whether a request stored anything (`TestApp::stored`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub cases: i64,
+    pub blobs: i64,
+    pub incomplete_blobs: i64,
 }
 
 pub struct Options {
@@ -273,12 +401,56 @@ impl TestApp {
         }
     }
 
-    /// Every byte the database holds, for canary scans: the SQLite files, or each row of
-    /// each PostgreSQL table (text columns as text, binary columns as raw bytes).
-    pub async fn database_bytes(&self) -> Vec<u8> {
+    /// The single integer a query returns (a `COUNT(*)`), on either database.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let q = sqlx::AssertSqlSafe(sql.to_owned());
         match self.backend {
             Backend::Sqlite => {
-                let mut out = Vec::new();
+                let mut c =
+                    <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.database_url)
+                        .await
+                        .expect("connect");
+                sqlx::query_scalar(q).fetch_all(&mut c).await
+            }
+            Backend::Postgres => {
+                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query_scalar(q).fetch_all(&mut c).await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .first()
+        .copied()
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+    }
+
+    /// Rows in `cases`, in `blobs`, and blobs not marked complete (an upload left half-stored).
+    pub async fn stored(&self) -> Stored {
+        Stored {
+            cases: self.scalar("SELECT COUNT(*) FROM cases").await,
+            blobs: self.scalar("SELECT COUNT(*) FROM blobs").await,
+            incomplete_blobs: self
+                .scalar("SELECT COUNT(*) FROM blobs WHERE NOT complete")
+                .await,
+        }
+    }
+
+    /// Every byte the database holds, for canary scans.
+    ///
+    /// SQLite: the raw bytes of the database files (WAL included), and then every value of
+    /// every table listed in `sqlite_master`, read back whole (a value longer than a page is
+    /// split over overflow pages in the file, where a raw scan would miss a string that
+    /// straddles two of them). A table the scan cannot read (a virtual table, whose rows live
+    /// elsewhere, or one that fails to select) fails the test.
+    ///
+    /// PostgreSQL: every column of every table in `information_schema` (outside the system
+    /// schemas), `bytea` columns as their raw bytes and the rest as text, so a table added
+    /// later is scanned without anyone remembering to list it.
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self.backend {
+            Backend::Sqlite => {
                 for entry in std::fs::read_dir(self.dir.path()).expect("read dir") {
                     let p = entry.expect("entry").path();
                     if p.file_name()
@@ -287,58 +459,103 @@ impl TestApp {
                         out.extend(std::fs::read(&p).expect("read db file"));
                     }
                 }
-                out
+                let mut conn =
+                    <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.database_url)
+                        .await
+                        .expect("connect");
+                let tables: Vec<(String, i64, String)> = sqlx::query_as(
+                    "SELECT name, rootpage, coalesce(sql, '') FROM sqlite_master WHERE type = 'table'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .expect("list tables");
+                assert!(
+                    tables.iter().any(|(t, _, _)| t == "cases"),
+                    "sqlite_master lists no `cases` table: {tables:?}"
+                );
+                for (table, rootpage, sql) in tables {
+                    assert!(
+                        rootpage > 0 && !sql.to_ascii_uppercase().contains("VIRTUAL TABLE"),
+                        "table {table} keeps its rows outside the database file's pages; \
+                         the canary scan cannot read it: {sql}"
+                    );
+                    let columns: Vec<(String,)> =
+                        sqlx::query_as("SELECT name FROM pragma_table_info(?)")
+                            .bind(&table)
+                            .fetch_all(&mut conn)
+                            .await
+                            .unwrap_or_else(|e| panic!("columns of {table}: {e}"));
+                    assert!(!columns.is_empty(), "table {table} has no readable columns");
+                    for (column,) in columns {
+                        let rows: Vec<(Option<Vec<u8>>,)> =
+                            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                                "SELECT CAST({} AS BLOB) FROM {}",
+                                quote_ident(&column),
+                                quote_ident(&table)
+                            )))
+                            .fetch_all(&mut conn)
+                            .await
+                            .unwrap_or_else(|e| {
+                                panic!("the canary scan cannot read {table}.{column}: {e}")
+                            });
+                        out.extend(rows.into_iter().flat_map(|(v,)| v.unwrap_or_default()));
+                    }
+                }
             }
             Backend::Postgres => {
                 let mut conn =
                     <sqlx::PgConnection as sqlx::Connection>::connect(&self.database_url)
                         .await
                         .expect("connect");
-                let mut out = Vec::new();
-                for table in [
-                    "server_secrets",
-                    "officers",
-                    "cases",
-                    "case_keys",
-                    "blobs",
-                    "chunks",
-                    "items",
-                    "enrollments",
-                    "officer_sessions",
-                    "case_access",
-                    "case_events",
-                    "site_settings",
-                    "audit_log",
-                    "audit_pending",
-                ] {
-                    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                        "SELECT row_to_json(t)::text FROM {table} t"
-                    )))
-                    .fetch_all(&mut conn)
-                    .await
-                    .expect("dump table");
-                    for (r,) in rows {
-                        out.extend(r.into_bytes());
-                    }
-                }
-                for q in [
-                    "SELECT data FROM chunks",
-                    "SELECT envelope FROM case_keys",
-                    "SELECT lookup FROM cases",
-                    "SELECT reason FROM case_events WHERE reason IS NOT NULL",
-                ] {
-                    let rows: Vec<(Vec<u8>,)> = sqlx::query_as(q)
+                let columns: Vec<(String, String, String, String)> = sqlx::query_as(
+                    "SELECT c.table_schema::text, c.table_name::text, c.column_name::text, \
+                            c.data_type::text \
+                     FROM information_schema.columns c \
+                     JOIN information_schema.tables t \
+                       ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+                     WHERE t.table_type = 'BASE TABLE' \
+                       AND c.table_schema NOT IN ('pg_catalog', 'information_schema') \
+                     ORDER BY 1, 2, c.ordinal_position",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .expect("list columns");
+                assert!(
+                    columns.iter().any(|(_, t, _, _)| t == "cases"),
+                    "information_schema lists no `cases` table"
+                );
+                for (schema, table, column, data_type) in columns {
+                    let from = format!("{}.{}", quote_ident(&schema), quote_ident(&table));
+                    let col = quote_ident(&column);
+                    if data_type == "bytea" {
+                        let rows: Vec<(Option<Vec<u8>>,)> = sqlx::query_as(sqlx::AssertSqlSafe(
+                            format!("SELECT {col} FROM {from}"),
+                        ))
                         .fetch_all(&mut conn)
                         .await
-                        .expect("dump bytes");
-                    for (r,) in rows {
-                        out.extend(r);
+                        .unwrap_or_else(|e| panic!("dump {table}.{column}: {e}"));
+                        out.extend(rows.into_iter().flat_map(|(v,)| v.unwrap_or_default()));
+                    } else {
+                        let rows: Vec<(Option<String>,)> = sqlx::query_as(sqlx::AssertSqlSafe(
+                            format!("SELECT {col}::text FROM {from}"),
+                        ))
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap_or_else(|e| panic!("dump {table}.{column}: {e}"));
+                        for (v,) in rows {
+                            out.extend(v.unwrap_or_default().into_bytes());
+                            out.push(b'\n');
+                        }
                     }
                 }
-                out
             }
         }
+        out
     }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Runs a `speakup` command against the app's database, as the binary would.
@@ -520,13 +737,13 @@ macro_rules! on_both_databases {
     ($($name:ident),+ $(,)?) => {
         $(
             mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name($crate::Backend::Sqlite).await
+                #[test]
+                fn sqlite() {
+                    $crate::run_test(super::$name($crate::Backend::Sqlite))
                 }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name($crate::Backend::Postgres).await
+                #[test]
+                fn postgres() {
+                    $crate::run_test(super::$name($crate::Backend::Postgres))
                 }
             }
         )+

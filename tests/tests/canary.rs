@@ -85,6 +85,8 @@ async fn no_plaintext_anywhere(backend: Backend) {
     // The scan is not vacuous: ciphertext is there, and so is metadata.
     assert!(contains(&db, "age-encryption.org/v1"));
     assert!(contains(&db, "fraud"));
+    // Nothing above is a server fault: no WARN or ERROR from the server's own code.
+    assert_no_server_warnings(&[]);
     app.finish().await;
 }
 

@@ -62,7 +62,11 @@ async fn headers_cookies_and_logs(backend: Backend) {
         assert!(!html.contains("href=\"//"), "{path}");
     }
 
+    // The day on the server's clock before and after filing: the report must carry one of
+    // them (they differ only if the filing crossed midnight UTC).
+    let day_before = speakup::clock::Clock::today(app.clock.as_ref());
     let (_, page) = file_report(&app, &client, "en", &Report::default()).await;
+    let day_after = speakup::clock::Clock::today(app.clock.as_ref());
     let res = {
         let f = app.page(&client, "/follow-up").await;
         let no_redirect = reqwest::Client::builder()
@@ -87,7 +91,11 @@ async fn headers_cookies_and_logs(backend: Backend) {
 
     // Reporter actions are stamped with a day, never a time.
     let case = app.store.cases().await.unwrap().pop().unwrap();
-    assert_eq!(case.received_on, time::OffsetDateTime::now_utc().date());
+    assert!(
+        case.received_on == day_before || case.received_on == day_after,
+        "received on {}, filed between {day_before} and {day_after}",
+        case.received_on
+    );
 
     let logs = String::from_utf8_lossy(&captured_logs()).into_owned();
     // The test binary logs everything (its own HTTP client too); the access log is the
@@ -160,10 +168,18 @@ async fn shutdown_lets_uploads_finish(backend: Backend) {
     let client = app.browser();
     let page = app.page(&client, "/report").await;
     let csrf = hidden(&page, "csrf");
-    // A slow client: 8 MiB in 32 pieces, 20 ms apart.
-    let stream = futures_util::stream::iter(0..32).then(|_| async {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; 256 * 1024]))
+    // A slow client: 8 MiB in 32 pieces, 20 ms apart, that stops halfway until the shutdown
+    // has begun, so the upload certainly spans it (no guess at how long a head start takes).
+    let (shutdown_begun, wait_for_shutdown) = tokio::sync::watch::channel(false);
+    let stream = futures_util::stream::iter(0..32).then(move |i| {
+        let mut wait_for_shutdown = wait_for_shutdown.clone();
+        async move {
+            if i == 16 {
+                let _ = wait_for_shutdown.wait_for(|begun| *begun).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Ok::<_, std::io::Error>(bytes::Bytes::from(vec![7u8; 256 * 1024]))
+        }
     });
     let part = reqwest::multipart::Part::stream_with_length(
         reqwest::Body::wrap_stream(stream),
@@ -173,8 +189,17 @@ async fn shutdown_lets_uploads_finish(backend: Backend) {
     let form = Report::default().form(&csrf).part("attachments", part);
     let url = app.url("/report");
     let upload = tokio::spawn(async move { client.post(url).multipart(form).send().await });
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // The server is receiving the file once it has opened a blob for it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.stored().await.incomplete_blobs == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never started storing the upload"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     app.begin_shutdown();
+    shutdown_begun.send(true).unwrap();
     let res = upload.await.unwrap().unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("id=\"receipt\""));

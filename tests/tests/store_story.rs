@@ -56,11 +56,15 @@ async fn store_story(backend: Backend) {
     ));
     assert_eq!(s.officers().await.unwrap().len(), 1);
 
+    // Upload days are a year ahead of the server's clock: the server's own purge of
+    // unfinished uploads (begun before its yesterday, run at start-up) must not race this
+    // story for them, whatever the date the test runs on.
+    let day = speakup::clock::Clock::today(app.clock.as_ref()) + time::Duration::days(365);
     // An upload streamed in, then claimed by a case; another abandoned and discarded.
-    s.create_blob("up1", date!(2026 - 11 - 23)).await.unwrap();
+    s.create_blob("up1", day).await.unwrap();
     s.append_chunk("up1", 0, b"chunk0").await.unwrap();
     s.append_chunk("up1", 1, b"chunk1").await.unwrap();
-    s.create_blob("up2", date!(2026 - 11 - 23)).await.unwrap();
+    s.create_blob("up2", day).await.unwrap();
     s.append_chunk("up2", 0, b"x").await.unwrap();
     s.discard_blob("up2").await.unwrap();
     assert!(s.chunk("up2", 0).await.unwrap().is_none());
@@ -173,11 +177,13 @@ async fn store_story(backend: Backend) {
     );
 
     // Abandoned uploads from earlier days are purged; today's are left alone.
-    s.create_blob("old", date!(2026 - 11 - 20)).await.unwrap();
+    s.create_blob("old", day - time::Duration::days(3))
+        .await
+        .unwrap();
     s.append_chunk("old", 0, b"x").await.unwrap();
-    s.create_blob("today", date!(2026 - 11 - 23)).await.unwrap();
+    s.create_blob("today", day).await.unwrap();
     assert_eq!(
-        s.purge_incomplete_blobs(date!(2026 - 11 - 22))
+        s.purge_incomplete_blobs(day - time::Duration::days(1))
             .await
             .unwrap(),
         1
@@ -186,7 +192,7 @@ async fn store_story(backend: Backend) {
     s.append_chunk("today", 0, b"still open").await.unwrap();
     // Claimed blobs are never purged.
     assert_eq!(
-        s.purge_incomplete_blobs(date!(2026 - 12 - 31))
+        s.purge_incomplete_blobs(day + time::Duration::days(38))
             .await
             .unwrap(),
         1

@@ -224,6 +224,7 @@ async fn case_workflow(backend: Backend) {
         );
         assert!(!contains(&logs, &canary(what)), "{what} canary in the logs");
     }
+    assert_no_server_warnings(&[]);
 
     // Everything above is in an intact audit chain.
     let verdict = run_cli(&app, &["audit", "verify"]).await;
@@ -297,7 +298,28 @@ async fn role_boundaries(backend: Backend) {
         )
         .await
         .unwrap();
-    assert!(items.iter().all(|e| !e.holder.to_db().contains("admin")));
+    // Holders are `officer:<id>`: the admin's own id is not among them, the officer's is
+    // (so the comparison is against the form the store really uses).
+    let id_of = |email: &'static str| {
+        let store = app.store.clone();
+        async move {
+            let (account, _) = store.officer_by_email(email).await.unwrap().unwrap();
+            format!("officer:{}", account.id)
+        }
+    };
+    let (admin_holder, officer_holder) = (
+        id_of("admin@example.org").await,
+        id_of("olga@example.org").await,
+    );
+    assert!(
+        items.iter().any(|e| e.holder.to_db() == officer_holder),
+        "the triage officer holds no key copy: {:?}",
+        items.iter().map(|e| e.holder.to_db()).collect::<Vec<_>>()
+    );
+    assert!(
+        items.iter().all(|e| e.holder.to_db() != admin_holder),
+        "the admin holds a key copy of a case"
+    );
     // Nobody without a session gets anything but the login page.
     let anonymous = app.browser();
     let res = anonymous
@@ -306,16 +328,7 @@ async fn role_boundaries(backend: Backend) {
         .await
         .unwrap();
     assert!(res.url().path().ends_with("/officer/login"));
-    // An investigator cannot grant, and officers' admin pages are closed to non-admins.
-    let (status, _) = post_parts(
-        &app,
-        &t.investigator,
-        &format!("/officer/cases/{reference}/grants"),
-        &[("csrf", "x")],
-        vec![],
-    )
-    .await;
-    assert!(status == 403, "investigator grant: {status}");
+    // Officers' admin pages are closed to non-admins.
     assert_eq!(
         status_of(&t.officer.client, "/officer/admin/accounts".into()).await,
         403
@@ -325,7 +338,7 @@ async fn role_boundaries(backend: Backend) {
         403
     );
 
-    // Excluding a colleague deletes their key copy at once and blocks a later grant.
+    // A colleague who joins later has no key copy of an existing case.
     let second = create_account(&app, &t.admin, "oscar@example.org", &["officer"]).await;
     let oscar = enroll(&app, &second, "oscar@example.org", true).await;
     login(&app, &oscar).await;
@@ -334,6 +347,71 @@ async fn role_boundaries(backend: Backend) {
         403,
         "joined later: no envelope yet"
     );
+    let key_file = format!(
+        "# Speak Up case key\n{}\n",
+        age::secrecy::ExposeSecret::expose_secret(&case.case_key.to_string())
+    );
+    let oscar_rcpt = oscar.identity.as_ref().unwrap().to_public();
+    let option_value = |html: &str, form: &str, email: &str| {
+        html.split(&format!("id=\"{form}\""))
+            .nth(1)
+            .and_then(|s| s.split("<option value=\"").find(|o| o.contains(email)))
+            .and_then(|o| o.split('"').next())
+            .unwrap_or_else(|| panic!("{email} not offered in {form}"))
+            .to_owned()
+    };
+    // An investigator cannot grant: given access to the case and sending their own valid
+    // CSRF token and a well-formed grant, only their role stands in the way...
+    let ivan_id = option_value(&case.html, "grant-account", "ivan@example.org");
+    let inv_rcpt = t.investigator.identity.as_ref().unwrap().to_public();
+    let (status, page) = post_parts(
+        &app,
+        &t.officer,
+        &format!("/officer/cases/{reference}/grants"),
+        &[("csrf", &case.csrf), ("account", &ivan_id)],
+        vec![("envelope", encrypt(&[inv_rcpt], key_file.as_bytes()))],
+    )
+    .await;
+    assert_eq!(status, 200, "granting the investigator: {page}");
+    let inv_case = open_case(&app, &t.investigator, &reference).await;
+    let officer_page = app
+        .page(&t.officer.client, &format!("/officer/cases/{reference}"))
+        .await;
+    let oscar_id = option_value(&officer_page, "grant-account", "oscar@example.org");
+    let grant_to_oscar = |who: &'static str| {
+        let (person, csrf) = match who {
+            "investigator" => (&t.investigator, inv_case.csrf.clone()),
+            _ => (&t.officer, case.csrf.clone()),
+        };
+        let envelope = encrypt(std::slice::from_ref(&oscar_rcpt), key_file.as_bytes());
+        let (app, reference, oscar_id) = (&app, &reference, &oscar_id);
+        async move {
+            post_parts(
+                app,
+                person,
+                &format!("/officer/cases/{reference}/grants"),
+                &[("csrf", &csrf), ("account", oscar_id)],
+                vec![("envelope", envelope)],
+            )
+            .await
+        }
+    };
+    let (status, page) = grant_to_oscar("investigator").await;
+    assert_eq!(status, 403, "investigator grant: {page}");
+    assert_eq!(
+        status_of(&oscar.client, format!("/officer/cases/{reference}")).await,
+        403,
+        "the refused grant gave oscar a key copy"
+    );
+    // ...as the very same grant made by an officer succeeds.
+    let (status, page) = grant_to_oscar("officer").await;
+    assert_eq!(status, 200, "the officer's identical grant: {page}");
+    assert_eq!(
+        status_of(&oscar.client, format!("/officer/cases/{reference}")).await,
+        200
+    );
+
+    // Excluding a colleague deletes their key copy at once and blocks a later grant.
     let page = app
         .page(&t.officer.client, &format!("/officer/cases/{reference}"))
         .await;
@@ -359,11 +437,11 @@ async fn role_boundaries(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let key_file = format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&case.case_key.to_string())
+    assert_eq!(
+        status_of(&oscar.client, format!("/officer/cases/{reference}")).await,
+        403,
+        "an excluded colleague still opens the case"
     );
-    let oscar_rcpt = oscar.identity.as_ref().unwrap().to_public();
     let (status, _) = post_parts(
         &app,
         &t.officer,
@@ -659,13 +737,29 @@ async fn tampered_audit_log_is_detected(backend: Backend) {
     assert!(ok.starts_with("audit log intact: 4 rows"), "{ok}");
 
     // Someone with database access softens an entry: the chain breaks at that row.
+    let original = app.store.audit_rows(2, 1).await.unwrap()[0]
+        .entry
+        .detail
+        .clone();
+    assert_ne!(original, "nothing happened");
     let sql = "UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 3";
     execute(&app, sql).await;
+    assert_eq!(
+        app.store.audit_rows(2, 1).await.unwrap()[0].entry.detail,
+        "nothing happened",
+        "the tampering did not reach row 3"
+    );
     let err = try_cli(&app, &["audit", "verify"]).await.unwrap_err();
     assert!(err.contains("broken at row 3"), "{err}");
-    // Putting the text back restores it; deleting the newest row is caught too.
-    let rows = app.store.audit_rows(2, 1).await.unwrap();
-    assert_eq!(rows[0].entry.detail, "nothing happened");
+    // Putting the original text back restores the chain; deleting the newest row is
+    // caught too.
+    let restore = format!(
+        "UPDATE audit_log SET detail = '{}' WHERE seq = 3",
+        original.replace('\'', "''")
+    );
+    execute(&app, &restore).await;
+    let ok = run_cli(&app, &["audit", "verify"]).await;
+    assert!(ok.starts_with("audit log intact: 4 rows"), "{ok}");
     execute(&app, "DELETE FROM audit_log WHERE seq >= 3").await;
     let err = try_cli(&app, &["audit", "verify"]).await.unwrap_err();
     assert!(err.contains("broken at row 3"), "{err}");
