@@ -171,6 +171,49 @@ pub struct SiteDefaults {
 }
 
 impl SiteDefaults {
+    /// The organisation's name, the escrow recipient and the categories from flags, the
+    /// environment or the file; each refused with its name when it makes no sense.
+    fn resolve(serve: &ServeArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let escrow_recipient = serve
+            .escrow_recipient
+            .clone()
+            .or_else(|| file.escrow_recipient.clone())
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_recipient(&s))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                name: "SPEAKUP_ESCROW_RECIPIENT",
+                message: e.to_string(),
+            })?;
+        let categories = match file.categories.clone() {
+            Some(c) if !c.is_empty() => c,
+            _ => DEFAULT_CATEGORIES
+                .iter()
+                .map(|c| Category::builtin(c))
+                .collect(),
+        };
+        for c in &categories {
+            if !c.is_valid() {
+                return Err(ConfigError::Invalid {
+                    name: "categories",
+                    message: format!(
+                        "category '{}' needs a code of a-z, 0-9, _ or - and, unless built in, an `en` label",
+                        c.code
+                    ),
+                });
+            }
+        }
+        Ok(Self {
+            org_name: serve
+                .org_name
+                .clone()
+                .or_else(|| file.org_name.clone())
+                .unwrap_or_else(|| "Speak Up".into()),
+            escrow_recipient,
+            categories,
+        })
+    }
+
     pub fn category(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
     }
@@ -226,6 +269,7 @@ impl Settings {
         serve: &ServeArgs,
         file: FileConfig,
     ) -> Result<Self, ConfigError> {
+        let site = SiteDefaults::resolve(serve, &file)?;
         let bind = serve
             .bind
             .or(file.bind)
@@ -241,17 +285,6 @@ impl Settings {
                 message: "must start with http:// or https://".into(),
             });
         }
-        let escrow_recipient = serve
-            .escrow_recipient
-            .clone()
-            .or(file.escrow_recipient)
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| parse_recipient(&s))
-            .transpose()
-            .map_err(|e| ConfigError::Invalid {
-                name: "SPEAKUP_ESCROW_RECIPIENT",
-                message: e.to_string(),
-            })?;
         let max_attachment_mib = serve
             .max_attachment_mib
             .or(file.max_attachment_mib)
@@ -262,24 +295,6 @@ impl Settings {
                 message: "must be between 1 and 4096".into(),
             });
         }
-        let categories = match file.categories {
-            Some(c) if !c.is_empty() => c,
-            _ => DEFAULT_CATEGORIES
-                .iter()
-                .map(|c| Category::builtin(c))
-                .collect(),
-        };
-        for c in &categories {
-            if !c.is_valid() {
-                return Err(ConfigError::Invalid {
-                    name: "categories",
-                    message: format!(
-                        "category '{}' needs a code of a-z, 0-9, _ or - and, unless built in, an `en` label",
-                        c.code
-                    ),
-                });
-            }
-        }
         Ok(Self {
             database_url: common
                 .database_url
@@ -288,15 +303,7 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             bind,
             public_url: public_url.trim_end_matches('/').to_owned(),
-            site: SiteDefaults {
-                org_name: serve
-                    .org_name
-                    .clone()
-                    .or(file.org_name)
-                    .unwrap_or_else(|| "Speak Up".into()),
-                escrow_recipient,
-                categories,
-            },
+            site,
             max_attachment_bytes: max_attachment_mib * 1024 * 1024,
             max_attachments: serve
                 .max_attachments

@@ -1,5 +1,5 @@
 //! Interface languages (English, Dutch, French, German) and their message catalogs in
-//! `frontend/i18n/*.toml`, compiled into the binary. Keeps non-negotiable 4: a unit test fails
+//! `frontend/i18n/*.toml`, compiled into the binary. Keeps rule `four-languages`: a unit test fails
 //! when any language lacks a key another has, or a template uses a key no catalog defines.
 
 use std::collections::HashMap;

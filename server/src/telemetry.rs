@@ -1,4 +1,4 @@
-//! Logging set-up. Keeps non-negotiable 1 and 2 at the source: only our own targets log at
+//! Logging set-up. Keeps rules `no-plaintext-at-rest` and `reporter-anonymity` at the source: only our own targets log at
 //! info, and the dependencies that could echo request data (sqlx statements, hyper) are held
 //! at warn unless `SPEAKUP_LOG` says otherwise.
 

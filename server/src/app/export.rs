@@ -63,18 +63,13 @@ fn private_dir(p: &Path) -> std::io::Result<()> {
     fs::create_dir_all(p)
 }
 
-/// Writes the export; returns the number of item files written.
-pub async fn export_case(
+/// Writes each holder's sealed copy of the case key as `keys/<holder>.age`; returns the
+/// manifest's `keys` entries.
+async fn write_keys(
     store: &dyn Store,
     case: &CaseRecord,
     out: &Path,
-) -> Result<usize, ExportError> {
-    if out.exists() && fs::read_dir(out)?.next().is_some() {
-        return Err(ExportError::NotEmpty(out.display().to_string()));
-    }
-    private_dir(&out.join("keys"))?;
-    private_dir(&out.join("items"))?;
-
+) -> Result<Vec<serde_json::Value>, ExportError> {
     let officers = store.officers().await?;
     let mut keys = Vec::new();
     for env in store.envelopes(&case.id).await? {
@@ -91,7 +86,22 @@ pub async fn export_case(
             json!({ "file": file, "holder": env.holder.to_db(), "recipient": env.recipient }),
         );
     }
+    Ok(keys)
+}
 
+/// Writes the export; returns the number of item files written.
+pub async fn export_case(
+    store: &dyn Store,
+    case: &CaseRecord,
+    out: &Path,
+) -> Result<usize, ExportError> {
+    if out.exists() && fs::read_dir(out)?.next().is_some() {
+        return Err(ExportError::NotEmpty(out.display().to_string()));
+    }
+    private_dir(&out.join("keys"))?;
+    private_dir(&out.join("items"))?;
+
+    let keys = write_keys(store, case, out).await?;
     let items = store.items(&case.id).await?;
     let mut listed = Vec::new();
     let mut name_files = Vec::new();

@@ -1,4 +1,4 @@
-//! Officer login secrets (non-negotiable 6): Argon2id password hashes, TOTP seeds and codes,
+//! Officer login secrets (rule `officer-auth-and-audit`): Argon2id password hashes, TOTP seeds and codes,
 //! and the random tokens behind sessions and enrollment links. Only hashes of passwords and
 //! tokens are stored, so a copy of the database logs nobody in; codes are compared in
 //! constant time and each TOTP step is accepted once (see `Workspace::accept_totp_step`).

@@ -9,8 +9,10 @@ use serde::Deserialize;
 use super::desk_for;
 use super::pages::{CaseRow, CasesPage, Choice};
 use super::session::Officer;
-use crate::app::casework::{self, Filter};
+use crate::app::casework::{self, CaseList, Filter};
+use crate::app::settings::Site;
 use crate::domain::case::CaseStatus;
+use crate::i18n::{Lang, Tr};
 use crate::web::SharedState;
 use crate::web::shared::error::AppError;
 
@@ -34,6 +36,43 @@ fn choice(value: &str, label: String, current: &str) -> Choice {
         label,
         selected: value == current,
     }
+}
+
+type Filters = (Vec<Choice>, Vec<Choice>, Vec<Choice>, Vec<Choice>);
+
+/// The filter row's choices (status, category, assignee, sort), the current ones selected.
+fn filters(t: &Tr, site: &Site, found: &CaseList, f: &Filter, lang: Lang) -> Filters {
+    let statuses = CaseStatus::ALL
+        .iter()
+        .map(|s| {
+            choice(
+                s.as_str(),
+                t.get(&format!("status.{s}")).to_owned(),
+                &f.status,
+            )
+        })
+        .collect();
+    let categories = site
+        .categories
+        .iter()
+        .map(|c| choice(&c.code, c.label(lang), &f.category))
+        .collect();
+    let mut assignees: Vec<Choice> = found
+        .assignees
+        .iter()
+        .map(|(id, name)| choice(id.as_str(), name.clone(), &f.assignee))
+        .collect();
+    assignees.sort_by(|a, b| a.label.cmp(&b.label));
+    let current = if f.sort.is_empty() {
+        "deadline"
+    } else {
+        &f.sort
+    };
+    let sorts = ["deadline", "received", "reference"]
+        .iter()
+        .map(|s| choice(s, t.get(&format!("cases.sort.{s}")).to_owned(), current))
+        .collect();
+    (statuses, categories, assignees, sorts)
 }
 
 pub async fn list(
@@ -67,36 +106,7 @@ pub async fn list(
             feedback_flag: l.deadlines.feedback,
         })
         .collect();
-    let statuses = CaseStatus::ALL
-        .iter()
-        .map(|s| {
-            choice(
-                s.as_str(),
-                t.get(&format!("status.{s}")).to_owned(),
-                &f.status,
-            )
-        })
-        .collect();
-    let categories = site
-        .categories
-        .iter()
-        .map(|c| choice(&c.code, c.label(who.lang), &f.category))
-        .collect();
-    let mut assignees: Vec<Choice> = found
-        .assignees
-        .iter()
-        .map(|(id, name)| choice(id.as_str(), name.clone(), &f.assignee))
-        .collect();
-    assignees.sort_by(|a, b| a.label.cmp(&b.label));
-    let current = if f.sort.is_empty() {
-        "deadline"
-    } else {
-        &f.sort
-    };
-    let sorts = ["deadline", "received", "reference"]
-        .iter()
-        .map(|s| choice(s, t.get(&format!("cases.sort.{s}")).to_owned(), current))
-        .collect();
+    let (statuses, categories, assignees, sorts) = filters(&t, &site, &found, &f, who.lang);
     Ok(CasesPage {
         d: desk_for(&state, &who, "cases", "/officer/cases"),
         rows,

@@ -1,4 +1,4 @@
-//! The access log. Keeps non-negotiable 2: it records the method, the route pattern (never
+//! The access log. Keeps rule `reporter-anonymity`: it records the method, the route pattern (never
 //! the concrete path or query), the status and the duration, and nothing about the client:
 //! no IP address, no user agent, no referrer.
 

@@ -1,5 +1,5 @@
 //! One error type for handlers and one place that turns any error status into a clear page
-//! in the reporter's language. Keeps non-negotiables 1 and 5: the cause of an internal error
+//! in the reporter's language. Keeps rules `no-plaintext-at-rest` and `clear-errors`: the cause of an internal error
 //! is logged (it never contains reporter input: handlers only wrap store, crypto and I/O
 //! errors), the page shows a generic localized message, and never a stack of details.
 

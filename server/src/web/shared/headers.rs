@@ -1,4 +1,4 @@
-//! Security headers on every response. Keeps non-negotiable 2 (no third-party resources,
+//! Security headers on every response. Keeps rule `reporter-anonymity` (no third-party resources,
 //! strict CSP, no referrer leaks) and makes sure no page with case data is cached.
 
 use axum::extract::{Request, State};
@@ -8,8 +8,8 @@ use axum::response::Response;
 
 use crate::web::SharedState;
 
-/// Nothing from anywhere but here; no scripts at all on reporter pages (the officer
-/// workspace and the in-browser encryption will add `script-src 'self'`, never inline).
+/// Nothing from anywhere but here, and no script at all: pages that do not load one of our
+/// bundles (the landing page, error pages, the receipt's own content) get this.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
