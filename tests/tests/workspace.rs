@@ -858,8 +858,8 @@ async fn retention_deletes_closed_cases(backend: Backend) {
     let close = |id: speakup::domain::holder::CaseId, on: time::Date| {
         let store = app.store.clone();
         async move {
-            let update = speakup::store::workspace::CaseUpdate {
-                event: Some(speakup::store::workspace::NewEvent {
+            let update = speakup::store::CaseUpdate {
+                event: Some(speakup::store::NewEvent {
                     at: 0,
                     actor: "x".into(),
                     status: speakup::domain::case::CaseStatus::Closed,

@@ -14,7 +14,7 @@ use crate::domain::holder::OfficerId;
 use crate::domain::officer::{OfficerEmail, OfficerName, Role, Roles};
 use crate::domain::permission::Permission;
 use crate::i18n::Lang;
-use crate::store::workspace::{CompletedEnrollment, EnrollmentRecord, LoginFailure, NewEnrollment};
+use crate::store::{CompletedEnrollment, EnrollmentRecord, LoginFailure, NewEnrollment};
 use crate::store::{NewOfficer, OfficerRecord, StoreError};
 
 /// Lifetime of an enrollment link.

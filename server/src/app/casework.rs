@@ -18,7 +18,7 @@ use crate::domain::case::{CaseStatus, ItemKind, Outcome};
 use crate::domain::deadlines::Deadlines;
 use crate::domain::holder::{AccessKind, Holder, OfficerId};
 use crate::domain::permission::{Permission, may_open_case};
-use crate::store::workspace::{AccessRecord, CaseUpdate, EventRecord, NewEvent};
+use crate::store::{AccessRecord, CaseUpdate, EventRecord, NewEvent};
 use crate::store::{CaseRecord, EnvelopeRecord, ItemRecord, NewEnvelope, OfficerRecord};
 
 /// A case this person may work on now, with their copy of its key.

@@ -1,0 +1,211 @@
+//! Who may open a case beyond the triage group: grants (a colleague's envelope of the case
+//! key), revocations and exclusions, each committed with its audit row. An exclusion blocks
+//! every later grant to that person for that case.
+
+use sqlx::Row;
+
+use super::backends::{PostgresStore, SqliteStore};
+use super::{AccessRecord, AuditEntry, NewEnvelope, StoreResult, parsed};
+use crate::domain::holder::{AccessKind, CaseId, Holder, OfficerId};
+
+#[async_trait::async_trait]
+pub trait CaseAccess: Send + Sync {
+    async fn case_access(&self, case_id: &CaseId) -> StoreResult<Vec<AccessRecord>>;
+
+    async fn all_case_access(&self) -> StoreResult<Vec<AccessRecord>>;
+
+    /// Seals the case to one more holder. Refused (false, nothing written) if they are
+    /// excluded from it.
+    async fn grant_access(
+        &self,
+        case_id: &CaseId,
+        officer_id: &OfficerId,
+        by: &OfficerId,
+        at: i64,
+        envelope: &NewEnvelope,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    /// Deletes the holder's envelope and grant.
+    async fn revoke_access(
+        &self,
+        case_id: &CaseId,
+        officer_id: &OfficerId,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+
+    /// Deletes the holder's envelope and records the exclusion, which blocks later grants.
+    async fn exclude(
+        &self,
+        case_id: &CaseId,
+        officer_id: &OfficerId,
+        by: &OfficerId,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+}
+
+macro_rules! access_sql {
+    ($store:ident, $row:ty, $tx:ty) => {
+        impl $store {
+            fn access_from_row(r: &$row) -> StoreResult<AccessRecord> {
+                Ok(AccessRecord {
+                    case_id: CaseId::from(r.try_get::<String, _>("case_id")?),
+                    officer_id: OfficerId::from(r.try_get::<String, _>("officer_id")?),
+                    kind: parsed("case_access.kind", r.try_get::<String, _>("kind")?.parse())?,
+                    by_officer: OfficerId::from(r.try_get::<String, _>("by_officer")?),
+                    at: r.try_get("at")?,
+                })
+            }
+
+            /// Removes a holder's envelope and access row of one case (before a new grant,
+            /// a revocation or an exclusion).
+            async fn drop_holder(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                grants_only: bool,
+            ) -> StoreResult<()> {
+                let access = if grants_only {
+                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2 AND kind = 'grant'"
+                } else {
+                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2"
+                };
+                sqlx::query(access)
+                    .bind(case_id.as_str())
+                    .bind(officer_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("DELETE FROM case_keys WHERE case_id = $1 AND holder = $2")
+                    .bind(case_id.as_str())
+                    .bind(Holder::Officer(officer_id.clone()).to_db())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_access(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                kind: AccessKind,
+                by: &OfficerId,
+                at: i64,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .bind(kind.as_str())
+                .bind(by.as_str())
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl CaseAccess for $store {
+            async fn case_access(&self, case_id: &CaseId) -> StoreResult<Vec<AccessRecord>> {
+                let rows = sqlx::query(
+                    "SELECT case_id, officer_id, kind, by_officer, at FROM case_access \
+                     WHERE case_id = $1 ORDER BY at",
+                )
+                .bind(case_id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::access_from_row).collect()
+            }
+
+            async fn all_case_access(&self) -> StoreResult<Vec<AccessRecord>> {
+                let rows = sqlx::query(
+                    "SELECT case_id, officer_id, kind, by_officer, at FROM case_access ORDER BY at",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::access_from_row).collect()
+            }
+
+            async fn grant_access(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                by: &OfficerId,
+                at: i64,
+                envelope: &NewEnvelope,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let excluded = sqlx::query(
+                    "SELECT 1 AS one FROM case_access WHERE case_id = $1 AND officer_id = $2 \
+                     AND kind = 'exclusion'",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if excluded.is_some() {
+                    return Ok(false);
+                }
+                Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
+                Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Grant, by, at).await?;
+                sqlx::query(
+                    "INSERT INTO case_keys (case_id, holder, recipient, envelope) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(case_id.as_str())
+                .bind(envelope.holder.to_db())
+                .bind(&envelope.recipient)
+                .bind(&envelope.envelope)
+                .execute(&mut *tx)
+                .await?;
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn revoke_access(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::drop_holder(&mut tx, case_id, officer_id, true).await?;
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn exclude(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                by: &OfficerId,
+                at: i64,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
+                Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Exclusion, by, at)
+                    .await?;
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+access_sql!(
+    SqliteStore,
+    sqlx::sqlite::SqliteRow,
+    sqlx::Transaction<'static, sqlx::Sqlite>
+);
+access_sql!(
+    PostgresStore,
+    sqlx::postgres::PgRow,
+    sqlx::Transaction<'static, sqlx::Postgres>
+);

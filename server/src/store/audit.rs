@@ -1,0 +1,172 @@
+//! The audit chain in the database: appending a row inside the caller's transaction (so an
+//! action and its row commit together), reporter actions queued with their day only and moved
+//! into the chain once the day is over, and reading the chain back. Appending begins by
+//! locking the head row, so the chain never forks.
+
+use sqlx::Row;
+use time::Date;
+
+use super::backends::{PostgresStore, SqliteStore, day_from_db, day_to_db};
+use super::{AuditEntry, AuditRecord, StoreResult};
+use crate::domain::audit::{REPORTER_ACTOR, chain_hash, day_start};
+
+#[async_trait::async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends to the chain on its own: for actions whose only write is their audit row
+    /// (opening a case, a download, a reveal, an export). Returns the new row's number.
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<i64>;
+
+    /// Queues a reporter action with its day only (see migrations 0002).
+    async fn queue_reporter_audit(
+        &self,
+        day: Date,
+        action: &str,
+        case_ref: &str,
+    ) -> StoreResult<()>;
+
+    /// Moves queued reporter actions of days before `before` into the chain.
+    async fn flush_reporter_audit(&self, before: Date) -> StoreResult<u64>;
+
+    /// Rows with `seq > after`, oldest first, at most `limit`.
+    async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
+
+    async fn audit_head(&self) -> StoreResult<(i64, Vec<u8>)>;
+}
+
+macro_rules! audit_sql {
+    ($store:ident, $row:ty, $tx:ty) => {
+        impl $store {
+            /// Appends an audit row inside the caller's transaction, so an action and its row
+            /// commit together or not at all.
+            pub(super) async fn append_in(tx: &mut $tx, e: &AuditEntry) -> StoreResult<i64> {
+                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+                    .execute(&mut **tx)
+                    .await?;
+                let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let prev: Vec<u8> = head.try_get("hash")?;
+                let seq: i64 = head.try_get::<i64, _>("seq")? + 1;
+                let hash = chain_hash(&prev, seq, e);
+                sqlx::query(
+                    "INSERT INTO audit_log (seq, at, actor, action, case_ref, detail, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(seq)
+                .bind(e.at)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.case_ref)
+                .bind(&e.detail)
+                .bind(&prev)
+                .bind(hash.as_slice())
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                    .bind(seq)
+                    .bind(hash.as_slice())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(seq)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl AuditLog for $store {
+            async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<i64> {
+                let mut tx = self.pool.begin().await?;
+                let seq = Self::append_in(&mut tx, entry).await?;
+                tx.commit().await?;
+                Ok(seq)
+            }
+
+            async fn queue_reporter_audit(&self, day: Date, action: &str, case_ref: &str) -> StoreResult<()> {
+                sqlx::query("INSERT INTO audit_pending (day, action, case_ref) VALUES ($1, $2, $3)")
+                    .bind(day_to_db(day))
+                    .bind(action)
+                    .bind(case_ref)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn flush_reporter_audit(&self, before: Date) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+                let before = day_to_db(before);
+                let rows = sqlx::query(
+                    "SELECT day, action, case_ref FROM audit_pending WHERE day < $1 \
+                     ORDER BY day, case_ref, action",
+                )
+                .bind(&before)
+                .fetch_all(&mut *tx)
+                .await?;
+                for r in &rows {
+                    let day: String = r.try_get("day")?;
+                    let day = day_from_db(&day)?;
+                    let entry = AuditEntry {
+                        at: day_start(day),
+                        actor: REPORTER_ACTOR.into(),
+                        action: r.try_get("action")?,
+                        case_ref: r.try_get("case_ref")?,
+                        detail: String::new(),
+                    };
+                    Self::append_in(&mut tx, &entry).await?;
+                }
+                sqlx::query("DELETE FROM audit_pending WHERE day < $1")
+                    .bind(&before)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(rows.len() as u64)
+            }
+
+            async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, actor, action, case_ref, detail, prev_hash, hash FROM audit_log \
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditRecord {
+                            seq: r.try_get("seq")?,
+                            entry: AuditEntry {
+                                at: r.try_get("at")?,
+                                actor: r.try_get("actor")?,
+                                action: r.try_get("action")?,
+                                case_ref: r.try_get("case_ref")?,
+                                detail: r.try_get("detail")?,
+                            },
+                            prev_hash: r.try_get("prev_hash")?,
+                            hash: r.try_get("hash")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn audit_head(&self) -> StoreResult<(i64, Vec<u8>)> {
+                let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok((r.try_get("seq")?, r.try_get("hash")?))
+            }
+        }
+    };
+}
+
+audit_sql!(
+    SqliteStore,
+    sqlx::sqlite::SqliteRow,
+    sqlx::Transaction<'static, sqlx::Sqlite>
+);
+audit_sql!(
+    PostgresStore,
+    sqlx::postgres::PgRow,
+    sqlx::Transaction<'static, sqlx::Postgres>
+);

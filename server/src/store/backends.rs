@@ -1,0 +1,91 @@
+//! The two databases behind one store: connecting to SQLite (WAL, `synchronous=FULL`, so a
+//! commit survives a power cut before a receipt is shown) or PostgreSQL, migrations, and the
+//! day format both use. The SQL itself is written once per aggregate (`blobs.rs`, `cases.rs`,
+//! …) with the same `$n` placeholders and statements for both, so the two cannot drift apart.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use time::Date;
+use time::macros::format_description;
+
+use super::{Store, StoreError, StoreResult};
+
+const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]");
+
+pub(super) fn day_to_db(d: Date) -> String {
+    d.format(DAY).unwrap_or_default()
+}
+
+pub(super) fn day_from_db(s: &str) -> StoreResult<Date> {
+    Date::parse(s, DAY).map_err(|_| StoreError::Corrupt(format!("day '{s}'")))
+}
+
+pub(super) fn opt_day(s: Option<String>) -> StoreResult<Option<Date>> {
+    s.as_deref().map(day_from_db).transpose()
+}
+
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+pub struct SqliteStore {
+    pub(super) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        // WAL with synchronous=FULL: once a commit returns, the report survives a power cut,
+        // which is what showing the receipt promises.
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+pub struct PostgresStore {
+    pub(super) pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+macro_rules! backend {
+    ($store:ident, $name:literal, $migrations:literal) => {
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn migrate(&self) -> StoreResult<()> {
+                sqlx::migrate!($migrations).run(&self.pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+backend!(SqliteStore, "sqlite", "../migrations/sqlite");
+backend!(PostgresStore, "postgres", "../migrations/postgres");

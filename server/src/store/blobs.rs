@@ -1,0 +1,185 @@
+//! Uploads as chunked blobs: an attachment streams in chunk by chunk as an incomplete blob
+//! that only a case or an item can claim; an unclaimed one is discarded or purged. Only
+//! ciphertext passes through here.
+
+use sqlx::Row;
+use time::Date;
+
+use super::backends::{PostgresStore, SqliteStore, day_to_db};
+use super::{Content, StoreError, StoreResult};
+
+#[async_trait::async_trait]
+pub trait Blobs: Send + Sync {
+    /// Starts an upload: chunks can be appended until a case or item claims the blob.
+    async fn create_blob(&self, id: &str, day: Date) -> StoreResult<()>;
+
+    async fn append_chunk(&self, blob_id: &str, idx: i64, data: &[u8]) -> StoreResult<()>;
+
+    /// Drops an unclaimed upload (a failed or refused request).
+    async fn discard_blob(&self, blob_id: &str) -> StoreResult<()>;
+
+    /// Drops unclaimed uploads begun before `day` (left by a crash mid-upload).
+    async fn purge_incomplete_blobs(&self, before: Date) -> StoreResult<u64>;
+
+    async fn chunk(&self, blob_id: &str, idx: i64) -> StoreResult<Option<Vec<u8>>>;
+}
+
+macro_rules! blobs_sql {
+    ($store:ident, $row:ty, $tx:ty) => {
+        impl $store {
+            /// Makes an item's ciphertext a complete blob inside the caller's transaction.
+            pub(super) async fn claim_content(
+                tx: &mut $tx,
+                id: &str,
+                content: &Content,
+                day: &str,
+            ) -> StoreResult<String> {
+                match content {
+                    Content::Inline(bytes) => {
+                        let blob_id = format!("{id}.c");
+                        Self::insert_inline(tx, &blob_id, bytes, day).await?;
+                        Ok(blob_id)
+                    }
+                    Content::Blob {
+                        id: blob_id,
+                        plaintext_size,
+                    } => {
+                        let done = sqlx::query(
+                            "UPDATE blobs SET complete = TRUE, size = $2 \
+                             WHERE id = $1 AND complete = FALSE",
+                        )
+                        .bind(blob_id)
+                        .bind(plaintext_size)
+                        .execute(&mut **tx)
+                        .await?;
+                        if done.rows_affected() != 1 {
+                            return Err(StoreError::BlobNotPending(blob_id.clone()));
+                        }
+                        Ok(blob_id.clone())
+                    }
+                }
+            }
+
+            pub(super) async fn insert_inline(
+                tx: &mut $tx,
+                blob_id: &str,
+                bytes: &[u8],
+                day: &str,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO blobs (id, complete, created_on, size) VALUES ($1, TRUE, $2, $3)",
+                )
+                .bind(blob_id)
+                .bind(day)
+                .bind(bytes.len() as i64)
+                .execute(&mut **tx)
+                .await?;
+                for (idx, chunk) in bytes.chunks(crate::crypto::CHUNK_SIZE).enumerate() {
+                    sqlx::query("INSERT INTO chunks (blob_id, idx, data) VALUES ($1, $2, $3)")
+                        .bind(blob_id)
+                        .bind(idx as i64)
+                        .bind(chunk)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Blobs for $store {
+            async fn create_blob(&self, id: &str, day: Date) -> StoreResult<()> {
+                sqlx::query("INSERT INTO blobs (id, complete, created_on) VALUES ($1, FALSE, $2)")
+                    .bind(id)
+                    .bind(day_to_db(day))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn append_chunk(&self, blob_id: &str, idx: i64, data: &[u8]) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO chunks (blob_id, idx, data) \
+                     SELECT $1, $2, $3 WHERE EXISTS \
+                     (SELECT 1 FROM blobs WHERE id = $1 AND complete = FALSE)",
+                )
+                .bind(blob_id)
+                .bind(idx)
+                .bind(data)
+                .execute(&self.pool)
+                .await
+                .and_then(|done| {
+                    if done.rows_affected() == 1 {
+                        Ok(())
+                    } else {
+                        Err(sqlx::Error::RowNotFound)
+                    }
+                })
+                .map_err(|e| match e {
+                    sqlx::Error::RowNotFound => StoreError::BlobNotPending(blob_id.to_owned()),
+                    e => e.into(),
+                })
+            }
+
+            async fn discard_blob(&self, blob_id: &str) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let pending =
+                    sqlx::query("SELECT 1 AS one FROM blobs WHERE id = $1 AND complete = FALSE")
+                        .bind(blob_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if pending.is_some() {
+                    sqlx::query("DELETE FROM chunks WHERE blob_id = $1")
+                        .bind(blob_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM blobs WHERE id = $1")
+                        .bind(blob_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn purge_incomplete_blobs(&self, before: Date) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let day = day_to_db(before);
+                sqlx::query(
+                    "DELETE FROM chunks WHERE blob_id IN \
+                     (SELECT id FROM blobs WHERE complete = FALSE AND created_on < $1)",
+                )
+                .bind(&day)
+                .execute(&mut *tx)
+                .await?;
+                let done =
+                    sqlx::query("DELETE FROM blobs WHERE complete = FALSE AND created_on < $1")
+                        .bind(&day)
+                        .execute(&mut *tx)
+                        .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn chunk(&self, blob_id: &str, idx: i64) -> StoreResult<Option<Vec<u8>>> {
+                let row = sqlx::query("SELECT data FROM chunks WHERE blob_id = $1 AND idx = $2")
+                    .bind(blob_id)
+                    .bind(idx)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("data")).transpose()?)
+            }
+        }
+    };
+}
+
+blobs_sql!(
+    SqliteStore,
+    sqlx::sqlite::SqliteRow,
+    sqlx::Transaction<'static, sqlx::Sqlite>
+);
+blobs_sql!(
+    PostgresStore,
+    sqlx::postgres::PgRow,
+    sqlx::Transaction<'static, sqlx::Postgres>
+);

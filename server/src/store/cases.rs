@@ -1,0 +1,391 @@
+//! Cases, their items, envelopes and status history: filing a case in one transaction,
+//! adding reporter and officer items, an officer's update with its audit rows, and deletion
+//! with everything the case owns. Writes that number rows begin by locking the case row, so
+//! concurrent writers queue instead of picking the same sequence number.
+
+use sqlx::Row;
+use time::Date;
+
+use super::backends::{
+    PostgresStore, SqliteStore, day_from_db, day_to_db, is_unique_violation, opt_day,
+};
+use super::{
+    AuditEntry, CaseRecord, CaseUpdate, EnvelopeRecord, EventRecord, ItemRecord, NewCase, NewItem,
+    StoreError, StoreResult, parsed,
+};
+use crate::domain::holder::{Author, CaseId, Holder};
+
+#[async_trait::async_trait]
+pub trait Cases: Send + Sync {
+    async fn create_case(&self, case: &NewCase) -> StoreResult<()>;
+
+    /// A reporter's items (replies): no officer action, so no audit row here.
+    async fn add_items(&self, case_id: &CaseId, items: &[NewItem]) -> StoreResult<()>;
+
+    async fn case_by_lookup(&self, lookup: &[u8]) -> StoreResult<Option<CaseRecord>>;
+
+    async fn case_by_reference(&self, reference: &str) -> StoreResult<Option<CaseRecord>>;
+
+    async fn cases(&self) -> StoreResult<Vec<CaseRecord>>;
+
+    async fn items(&self, case_id: &CaseId) -> StoreResult<Vec<ItemRecord>>;
+
+    async fn envelopes(&self, case_id: &CaseId) -> StoreResult<Vec<EnvelopeRecord>>;
+
+    async fn update_case(
+        &self,
+        case_id: &CaseId,
+        update: &CaseUpdate,
+        audit: &[AuditEntry],
+    ) -> StoreResult<()>;
+
+    /// Deletes a case with everything it owns: items, their ciphertext, envelopes, access
+    /// rows and history (retention). The audit log keeps its entries about the case.
+    async fn delete_case(&self, case_id: &CaseId, audit: &AuditEntry) -> StoreResult<()>;
+
+    async fn events(&self, case_id: &CaseId) -> StoreResult<Vec<EventRecord>>;
+}
+
+macro_rules! case_columns {
+    () => {
+        "id, reference, case_recipient, reporter_recipient, category, mode, status, \
+         received_on, acknowledged_on, feedback_on, closed_on"
+    };
+}
+
+macro_rules! item_columns {
+    () => {
+        "i.id, i.case_id, i.seq, i.kind, i.author, i.created_on, i.reporter_visible, \
+         i.parent_id, i.blob_id, b.size, i.name_blob_id"
+    };
+}
+
+macro_rules! cases_sql {
+    ($store:ident, $row:ty, $tx:ty) => {
+        impl $store {
+            fn case_from_row(r: &$row) -> StoreResult<CaseRecord> {
+                Ok(CaseRecord {
+                    id: CaseId::from(r.try_get::<String, _>("id")?),
+                    reference: r.try_get("reference")?,
+                    case_recipient: r.try_get("case_recipient")?,
+                    reporter_recipient: r.try_get("reporter_recipient")?,
+                    category: r.try_get("category")?,
+                    mode: parsed("cases.mode", r.try_get::<String, _>("mode")?.parse())?,
+                    status: parsed("cases.status", r.try_get::<String, _>("status")?.parse())?,
+                    received_on: day_from_db(&r.try_get::<String, _>("received_on")?)?,
+                    acknowledged_on: opt_day(r.try_get("acknowledged_on")?)?,
+                    feedback_on: opt_day(r.try_get("feedback_on")?)?,
+                    closed_on: opt_day(r.try_get("closed_on")?)?,
+                })
+            }
+
+            fn item_from_row(r: &$row) -> StoreResult<ItemRecord> {
+                Ok(ItemRecord {
+                    id: r.try_get("id")?,
+                    case_id: CaseId::from(r.try_get::<String, _>("case_id")?),
+                    seq: r.try_get("seq")?,
+                    kind: parsed("items.kind", r.try_get::<String, _>("kind")?.parse())?,
+                    author: parsed("items.author", Author::parse(&r.try_get::<String, _>("author")?))?,
+                    created_on: day_from_db(&r.try_get::<String, _>("created_on")?)?,
+                    reporter_visible: r.try_get("reporter_visible")?,
+                    parent_id: r.try_get("parent_id")?,
+                    blob_id: r.try_get("blob_id")?,
+                    size: r.try_get("size")?,
+                    name_blob_id: r.try_get("name_blob_id")?,
+                })
+            }
+
+            pub(super) async fn insert_items(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                items: &[NewItem],
+            ) -> StoreResult<()> {
+                let case_id = case_id.as_str();
+                let next: i64 = sqlx::query(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM items WHERE case_id = $1",
+                )
+                .bind(case_id)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("next")?;
+                for (n, item) in items.iter().enumerate() {
+                    let day = day_to_db(item.created_on);
+                    let blob_id = Self::claim_content(tx, &item.id, &item.content, &day).await?;
+                    let name_blob_id = match &item.encrypted_name {
+                        Some(name) => {
+                            let id = format!("{}.n", item.id);
+                            Self::insert_inline(tx, &id, name, &day).await?;
+                            Some(id)
+                        }
+                        None => None,
+                    };
+                    sqlx::query(
+                        "INSERT INTO items (id, case_id, seq, kind, author, created_on, \
+                         reporter_visible, parent_id, blob_id, name_blob_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(&item.id)
+                    .bind(case_id)
+                    .bind(next + n as i64)
+                    .bind(item.kind.as_str())
+                    .bind(item.author.to_db())
+                    .bind(&day)
+                    .bind(item.reporter_visible)
+                    .bind(&item.parent_id)
+                    .bind(&blob_id)
+                    .bind(&name_blob_id)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Cases for $store {
+            async fn create_case(&self, c: &NewCase) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
+                     category, mode, status, received_on) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8)",
+                )
+                .bind(c.id.as_str())
+                .bind(&c.reference)
+                .bind(&c.lookup)
+                .bind(&c.case_recipient)
+                .bind(&c.reporter_recipient)
+                .bind(&c.category)
+                .bind(c.mode.as_str())
+                .bind(day_to_db(c.received_on))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::DuplicateReference
+                    } else {
+                        e.into()
+                    }
+                })?;
+                for e in &c.envelopes {
+                    sqlx::query(
+                        "INSERT INTO case_keys (case_id, holder, recipient, envelope) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(c.id.as_str())
+                    .bind(e.holder.to_db())
+                    .bind(&e.recipient)
+                    .bind(&e.envelope)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Self::insert_items(&mut tx, &c.id, &c.items).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn add_items(&self, case_id: &CaseId, items: &[NewItem]) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                // Takes the case row's write lock first, so two replies to one case cannot
+                // pick the same sequence number.
+                sqlx::query("UPDATE cases SET id = id WHERE id = $1")
+                    .bind(case_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                Self::insert_items(&mut tx, case_id, items).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn case_by_lookup(&self, lookup: &[u8]) -> StoreResult<Option<CaseRecord>> {
+                let row = sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE lookup = $1"))
+                    .bind(lookup)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::case_from_row).transpose()
+            }
+
+            async fn case_by_reference(&self, reference: &str) -> StoreResult<Option<CaseRecord>> {
+                let row = sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE reference = $1"))
+                    .bind(reference)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::case_from_row).transpose()
+            }
+
+            async fn cases(&self) -> StoreResult<Vec<CaseRecord>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT ", case_columns!(), " FROM cases ORDER BY received_on, reference"
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::case_from_row).collect()
+            }
+
+            async fn items(&self, case_id: &CaseId) -> StoreResult<Vec<ItemRecord>> {
+                let rows = sqlx::query(concat!(
+                    "SELECT ", item_columns!(), " FROM items i JOIN blobs b ON b.id = i.blob_id \
+                     WHERE i.case_id = $1 ORDER BY i.seq"
+                ))
+                .bind(case_id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::item_from_row).collect()
+            }
+
+            async fn envelopes(&self, case_id: &CaseId) -> StoreResult<Vec<EnvelopeRecord>> {
+                let rows = sqlx::query(
+                    "SELECT holder, recipient, envelope FROM case_keys WHERE case_id = $1 ORDER BY holder",
+                )
+                .bind(case_id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(EnvelopeRecord {
+                            holder: parsed(
+                                "case_keys.holder",
+                                Holder::parse(&r.try_get::<String, _>("holder")?),
+                            )?,
+                            recipient: r.try_get("recipient")?,
+                            envelope: r.try_get("envelope")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn update_case(
+                &self,
+                case_id: &CaseId,
+                u: &CaseUpdate,
+                audit: &[AuditEntry],
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let locked = sqlx::query("UPDATE cases SET id = id WHERE id = $1")
+                    .bind(case_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                if locked.rows_affected() != 1 {
+                    return Err(StoreError::Corrupt(format!("no case {case_id}")));
+                }
+                Self::insert_items(&mut tx, case_id, &u.items).await?;
+                if let Some(e) = &u.event {
+                    let next: i64 = sqlx::query(
+                        "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM case_events WHERE case_id = $1",
+                    )
+                    .bind(case_id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("next")?;
+                    let outcome = e.outcome.map(|o| o.as_str());
+                    sqlx::query(
+                        "INSERT INTO case_events (case_id, seq, at, actor, status, outcome, reason) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(case_id.as_str())
+                    .bind(next)
+                    .bind(e.at)
+                    .bind(Author::Officer(e.actor.clone()).to_db())
+                    .bind(e.status.as_str())
+                    .bind(outcome)
+                    .bind(&e.reason)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE cases SET status = $2, outcome = COALESCE($3, outcome) WHERE id = $1",
+                    )
+                    .bind(case_id.as_str())
+                    .bind(e.status.as_str())
+                    .bind(outcome)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let dates: [(&str, Option<Date>); 3] = [
+                    ("UPDATE cases SET acknowledged_on = $2 WHERE id = $1 AND acknowledged_on IS NULL", u.acknowledged_on),
+                    ("UPDATE cases SET feedback_on = $2 WHERE id = $1 AND feedback_on IS NULL", u.feedback_on),
+                    ("UPDATE cases SET closed_on = $2 WHERE id = $1", u.closed_on),
+                ];
+                for (sql, day) in dates {
+                    if let Some(day) = day {
+                        sqlx::query(sql).bind(case_id.as_str()).bind(day_to_db(day)).execute(&mut *tx).await?;
+                    }
+                }
+                for entry in audit {
+                    Self::append_in(&mut tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delete_case(&self, case_id: &CaseId, audit: &AuditEntry) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let case_id = case_id.as_str();
+                let rows = sqlx::query(
+                    "SELECT blob_id, name_blob_id FROM items WHERE case_id = $1",
+                )
+                .bind(case_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut blobs: Vec<String> = Vec::new();
+                for r in &rows {
+                    blobs.push(r.try_get("blob_id")?);
+                    if let Some(n) = r.try_get::<Option<String>, _>("name_blob_id")? {
+                        blobs.push(n);
+                    }
+                }
+                for sql in [
+                    "DELETE FROM items WHERE case_id = $1",
+                    "DELETE FROM case_keys WHERE case_id = $1",
+                    "DELETE FROM case_access WHERE case_id = $1",
+                    "DELETE FROM case_events WHERE case_id = $1",
+                    "DELETE FROM cases WHERE id = $1",
+                ] {
+                    sqlx::query(sql).bind(case_id).execute(&mut *tx).await?;
+                }
+                for b in &blobs {
+                    sqlx::query("DELETE FROM chunks WHERE blob_id = $1").bind(b).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM blobs WHERE id = $1").bind(b).execute(&mut *tx).await?;
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn events(&self, case_id: &CaseId) -> StoreResult<Vec<EventRecord>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, actor, status, outcome, reason FROM case_events \
+                     WHERE case_id = $1 ORDER BY seq",
+                )
+                .bind(case_id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(EventRecord {
+                            seq: r.try_get("seq")?,
+                            at: r.try_get("at")?,
+                            actor: parsed("case_events.actor", Author::parse(&r.try_get::<String, _>("actor")?))?,
+                            status: parsed("case_events.status", r.try_get::<String, _>("status")?.parse())?,
+                            outcome: parsed(
+                                "case_events.outcome",
+                                r.try_get::<Option<String>, _>("outcome")?.map(|o| o.parse()).transpose(),
+                            )?,
+                            reason: r.try_get("reason")?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+cases_sql!(
+    SqliteStore,
+    sqlx::sqlite::SqliteRow,
+    sqlx::Transaction<'static, sqlx::Sqlite>
+);
+cases_sql!(
+    PostgresStore,
+    sqlx::postgres::PgRow,
+    sqlx::Transaction<'static, sqlx::Postgres>
+);

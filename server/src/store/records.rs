@@ -1,0 +1,248 @@
+//! The values that pass through the store: what is written (`New*`, updates) and what is
+//! read back (`*Record`), typed with the domain's enums, ids and holders. Content is only ever
+//! ciphertext here; secrets that let someone sign in are hashes, except the TOTP seed.
+
+use time::Date;
+
+use crate::domain::case::{CaseStatus, ItemKind, Outcome, ReportMode};
+use crate::domain::deadlines::{CaseDates, Deadlines};
+use crate::domain::holder::{AccessKind, Author, CaseId, Holder, OfficerId};
+use crate::domain::officer::{Role, Roles};
+
+#[derive(Debug, Clone)]
+pub struct NewOfficer {
+    pub id: OfficerId,
+    pub email: String,
+    pub name: String,
+    pub roles: Roles,
+    /// The age recipient case keys are sealed to; empty until the person registers a key.
+    pub recipient: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OfficerRecord {
+    pub id: OfficerId,
+    pub email: String,
+    pub name: String,
+    pub roles: Roles,
+    pub recipient: String,
+    pub created_at: i64,
+    pub disabled: bool,
+    /// The account stored its browser-made key, wrapped with a passphrase.
+    pub has_wrapped_identity: bool,
+    /// A password and TOTP seed are set (the enrollment link was used).
+    pub enrolled: bool,
+}
+
+impl OfficerRecord {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.has(role)
+    }
+
+    /// The holder value of this person's envelopes.
+    pub fn holder(&self) -> Holder {
+        Holder::Officer(self.id.clone())
+    }
+}
+
+/// Ciphertext for an item: small items inline, attachments as a blob streamed in earlier.
+#[derive(Debug, Clone)]
+pub enum Content {
+    Inline(Vec<u8>),
+    Blob { id: String, plaintext_size: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub id: String,
+    pub kind: ItemKind,
+    pub author: Author,
+    pub created_on: Date,
+    pub reporter_visible: bool,
+    /// An attachment belongs to the report or message it was sent with.
+    pub parent_id: Option<String>,
+    pub content: Content,
+    /// The attachment's file name, age-encrypted like the content.
+    pub encrypted_name: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEnvelope {
+    pub holder: Holder,
+    pub recipient: String,
+    pub envelope: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub id: CaseId,
+    pub reference: String,
+    pub lookup: Vec<u8>,
+    pub case_recipient: String,
+    pub reporter_recipient: String,
+    pub category: String,
+    pub mode: ReportMode,
+    pub received_on: Date,
+    pub envelopes: Vec<NewEnvelope>,
+    pub items: Vec<NewItem>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    pub id: CaseId,
+    pub reference: String,
+    pub case_recipient: String,
+    pub reporter_recipient: String,
+    pub category: String,
+    pub mode: ReportMode,
+    pub status: CaseStatus,
+    pub received_on: Date,
+    pub acknowledged_on: Option<Date>,
+    pub feedback_on: Option<Date>,
+    pub closed_on: Option<Date>,
+}
+
+impl CaseRecord {
+    /// What the deadlines depend on.
+    pub fn dates(&self) -> CaseDates {
+        CaseDates {
+            status: self.status,
+            received_on: self.received_on,
+            acknowledged_on: self.acknowledged_on,
+            feedback_on: self.feedback_on,
+        }
+    }
+
+    pub fn deadlines(&self, today: Date) -> Deadlines {
+        Deadlines::on(&self.dates(), today)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemRecord {
+    pub id: String,
+    pub case_id: CaseId,
+    pub seq: i64,
+    pub kind: ItemKind,
+    pub author: Author,
+    pub created_on: Date,
+    pub reporter_visible: bool,
+    pub parent_id: Option<String>,
+    pub blob_id: String,
+    pub size: i64,
+    pub name_blob_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvelopeRecord {
+    pub holder: Holder,
+    pub recipient: String,
+    pub envelope: Vec<u8>,
+}
+
+/// What login checks, kept apart from [`OfficerRecord`] so that listing accounts
+/// never loads a password hash.
+#[derive(Clone)]
+pub struct LoginSecrets {
+    pub password_hash: Option<String>,
+    pub totp_secret: Option<Vec<u8>>,
+    pub failed_logins: i64,
+    pub locked_until: i64,
+}
+
+impl std::fmt::Debug for LoginSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginSecrets(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EnrollmentRecord {
+    pub officer_id: OfficerId,
+    pub totp_secret: Vec<u8>,
+    pub expires_at: i64,
+}
+
+/// What finishing an enrollment writes, all at once.
+#[derive(Clone)]
+pub struct CompletedEnrollment {
+    pub password_hash: String,
+    pub totp_step: i64,
+    /// `None` keeps the key the account already has.
+    pub recipient: Option<String>,
+    pub wrapped_identity: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub officer_id: OfficerId,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub lang: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
+    pub case_id: CaseId,
+    pub officer_id: OfficerId,
+    pub kind: AccessKind,
+    pub by_officer: OfficerId,
+    pub at: i64,
+}
+
+/// A status change. The actor is always an officer.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub at: i64,
+    pub actor: OfficerId,
+    pub status: CaseStatus,
+    pub outcome: Option<Outcome>,
+    /// age ciphertext to the case recipient.
+    pub reason: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: Author,
+    pub status: CaseStatus,
+    pub outcome: Option<Outcome>,
+    pub reason: Option<Vec<u8>>,
+}
+
+/// One officer write to a case, applied in one transaction with its audit rows: new items,
+/// a status change, and the dates the deadlines depend on.
+#[derive(Debug, Clone, Default)]
+pub struct CaseUpdate {
+    pub items: Vec<NewItem>,
+    pub event: Option<NewEvent>,
+    /// Set only if the case has no acknowledgement date yet.
+    pub acknowledged_on: Option<Date>,
+    /// Set only if the case has no feedback date yet.
+    pub feedback_on: Option<Date>,
+    pub closed_on: Option<Date>,
+}
+
+/// A new one-time enrollment link: only the token's hash is stored.
+#[derive(Clone)]
+pub struct NewEnrollment {
+    pub token_hash: [u8; 32],
+    pub totp_secret: Vec<u8>,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for NewEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewEnrollment(<redacted>)")
+    }
+}
+
+/// A failed sign-in: the account to count it against (if one matched) and whether to lock it.
+#[derive(Debug, Clone)]
+pub struct LoginFailure {
+    pub account: Option<OfficerId>,
+    /// Lock the account until then.
+    pub lock_until: Option<i64>,
+}
