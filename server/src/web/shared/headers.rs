@@ -18,61 +18,56 @@ pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
 pub const SCRIPTED_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
      style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Headers every response carries, whatever its page: no referrer, no sniffing, no framing,
+/// no powerful features, no cross-origin reads, no indexing.
+const ALWAYS: &[(&str, &str)] = &[
+    ("referrer-policy", "no-referrer"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
+         interest-cohort=(), browsing-topics=()",
+    ),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("x-robots-tag", "noindex, nofollow"),
+];
+
+/// Pages that load our own bundle: the officer workspace, and the three reporter pages that
+/// encrypt in the browser when scripts run. Every other page allows no script.
+fn scripted(path: &str) -> bool {
+    path == "/officer"
+        || path.starts_with("/officer/")
+        || path.starts_with("/report")
+        || path == "/follow-up"
+        || path.starts_with("/mailbox")
+}
+
 pub async fn security_headers(
     State(state): State<SharedState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let is_static = req.uri().path().starts_with("/static/");
     let path = req.uri().path();
-    // Pages that load our own bundle: the officer workspace, and the three reporter pages
-    // that encrypt in the browser when scripts run. Every other page allows no script.
-    let scripted = path == "/officer"
-        || path.starts_with("/officer/")
-        || path.starts_with("/report")
-        || path == "/follow-up"
-        || path.starts_with("/mailbox");
+    let is_static = path.starts_with("/static/");
+    let csp = if scripted(path) { SCRIPTED_CSP } else { CSP };
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if scripted { SCRIPTED_CSP } else { CSP }),
+        HeaderValue::from_static(csp),
     );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        "permissions-policy",
-        HeaderValue::from_static(
-            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
-             interest-cohort=(), browsing-topics=()",
-        ),
-    );
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        "cross-origin-resource-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        "x-robots-tag",
-        HeaderValue::from_static("noindex, nofollow"),
-    );
+    for (name, value) in ALWAYS {
+        h.insert(*name, HeaderValue::from_static(value));
+    }
     if state.settings.uses_tls() {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
         );
     }
-    // Pages may carry decrypted case data; only the stylesheet may be cached.
+    // Pages may carry decrypted case data; only the stylesheet and scripts may be cached.
     if is_static {
         h.insert(
             header::CACHE_CONTROL,
