@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use self::pages::{Desk, Me};
 use self::session::Officer;
 use super::SharedState;
+use super::shared::views::script_text;
 use crate::domain::officer::Role;
 use crate::domain::permission::Permission;
 use crate::i18n::{Lang, Tr};
@@ -44,14 +45,7 @@ const JS_KEYS: &[&str] = &[
 ];
 
 fn js_text(t: Tr) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = JS_KEYS
-        .iter()
-        .map(|k| ((*k).to_owned(), t.get(&format!("js.{k}")).to_owned().into()))
-        .collect();
-    // Inside a <script> data block only "<" could end the block early.
-    serde_json::Value::Object(map)
-        .to_string()
-        .replace('<', "\\u003c")
+    script_text(t, JS_KEYS)
 }
 
 pub fn desk(state: &SharedState, lang: Lang, page: &'static str, path: &str) -> Desk {

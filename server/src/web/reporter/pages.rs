@@ -8,6 +8,7 @@ use askama_web::WebTemplate;
 pub use crate::app::intake::Draft as ReportDraft;
 use crate::i18n::Tr;
 pub use crate::web::shared::views::Chrome;
+use crate::web::shared::views::script_text;
 
 /// Strings the reporter script shows (`script#speakup-text`), with `<` escaped for the
 /// data block.
@@ -23,13 +24,7 @@ pub fn reporter_js_text(t: Tr) -> String {
         "metadata_warning",
         "strip_metadata",
     ];
-    let map: serde_json::Map<String, serde_json::Value> = KEYS
-        .iter()
-        .map(|k| ((*k).to_owned(), t.get(&format!("js.{k}")).to_owned().into()))
-        .collect();
-    serde_json::Value::Object(map)
-        .to_string()
-        .replace('<', "\\u003c")
+    script_text(t, KEYS)
 }
 
 #[derive(Template, WebTemplate)]

@@ -24,6 +24,19 @@ impl Chrome {
     }
 }
 
+/// The strings a browser script shows, from the `js.*` catalog keys, as JSON for a
+/// `<script type="application/json">` data block (with `<` escaped, the only character that
+/// could end the block early).
+pub fn script_text(t: Tr, keys: &[&str]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|k| ((*k).to_owned(), t.get(&format!("js.{k}")).to_owned().into()))
+        .collect();
+    serde_json::Value::Object(map)
+        .to_string()
+        .replace('<', "\\u003c")
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
