@@ -220,6 +220,7 @@ pub struct TestApp {
     pg_admin: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    expected_warnings: Vec<&'static str>,
 }
 
 /// Row counts that show whether a request stored anything (`TestApp::stored`).
@@ -347,6 +348,7 @@ pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
         pg_admin,
         shutdown: Some(tx),
         server: Some(server),
+        expected_warnings: Vec::new(),
     })
 }
 
@@ -383,13 +385,27 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and drops a PostgreSQL test database.
+    /// Declares WARN/ERROR lines this test provokes on purpose (substrings); `finish`
+    /// fails on any other.
+    pub fn expect_warnings(&mut self, lines: &[&'static str]) {
+        self.expected_warnings.extend_from_slice(lines);
+    }
+
+    /// Stops the server gracefully and drops a PostgreSQL test database. Fails the test if
+    /// the server task ended with an error or a panic, or if the server's own targets logged
+    /// a WARN or ERROR line for this test that it did not declare (`expect_warnings`).
     pub async fn finish(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(s) = self.server.take() {
-            let _ = s.await;
+            match s.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => panic!("the server stopped with an error: {e}"),
+                Err(e) => panic!("the server task did not end cleanly (a panic?): {e}"),
+            }
         }
+        assert_no_server_warnings(&self.expected_warnings);
         if let Some((admin, name)) = self.pg_admin.take()
             && let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
         {
