@@ -161,11 +161,15 @@ async fn serve(
         escrow = settings.site.escrow_recipient.is_some(),
         "listening"
     );
-    writeln!(
-        out,
-        "Speak Up is running: open {} in a browser.",
-        settings.public_url
-    )?;
+    // With port 0 the system picks the port: show the address really bound, unless a public
+    // URL was configured (then that is the address reporters use).
+    let derived = settings.public_url == format!("http://{}", settings.bind);
+    let open = if derived && settings.bind.port() == 0 {
+        format!("http://{addr}")
+    } else {
+        settings.public_url.clone()
+    };
+    writeln!(out, "Speak Up is running: open {open} in a browser.")?;
     if holders.is_empty() {
         writeln!(
             out,

@@ -442,8 +442,8 @@ async fn retention_runs_on_schedule(backend: Backend) {
         (&cases[0], today - time::Duration::days(400)),
         (&cases[1], today - time::Duration::days(30)),
     ] {
-        let update = speakup::store::workspace::CaseUpdate {
-            event: Some(speakup::store::workspace::NewEvent {
+        let update = speakup::store::CaseUpdate {
+            event: Some(speakup::store::NewEvent {
                 at: 0,
                 actor: "x".into(),
                 status: speakup::domain::case::CaseStatus::Closed,
@@ -758,8 +758,8 @@ async fn start_process(bin: &Path, database_url: &str) -> Process {
         base: String::new(),
         stderr,
     };
-    // The address is in the "listening" log line: the banner on stdout prints the public
-    // URL, which for port 0 is not the port the server got.
+    // The address is in the "listening" log line, and the banner on stdout must name the
+    // same address (with port 0, the port the system picked).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let log = text_of(&process.stderr);
@@ -772,6 +772,12 @@ async fn start_process(bin: &Path, database_url: &str) -> Process {
             && text_of(&stdout).contains("Speak Up is running: open http://")
         {
             process.base = format!("http://{addr}");
+            let banner = format!("Speak Up is running: open {} in a browser.", process.base);
+            assert!(
+                text_of(&stdout).contains(&banner),
+                "the banner does not name the bound address {addr}:\n{}",
+                text_of(&stdout)
+            );
             return process;
         }
         if let Ok(Some(status)) = process.child.try_wait() {
