@@ -765,3 +765,46 @@ macro_rules! on_both_databases {
         )+
     };
 }
+
+/// Watches the temporary directory for files created while a test runs, including files
+/// made and removed again before any scan could read them (the server must make none: it
+/// keeps uploads in the database, encrypted, and nothing else on disk). Folders are not
+/// reported: tests make their own temporary folders there.
+pub struct TempWatch {
+    inotify: inotify::Inotify,
+}
+
+impl TempWatch {
+    pub fn start() -> Self {
+        let inotify = inotify::Inotify::init().expect("inotify");
+        inotify
+            .watches()
+            .add(
+                std::env::temp_dir(),
+                inotify::WatchMask::CREATE | inotify::WatchMask::MOVED_TO,
+            )
+            .expect("watch the temporary directory");
+        Self { inotify }
+    }
+
+    /// The names of the files created (or moved in) since `start`.
+    pub fn files_created(&mut self) -> Vec<String> {
+        let mut buffer = [0u8; 64 * 1024];
+        let mut names = Vec::new();
+        loop {
+            match self.inotify.read_events(&mut buffer) {
+                Ok(events) => {
+                    for e in events {
+                        if !e.mask.contains(inotify::EventMask::ISDIR)
+                            && let Some(name) = e.name
+                        {
+                            names.push(name.to_string_lossy().into_owned());
+                        }
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return names,
+                Err(e) => panic!("reading inotify events: {e}"),
+            }
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! Non-negotiable 5: bad input of every kind gets a clear 4xx page in the reporter's language
+//! Rule `clear-errors`: bad input of every kind gets a clear 4xx page in the reporter's language
 //! (never a 500), and what was stored before stays intact and readable.
 
 use speakup::config::ServeArgs;

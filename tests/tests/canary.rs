@@ -1,4 +1,4 @@
-//! Non-negotiable 1, proven: unique strings put in every reporter field, a reply and an
+//! Rule `no-plaintext-at-rest`, proven: unique strings put in every reporter field, a reply and an
 //! attachment (content and name) appear nowhere in the database, the server's log output
 //! (captured at trace level, dependencies included) or the temporary directory.
 
@@ -9,6 +9,7 @@ async fn no_plaintext_anywhere(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
+    let mut made = TempWatch::start();
     let client = app.browser();
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let canary = |what: &str| format!("CANARY-{what}-{tag}");
@@ -82,6 +83,13 @@ async fn no_plaintext_anywhere(backend: Backend) {
         let hits = files_containing(&std::env::temp_dir(), started, c);
         assert!(hits.is_empty(), "{c} found in temporary files {hits:?}");
     }
+    // Not even briefly: no file was made in the temporary directory while the server handled
+    // the report, the reply and the refusal (a file removed again is caught here too).
+    let files = made.files_created();
+    assert!(
+        files.is_empty(),
+        "files made in the temporary directory: {files:?}"
+    );
     // The scan is not vacuous: ciphertext is there, and so is metadata.
     assert!(contains(&db, "age-encryption.org/v1"));
     assert!(contains(&db, "fraud"));

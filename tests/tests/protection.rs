@@ -1,4 +1,4 @@
-//! Non-negotiable 2: security headers on every response, no cookie before the mailbox, an
+//! Rule `reporter-anonymity`: security headers on every response, no cookie before the mailbox, an
 //! access log without IP address or user agent, day-only dates, and rate limits that answer
 //! with a localized page.
 
