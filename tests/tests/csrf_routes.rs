@@ -374,3 +374,60 @@ async fn forged_and_missing_tokens_are_refused(backend: Backend) {
 }
 
 on_both_databases!(forged_and_missing_tokens_are_refused);
+
+/// The POST routes the router really has, read from the `.route(…)` calls under
+/// `server/src/web/`: a route whose method router includes `post(` (on its own or after a
+/// `get(…)`).
+fn routed_post_routes() -> Vec<String> {
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src/web");
+    let mut stack = vec![web];
+    let mut routes = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("read server/src/web")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("read a web module");
+            for call in source.split(".route(").skip(1) {
+                // The call's own text: up to the next call chained on the router.
+                let own = call.split("\n        .").next().unwrap_or(call);
+                let Some(path_literal) = own.split('"').nth(1) else {
+                    continue;
+                };
+                if own.contains("post(") {
+                    routes.push(path_literal.to_owned());
+                }
+            }
+        }
+    }
+    routes.sort();
+    routes.dedup();
+    routes
+}
+
+#[test]
+fn the_table_covers_every_post_route_of_the_router() {
+    let routed = routed_post_routes();
+    assert!(routed.len() >= 15, "too few POST routes found: {routed:?}");
+    // The router's list and the documented list name the same routes.
+    let mut documented = documented_post_routes();
+    documented.sort();
+    assert_eq!(
+        routed, documented,
+        "router and docs/architecture.md disagree"
+    );
+    let ours: Vec<&str> = ROUTES.iter().map(|r| r.0).collect();
+    let missing: Vec<&String> = routed
+        .iter()
+        .filter(|r| !ours.contains(&r.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "POST routes of the router without a CSRF row: {missing:?}"
+    );
+}
