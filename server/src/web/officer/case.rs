@@ -186,6 +186,18 @@ fn choices<T: Copy + std::fmt::Display>(t: &Tr, prefix: &str, all: &[T]) -> Vec<
         .collect()
 }
 
+/// The acknowledgement's suggested text, with the feedback date it would promise.
+fn ack_template(t: &Tr, reference: &str, v: &CaseView, org: &str) -> String {
+    t.fmt(
+        "case.ack_template",
+        &[
+            ("reference", reference),
+            ("feedback_due", t.date(v.feedback_promised).as_str()),
+            ("org", org),
+        ],
+    )
+}
+
 pub async fn render(
     state: &SharedState,
     who: &Officer,
@@ -232,14 +244,7 @@ pub async fn render(
         transitions: choices(&t, "status", c.status.next()),
         outcomes: choices(&t, "outcome", Outcome::ALL),
         can_acknowledge: c.status.may_acknowledge(),
-        ack_template: t.fmt(
-            "case.ack_template",
-            &[
-                ("reference", c.reference.as_str()),
-                ("feedback_due", t.date(v.feedback_promised).as_str()),
-                ("org", site.org_name.as_str()),
-            ],
-        ),
+        ack_template: ack_template(&t, &c.reference, v, &site.org_name),
         is_officer: who.has(Role::Officer),
         holders: holders(&t, v),
         grantable: colleagues(&v.grantable),
