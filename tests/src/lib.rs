@@ -292,7 +292,7 @@ pub async fn spawn_without_officer(backend: Backend) -> Option<TestApp> {
     spawn_with(backend, opts).await
 }
 
-pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
+pub async fn spawn_with(backend: Backend, mut opts: Options) -> Option<TestApp> {
     init_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let (database_url, pg_admin) = database(backend, dir.path()).await?;
@@ -322,6 +322,10 @@ pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
         config: None,
         database_url: Some(database_url.clone()),
     };
+    // The server key file lives outside the database: in the test's folder, for both backends.
+    if opts.serve.key_file.is_none() && opts.file.key_file.is_none() {
+        opts.file.key_file = Some(dir.path().join("speakup.key"));
+    }
     let settings = Settings::from_parts(&common, &opts.serve, opts.file).expect("settings");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
