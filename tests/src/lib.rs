@@ -405,6 +405,12 @@ impl TestApp {
         }
     }
 
+    /// The server's cookie and CSRF keys, from its key file in the test's folder (never from
+    /// the database: see speakup::keyfile).
+    pub fn server_keys(&self) -> speakup::web::ServerKeys {
+        speakup::server::server_keys(Some(&self.dir.path().join("speakup.key"))).expect("key file")
+    }
+
     /// The single integer a query returns (a `COUNT(*)`), on either database.
     pub async fn scalar(&self, sql: &str) -> i64 {
         let q = sqlx::AssertSqlSafe(sql.to_owned());

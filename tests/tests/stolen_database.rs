@@ -351,7 +351,8 @@ async fn an_unreadable_item_leaves_the_mailbox_open(backend: Backend) {
         "the report is gone"
     );
     assert_eq!(
-        page.matches("This item could not be decrypted").count(),
+        page.matches("could not be decrypted, so it cannot be shown")
+            .count(),
         2,
         "{page}"
     );
