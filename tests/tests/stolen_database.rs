@@ -43,8 +43,10 @@ async fn bytes_of(app: &TestApp, sql: &str) -> Vec<u8> {
 /// A report filed without JavaScript (one attachment); its receipt.
 async fn filed(app: &TestApp) -> ReceiptToken {
     let client = app.browser();
-    let mut report = Report::default();
-    report.files = vec![("scan.pdf".into(), b"%PDF-1.4 ledger".to_vec())];
+    let report = Report {
+        files: vec![("scan.pdf".into(), b"%PDF-1.4 ledger".to_vec())],
+        ..Default::default()
+    };
     let (status, page) = file_report(app, &client, "en", &report).await;
     assert_eq!(status, 200, "{page}");
     ReceiptToken::parse(&receipt(&page)).expect("receipt")
