@@ -361,7 +361,72 @@ async fn an_unreadable_item_leaves_the_mailbox_open(backend: Backend) {
     app.finish().await;
 }
 
+/// Runs one statement on the test's database, as an older version (or a thief) would.
+async fn execute(app: &TestApp, sql: &str) {
+    let q = sqlx::AssertSqlSafe(sql.to_owned());
+    match app.backend {
+        Backend::Sqlite => {
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url)
+                .await
+                .expect("connect");
+            sqlx::query(q).execute(&mut c).await.map(|_| ())
+        }
+        Backend::Postgres => {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url)
+                .await
+                .expect("connect");
+            sqlx::query(q).execute(&mut c).await.map(|_| ())
+        }
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A case filed before migration 0003 (its lookup value in clear) is hashed: by the
+/// migration's SQL on PostgreSQL, at start-up on SQLite; running again changes nothing.
+async fn lookups_kept_in_clear_are_hashed(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let token = filed(&app).await;
+    let derived = token.derive().lookup.0;
+    let expected = speakup::domain::receipt::stored_lookup(&derived).to_vec();
+    let literal = match backend {
+        Backend::Sqlite => format!("X'{}'", hex(&derived)),
+        Backend::Postgres => format!("decode('{}', 'hex')", hex(&derived)),
+    };
+    match backend {
+        // As 0003 leaves an older SQLite database: the value in clear, the case listed.
+        Backend::Sqlite => {
+            execute(&app, &format!("UPDATE cases SET lookup = {literal}")).await;
+            execute(
+                &app,
+                "INSERT INTO clear_lookups (case_id) SELECT id FROM cases",
+            )
+            .await;
+            app.store.migrate().await.expect("start-up step");
+        }
+        // 0003's own statement, on a value in clear.
+        Backend::Postgres => {
+            execute(&app, &format!("UPDATE cases SET lookup = {literal}")).await;
+            let sql = include_str!("../../migrations/postgres/0003_lookup_at_rest.sql");
+            let update = sql
+                .lines()
+                .find(|l| l.starts_with("UPDATE cases"))
+                .expect("the migration's UPDATE");
+            execute(&app, update).await;
+        }
+    }
+    assert_eq!(bytes_of(&app, "SELECT lookup FROM cases").await, expected);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM clear_lookups").await, 0);
+    app.store.migrate().await.expect("again");
+    assert_eq!(bytes_of(&app, "SELECT lookup FROM cases").await, expected);
+    let (status, _) = open_mailbox(&app, &app.browser(), &token.grouped()).await;
+    assert_eq!(status, 200, "the receipt no longer opens a migrated case");
+    app.finish().await;
+}
+
 on_both_databases!(
+    lookups_kept_in_clear_are_hashed,
     stolen_lookup_opens_no_mailbox,
     cookies_forged_from_the_database_are_refused,
     browser_mailboxes_refuse_the_no_script_paths,
