@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// Reporter submissions per minute across all clients (behind Tor all share one address).
     #[arg(long, env = "SPEAKUP_RATE_GLOBAL")]
     pub rate_global: Option<u32>,
+    /// The server key file (cookie and CSRF keys), kept outside the database. Default: beside
+    /// a SQLite database; required with PostgreSQL.
+    #[arg(long, env = "SPEAKUP_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 /// The TOML file's shape: every setting optional, plus the category list.
@@ -68,6 +72,7 @@ pub struct FileConfig {
     pub max_attachments: Option<usize>,
     pub rate_per_client: Option<u32>,
     pub rate_global: Option<u32>,
+    pub key_file: Option<PathBuf>,
     pub categories: Option<Vec<Category>>,
 }
 
@@ -157,6 +162,9 @@ pub struct Settings {
     pub max_attachments: usize,
     pub rate_per_client: u32,
     pub rate_global: u32,
+    /// Where the server key file is (see crate::keyfile); `None` when the database is not a
+    /// SQLite file and no path was configured, which the start refuses.
+    pub key_file: Option<PathBuf>,
     /// Only the starting values of what admins change in the workspace; pages read the
     /// current values from `app::settings::Site`, the one source of truth.
     pub site: SiteDefaults,
@@ -237,6 +245,7 @@ impl fmt::Debug for Settings {
             .field("max_attachments", &self.max_attachments)
             .field("rate_per_client", &self.rate_per_client)
             .field("rate_global", &self.rate_global)
+            .field("key_file", &self.key_file)
             .field("categories", &self.site.categories.len())
             .finish()
     }
@@ -295,12 +304,15 @@ impl Settings {
                 message: "must be between 1 and 4096".into(),
             });
         }
+        let database_url = common
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let key_file = key_file(&database_url, serve.key_file.clone().or(file.key_file));
         Ok(Self {
-            database_url: common
-                .database_url
-                .clone()
-                .or(file.database_url)
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            database_url,
+            key_file,
             bind,
             public_url: public_url.trim_end_matches('/').to_owned(),
             site,
@@ -332,6 +344,24 @@ impl Settings {
     pub fn uses_tls(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// The key file: as configured, else `speakup.key` beside a SQLite database file; `None`
+/// for any other database, which must configure it (checked at start, see crate::keyfile).
+fn key_file(database_url: &str, configured: Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(path) = configured.filter(|p| !p.as_os_str().is_empty()) {
+        return Some(path);
+    }
+    database_url
+        .strip_prefix("sqlite:")
+        .map(|rest| {
+            rest.trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or("")
+        })
+        .filter(|p| !p.is_empty() && *p != ":memory:")
+        .map(|db| Path::new(db).with_file_name("speakup.key"))
 }
 
 /// For a `sqlite:` URL, the database file's folder must exist before SQLite can create it.
@@ -408,5 +438,25 @@ mod tests {
         let s =
             Settings::from_parts(&common, &ServeArgs::default(), FileConfig::default()).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_key_file_sits_beside_a_sqlite_database_or_is_configured() {
+        let s = Settings::from_parts(
+            &CommonArgs::default(),
+            &ServeArgs::default(),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(s.key_file, Some(PathBuf::from("data/speakup.key")));
+        let pg = CommonArgs {
+            database_url: Some("postgres://db/x".into()),
+            ..Default::default()
+        };
+        let s = Settings::from_parts(&pg, &ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(s.key_file, None);
+        let file: FileConfig = toml::from_str("key_file = \"/etc/speakup/k\"").unwrap();
+        let s = Settings::from_parts(&pg, &ServeArgs::default(), file).unwrap();
+        assert_eq!(s.key_file, Some(PathBuf::from("/etc/speakup/k")));
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod i18n;
+pub mod keyfile;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -18,12 +18,16 @@ use crate::config::Settings;
 use crate::store::SharedStore;
 use crate::web::{self, AppState, ServerKeys, SharedState};
 
-/// Derives the CSRF and session keys from the database-held server secret.
-pub async fn server_keys(store: &dyn crate::store::Store) -> anyhow::Result<ServerKeys> {
-    let mut fresh = [0u8; 32];
-    getrandom::fill(&mut fresh).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let secret = store.server_secret("web-keys-v1", &fresh).await?;
-    let hk = Hkdf::<Sha256>::new(None, &secret);
+/// Derives the CSRF and session keys from the key file, never from the database
+/// (database-alone-opens-nothing; see crate::keyfile).
+pub fn server_keys(key_file: Option<&std::path::Path>) -> anyhow::Result<ServerKeys> {
+    let secret = zeroize::Zeroizing::new(crate::keyfile::load(key_file)?);
+    derive_keys(secret.as_ref())
+}
+
+/// The CSRF and session keys of a server secret (HKDF-SHA256).
+pub fn derive_keys(secret: &[u8]) -> anyhow::Result<ServerKeys> {
+    let hk = Hkdf::<Sha256>::new(None, secret);
     let mut keys = ServerKeys {
         csrf: [0u8; 32],
         session: [0u8; 32],
@@ -39,7 +43,7 @@ pub async fn build_state(
     settings: Settings,
     clock: SharedClock,
 ) -> anyhow::Result<SharedState> {
-    let keys = server_keys(store.as_ref()).await?;
+    let keys = server_keys(settings.key_file.as_deref())?;
     let app = App::new(store, settings, clock).await?;
     Ok(Arc::new(AppState {
         app,

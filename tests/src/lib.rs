@@ -293,7 +293,7 @@ pub async fn spawn_without_officer(backend: Backend) -> Option<TestApp> {
     spawn_with(backend, opts).await
 }
 
-pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
+pub async fn spawn_with(backend: Backend, mut opts: Options) -> Option<TestApp> {
     init_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let (database_url, pg_admin) = database(backend, dir.path()).await?;
@@ -323,6 +323,10 @@ pub async fn spawn_with(backend: Backend, opts: Options) -> Option<TestApp> {
         config: None,
         database_url: Some(database_url.clone()),
     };
+    // The server key file lives outside the database: in the test's folder, for both backends.
+    if opts.serve.key_file.is_none() && opts.file.key_file.is_none() {
+        opts.file.key_file = Some(dir.path().join("speakup.key"));
+    }
     let settings = Settings::from_parts(&common, &opts.serve, opts.file).expect("settings");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -415,6 +419,12 @@ impl TestApp {
             )
             .await;
         }
+    }
+
+    /// The server's cookie and CSRF keys, from its key file in the test's folder (never from
+    /// the database: see speakup::keyfile).
+    pub fn server_keys(&self) -> speakup::web::ServerKeys {
+        speakup::server::server_keys(Some(&self.dir.path().join("speakup.key"))).expect("key file")
     }
 
     /// The single integer a query returns (a `COUNT(*)`), on either database.

@@ -205,9 +205,7 @@ async fn intake_closed_without_officers(backend: Backend) {
         "no form while not configured"
     );
     // A hand-made valid token: the refusal must come from the missing keys, not the token.
-    let keys = speakup::server::server_keys(app.store.as_ref())
-        .await
-        .unwrap();
+    let keys = app.server_keys();
     let csrf = speakup::web::csrf::issue(
         &keys.csrf,
         speakup::web::csrf::Purpose::Report,

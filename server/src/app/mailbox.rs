@@ -43,11 +43,13 @@ pub async fn case_of(app: &App, keys: &ReporterKeys) -> Result<Option<CaseRecord
     Ok(app.store.case_by_lookup(&keys.lookup.0).await?)
 }
 
-/// A piece of text as the page gets it: read by the server, or ciphertext for the browser.
+/// A piece of text as the page gets it: read by the server, ciphertext for the browser, or
+/// unreadable (it did not decrypt; the page says so and shows everything else).
 #[derive(Debug, Clone)]
 pub enum Text {
     Plain(String),
     Sealed(Vec<u8>),
+    Unreadable,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +77,8 @@ pub struct Report {
     pub contact: String,
     pub sealed: Option<Vec<u8>>,
     pub sealed_identity: Option<Vec<u8>>,
+    /// The report or identity item did not decrypt.
+    pub unreadable: bool,
 }
 
 pub struct Thread {
@@ -94,19 +98,31 @@ impl Reader<'_> {
     async fn text(&self, blob: &str) -> Result<Text> {
         let ct = read_blob(self.app.store(), blob).await?;
         Ok(match &self.identity {
-            Some(id) => {
-                Text::Plain(String::from_utf8_lossy(&crypto::decrypt(id, &ct)?).into_owned())
-            }
+            Some(id) => match crypto::decrypt(id, &ct) {
+                Ok(pt) => Text::Plain(String::from_utf8_lossy(&pt).into_owned()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a mailbox item did not decrypt; shown as unreadable");
+                    Text::Unreadable
+                }
+            },
             None => Text::Sealed(ct),
         })
     }
 
-    async fn plain(&self, blob: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    /// The decrypted item; `Ok(Some(None))` when it did not decrypt, `Ok(None)` on the
+    /// browser path.
+    async fn plain(&self, blob: &str) -> Result<Option<Option<Zeroizing<Vec<u8>>>>> {
         let Some(id) = &self.identity else {
             return Ok(None);
         };
         let ct = read_blob(self.app.store(), blob).await?;
-        Ok(Some(crypto::decrypt(id, &ct)?))
+        Ok(Some(match crypto::decrypt(id, &ct) {
+            Ok(pt) => Some(pt),
+            Err(e) => {
+                tracing::warn!(error = %e, "a report item did not decrypt; shown as unreadable");
+                None
+            }
+        }))
     }
 
     async fn files(&self, items: &[ItemRecord]) -> Result<HashMap<String, Vec<File>>> {
@@ -192,7 +208,8 @@ pub async fn thread(
 
 async fn read_report(reader: &Reader<'_>, i: &ItemRecord, out: &mut Report) -> Result<()> {
     match reader.plain(&i.blob_id).await? {
-        Some(pt) => {
+        Some(None) => out.unreadable = true,
+        Some(Some(pt)) => {
             if let Some(r) = from_json::<ReportContent>(&pt) {
                 out.what.clone_from(&r.what);
                 out.when_where.clone_from(&r.when_where);
@@ -206,7 +223,8 @@ async fn read_report(reader: &Reader<'_>, i: &ItemRecord, out: &mut Report) -> R
 
 async fn read_identity(reader: &Reader<'_>, i: &ItemRecord, out: &mut Report) -> Result<()> {
     match reader.plain(&i.blob_id).await? {
-        Some(pt) => {
+        Some(None) => out.unreadable = true,
+        Some(Some(pt)) => {
             if let Some(id) = from_json::<IdentityContent>(&pt) {
                 out.name.clone_from(&id.name);
                 out.contact.clone_from(&id.contact);
@@ -217,10 +235,12 @@ async fn read_identity(reader: &Reader<'_>, i: &ItemRecord, out: &mut Report) ->
     Ok(())
 }
 
-/// What a reporter's reply is encrypted to: the case and the reporter.
-pub fn reply_recipients(case: &CaseRecord, keys: &ReporterKeys) -> Result<[Recipient; 2]> {
+/// What a reporter's reply is encrypted to: the case and the reporter, both as stored with
+/// the case (never a key made up for a session that holds no reporter secret).
+pub fn reply_recipients(case: &CaseRecord) -> Result<[Recipient; 2]> {
     let case_rcpt = parse_recipient(&case.case_recipient).map_err(Error::internal)?;
-    Ok([case_rcpt, keys.recipient()])
+    let reporter = parse_recipient(&case.reporter_recipient).map_err(Error::internal)?;
+    Ok([case_rcpt, reporter])
 }
 
 /// The server path's reply: the message (optional when files come with it) is encrypted

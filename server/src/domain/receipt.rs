@@ -11,7 +11,7 @@ use std::fmt;
 
 use age::secrecy::{ExposeSecret, SecretString};
 use hkdf::Hkdf;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 /// 30 symbols with no look-alikes: no 0/O, 1/I/L, and no U (avoids accidental words).
@@ -150,6 +150,20 @@ impl ReporterSecret {
     }
 }
 
+/// Domain label of the lookup value's stored form (also in migrations/postgres/0003_*.sql).
+pub const STORED_LOOKUP_LABEL: &[u8] = b"speakup/lookup-at-rest/v1";
+
+/// What the database keeps to find a case: SHA-256 over a label and the lookup value.
+/// Keeps database-alone-opens-nothing: `/follow-up` wants the lookup value itself, which is
+/// derived from the receipt and never stored, and a 256-bit value cannot be found from its
+/// hash.
+pub fn stored_lookup(lookup: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(STORED_LOOKUP_LABEL);
+    h.update(lookup);
+    h.finalize().into()
+}
+
 #[derive(Debug, Clone)]
 pub struct ReporterKeys {
     pub lookup: Lookup,
@@ -165,6 +179,17 @@ impl ReporterKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stored_lookup_is_a_labelled_hash() {
+        let keys = ReceiptToken::generate().unwrap().derive();
+        let stored = stored_lookup(&keys.lookup.0);
+        assert_ne!(stored, keys.lookup.0);
+        assert_eq!(stored, stored_lookup(&keys.lookup.0));
+        let mut plain = Sha256::new();
+        plain.update(keys.lookup.0);
+        assert_ne!(stored.as_slice(), plain.finalize().as_slice());
+    }
 
     #[test]
     fn generated_tokens_parse_back_in_any_typing() {

@@ -81,6 +81,13 @@ macro_rules! backend {
 
             async fn migrate(&self) -> StoreResult<()> {
                 sqlx::migrate!($migrations).run(&self.pool).await?;
+                let hashed = self.hash_clear_lookups().await?;
+                if hashed > 0 {
+                    tracing::info!(
+                        count = hashed,
+                        "replaced clear lookup values by their hashes"
+                    );
+                }
                 Ok(())
             }
         }

@@ -14,6 +14,7 @@ use super::{
     StoreError, StoreResult, parsed,
 };
 use crate::domain::holder::{Author, CaseId, Holder};
+use crate::domain::receipt::stored_lookup;
 
 #[async_trait::async_trait]
 pub trait Cases: Send + Sync {
@@ -95,6 +96,29 @@ macro_rules! cases_sql {
                 })
             }
 
+            /// Replaces each lookup value still kept in the clear (cases listed in
+            /// `clear_lookups` by migration 0003, which SQLite cannot hash in SQL) with its
+            /// stored form, in one transaction; run at every start, so it is idempotent.
+            pub(super) async fn hash_clear_lookups(&self) -> StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let rows = sqlx::query(
+                    "SELECT c.id, c.lookup FROM cases c JOIN clear_lookups p ON p.case_id = c.id",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                for r in &rows {
+                    let lookup: Vec<u8> = r.try_get("lookup")?;
+                    sqlx::query("UPDATE cases SET lookup = $1 WHERE id = $2")
+                        .bind(stored_lookup(&lookup).as_slice())
+                        .bind(r.try_get::<String, _>("id")?)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM clear_lookups").execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(rows.len() as u64)
+            }
+
             pub(super) async fn insert_items(
                 tx: &mut $tx,
                 case_id: &CaseId,
@@ -152,7 +176,8 @@ macro_rules! cases_sql {
                 )
                 .bind(c.id.as_str())
                 .bind(&c.reference)
-                .bind(&c.lookup)
+                // Only the lookup value's hash is kept (database-alone-opens-nothing).
+                .bind(stored_lookup(&c.lookup).as_slice())
                 .bind(&c.case_recipient)
                 .bind(&c.reporter_recipient)
                 .bind(&c.category)
@@ -199,7 +224,7 @@ macro_rules! cases_sql {
 
             async fn case_by_lookup(&self, lookup: &[u8]) -> StoreResult<Option<CaseRecord>> {
                 let row = sqlx::query(concat!("SELECT ", case_columns!(), " FROM cases WHERE lookup = $1"))
-                    .bind(lookup)
+                    .bind(stored_lookup(lookup).as_slice())
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(Self::case_from_row).transpose()

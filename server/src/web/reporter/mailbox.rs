@@ -154,11 +154,13 @@ fn human_size(t: &Tr, bytes: i64) -> String {
     }
 }
 
-/// Plain text for the page, or base64 ciphertext for the browser (`(text, age)`).
-fn split(text: Text) -> (String, String) {
+/// Plain text for the page, base64 ciphertext for the browser, or the catalog's word for
+/// an item that did not decrypt (`(text, age, unreadable)`).
+fn split(t: &Tr, text: Text) -> (String, String, bool) {
     match text {
-        Text::Plain(s) => (s, String::new()),
-        Text::Sealed(ct) => (String::new(), STANDARD.encode(ct)),
+        Text::Plain(s) => (s, String::new(), false),
+        Text::Sealed(ct) => (String::new(), STANDARD.encode(ct), false),
+        Text::Unreadable => (t.get("mailbox.unreadable").to_owned(), String::new(), true),
     }
 }
 
@@ -166,7 +168,7 @@ fn file_views(t: &Tr, files: Vec<File>) -> Vec<AttachmentView> {
     files
         .into_iter()
         .map(|f| {
-            let (name, name_age) = split(f.name);
+            let (name, name_age, _) = split(t, f.name);
             AttachmentView {
                 id: f.id,
                 name,
@@ -191,6 +193,7 @@ fn report_view(state: &SharedState, lang: Lang, case: &CaseRecord, t: &mut Threa
         when_where: r.when_where.clone(),
         involved: r.involved.clone(),
         anonymous: t.anonymous,
+        unreadable: r.unreadable,
         name: r.name.clone(),
         contact: r.contact.clone(),
         age: r
@@ -222,12 +225,13 @@ async fn mailbox_page(
         .entries
         .into_iter()
         .map(|e| {
-            let (body, age) = e.body.map(split).unwrap_or_default();
+            let (body, age, unreadable) = e.body.map(|b| split(&t, b)).unwrap_or_default();
             ThreadEntry {
                 from_reporter: e.from_reporter,
                 day: t.date(e.day),
                 body,
                 age,
+                unreadable,
                 attachments: file_views(&t, e.files),
             }
         })
@@ -306,7 +310,11 @@ pub async fn reply(
         return Err(ErrorKind::Csrf.into());
     }
     let (session, case) = current(&state, &headers).await?;
-    let to = mailbox::reply_recipients(&case, &session.keys)?;
+    // Opened on the browser path: the server holds no reporter key to encrypt with here.
+    if session.is_sealed() {
+        return Err(ErrorKind::BrowserMailbox.into());
+    }
+    let to = mailbox::reply_recipients(&case)?;
     let recipients = [&to[0], &to[1]];
     let now = state.clock.now();
     let mut reader = FormReader::open(&mut multipart, &state, &recipients, |token| {
@@ -386,6 +394,10 @@ pub async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (session, case) = current(&state, &headers).await?;
+    // Opened on the browser path: the server holds no reporter key to decrypt with.
+    if session.is_sealed() {
+        return Err(ErrorKind::BrowserMailbox.into());
+    }
     let item = mailbox::attachment(&state, &case, &id).await?;
     let identity = session.keys.secret.identity();
     let name = mailbox::attachment_name(&state, &identity, &item).await?;

@@ -124,6 +124,8 @@ pub struct ThreadEntry {
     pub body: String,
     /// Sealed mailbox: the message's age file, base64.
     pub age: String,
+    /// The message did not decrypt; `body` holds the catalog's notice.
+    pub unreadable: bool,
     pub attachments: Vec<AttachmentView>,
 }
 
@@ -133,6 +135,8 @@ pub struct ReportView {
     pub when_where: String,
     pub involved: String,
     pub anonymous: bool,
+    /// The report or the identity did not decrypt.
+    pub unreadable: bool,
     pub name: String,
     pub contact: String,
     /// Sealed mailbox: the report and identity items' age files, base64.

@@ -28,6 +28,9 @@ pub enum ErrorKind {
     Unsupported,
     Internal,
     Unavailable,
+    /// A no-JavaScript mailbox action (server-side reply or download) in a mailbox opened on
+    /// the browser path, where the server holds no reporter key.
+    BrowserMailbox,
 }
 
 impl ErrorKind {
@@ -45,6 +48,7 @@ impl ErrorKind {
             ErrorKind::NotConfigured => "not_configured",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Internal => "internal",
+            ErrorKind::BrowserMailbox => "browser_mailbox",
             ErrorKind::Unavailable => "unavailable",
         }
     }
@@ -64,6 +68,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::BrowserMailbox => StatusCode::CONFLICT,
         }
     }
 
@@ -85,7 +90,7 @@ impl ErrorKind {
     /// Where the error page's "back" link leads.
     fn back(self) -> &'static str {
         match self {
-            ErrorKind::Session => "/follow-up",
+            ErrorKind::Session | ErrorKind::BrowserMailbox => "/follow-up",
             ErrorKind::Forbidden => "/officer",
             ErrorKind::LinkExpired => "/officer/login",
             _ => "/",
