@@ -6,3 +6,5 @@ UPDATE cases SET lookup = sha256(convert_to('speakup/lookup-at-rest/v1', 'UTF8')
 CREATE TABLE clear_lookups (
     case_id TEXT PRIMARY KEY
 );
+-- The secret the cookie and CSRF keys were once derived from: the key file replaces it.
+DELETE FROM server_secrets WHERE name = 'web-keys-v1';

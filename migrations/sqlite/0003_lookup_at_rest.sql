@@ -6,3 +6,5 @@ CREATE TABLE clear_lookups (
     case_id TEXT PRIMARY KEY
 );
 INSERT INTO clear_lookups (case_id) SELECT id FROM cases;
+-- The secret the cookie and CSRF keys were once derived from: the key file replaces it.
+DELETE FROM server_secrets WHERE name = 'web-keys-v1';

@@ -147,6 +147,8 @@ async fn serve(
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
     let settings = Settings::resolve(common, args)?;
+    // The key file is checked (or created) before the database is touched.
+    crate::server::server_keys(settings.key_file.as_deref())?;
     let store = open_store(common).await?;
     let holders = crate::app::intake::recipients(store.as_ref()).await?;
     let listener = tokio::net::TcpListener::bind(settings.bind)
