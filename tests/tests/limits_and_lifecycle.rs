@@ -300,7 +300,9 @@ struct Instance {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-async fn start_instance(database_url: &str) -> Instance {
+/// Another server on the same database, with the same key file (as several instances share
+/// one: PostgreSQL deployments must name it).
+async fn start_instance(database_url: &str, key_file: &std::path::Path) -> Instance {
     let store = speakup::store::connect(database_url)
         .await
         .expect("connect");
@@ -308,8 +310,12 @@ async fn start_instance(database_url: &str) -> Instance {
         config: None,
         database_url: Some(database_url.to_owned()),
     };
-    let settings = Settings::from_parts(&common, &Options::default().serve, FileConfig::default())
-        .expect("settings");
+    let file = FileConfig {
+        key_file: Some(key_file.to_owned()),
+        ..FileConfig::default()
+    };
+    let settings =
+        Settings::from_parts(&common, &Options::default().serve, file).expect("settings");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -490,7 +496,7 @@ async fn retention_runs_on_schedule(backend: Backend) {
     // No period set: a scheduled run (seen finishing by the abandoned upload it purges)
     // deletes nothing.
     plant_abandoned_upload(&app, "abandoned-upload-1").await;
-    let instance = start_instance(&app.database_url).await;
+    let instance = start_instance(&app.database_url, &app.dir.path().join("speakup.key")).await;
     wait_for_none(
         &app,
         "SELECT COUNT(*) FROM blobs WHERE id = 'abandoned-upload-1'",
@@ -564,7 +570,7 @@ async fn retention_runs_on_schedule(backend: Backend) {
     assert_eq!(app.scalar(count_cases).await, 3);
 
     plant_abandoned_upload(&app, "abandoned-upload-2").await;
-    let instance = start_instance(&app.database_url).await;
+    let instance = start_instance(&app.database_url, &app.dir.path().join("speakup.key")).await;
     let gone = cases[0].id.as_str();
     wait_for_none(
         &app,
