@@ -1,6 +1,7 @@
-//! Starting and stopping the HTTP server: state assembly, the listener, graceful shutdown
-//! (requests in flight finish; each store write is one transaction, so nothing is left
-//! half-written; connection limits and timeouts in `connections`) and the daily purge of uploads a crash left unfinished.
+//! Starting and stopping the HTTP server: state assembly, the listener (connection limits and
+//! timeouts live in `connections`), graceful shutdown (requests in flight finish; each store
+//! write is one transaction, so nothing is left half-written) and the daily purge of uploads a
+//! crash left unfinished.
 
 use std::sync::Arc;
 use std::time::Duration;
