@@ -3,8 +3,10 @@
 //! `Debug` shows the database URL without credentials.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 use serde::Deserialize;
@@ -14,6 +16,8 @@ use crate::i18n::Lang;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:data/speakup.db";
+/// The highest rate limit (submissions per minute) a setting may ask for.
+pub const MAX_RATE_PER_MINUTE: u32 = 100_000;
 
 /// Options every subcommand shares.
 #[derive(Debug, Clone, Args, Default)]
@@ -57,6 +61,24 @@ pub struct ServeArgs {
     /// a SQLite database; required with PostgreSQL.
     #[arg(long, env = "SPEAKUP_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// The reverse proxy's address(es), comma-separated: only for requests from one of them
+    /// is the client address read from X-Forwarded-For (for the per-client rate limit).
+    #[arg(long, env = "SPEAKUP_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Option<Vec<IpAddr>>,
+    /// Seconds a client has to send a request's headers (and the longest a kept-alive
+    /// connection waits for the next request).
+    #[arg(long, env = "SPEAKUP_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a connection may sit with no bytes moving while no request is being handled.
+    #[arg(long, env = "SPEAKUP_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Slowest average upload accepted, in KiB per second (after a head start of the header
+    /// timeout); slower request bodies are cut off.
+    #[arg(long, env = "SPEAKUP_MIN_UPLOAD_KIB_PER_SEC")]
+    pub min_upload_kib_per_sec: Option<u64>,
+    /// Most connections open at once; further ones wait until one closes.
+    #[arg(long, env = "SPEAKUP_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 /// The TOML file's shape: every setting optional, plus the category list.
@@ -73,6 +95,11 @@ pub struct FileConfig {
     pub rate_per_client: Option<u32>,
     pub rate_global: Option<u32>,
     pub key_file: Option<PathBuf>,
+    pub trusted_proxy: Option<Vec<IpAddr>>,
+    pub header_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub min_upload_kib_per_sec: Option<u64>,
+    pub max_connections: Option<usize>,
     pub categories: Option<Vec<Category>>,
 }
 
@@ -165,9 +192,87 @@ pub struct Settings {
     /// Where the server key file is (see crate::keyfile); `None` when the database is not a
     /// SQLite file and no path was configured, which the start refuses.
     pub key_file: Option<PathBuf>,
+    /// Connection limits and the proxy whose X-Forwarded-For is believed.
+    pub connections: Connections,
     /// Only the starting values of what admins change in the workspace; pages read the
     /// current values from `app::settings::Site`, the one source of truth.
     pub site: SiteDefaults,
+}
+
+/// How long and how many connections the server holds, and which peers are proxies.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// Bytes per second a request body must average once the head start has passed.
+    pub min_upload_bytes_per_sec: u64,
+    pub max_connections: usize,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Connections {
+    fn resolve(serve: &ServeArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let header = ranged(
+            "SPEAKUP_HEADER_TIMEOUT_SECS",
+            serve.header_timeout_secs.or(file.header_timeout_secs),
+            10,
+            1..=600,
+        )?;
+        let idle = ranged(
+            "SPEAKUP_IDLE_TIMEOUT_SECS",
+            serve.idle_timeout_secs.or(file.idle_timeout_secs),
+            60,
+            1..=3600,
+        )?;
+        let rate = ranged(
+            "SPEAKUP_MIN_UPLOAD_KIB_PER_SEC",
+            serve.min_upload_kib_per_sec.or(file.min_upload_kib_per_sec),
+            4,
+            1..=1024 * 1024,
+        )?;
+        let max_connections = ranged(
+            "SPEAKUP_MAX_CONNECTIONS",
+            serve.max_connections.or(file.max_connections),
+            512,
+            1..=100_000,
+        )?;
+        Ok(Self {
+            header_timeout: Duration::from_secs(header),
+            idle_timeout: Duration::from_secs(idle),
+            min_upload_bytes_per_sec: rate * 1024,
+            max_connections,
+            trusted_proxies: serve
+                .trusted_proxy
+                .clone()
+                .or_else(|| file.trusted_proxy.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// The given value or the default, refused with the setting's name outside `range`.
+fn ranged<T>(
+    name: &'static str,
+    given: Option<T>,
+    default: T,
+    range: RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: PartialOrd + fmt::Display + Copy,
+{
+    let value = given.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            message: format!(
+                "{value} is out of range: must be between {} and {}",
+                range.start(),
+                range.end()
+            ),
+        })
+    }
 }
 
 /// The configuration's values for the site settings (organisation name, escrow, categories).
@@ -246,6 +351,7 @@ impl fmt::Debug for Settings {
             .field("rate_per_client", &self.rate_per_client)
             .field("rate_global", &self.rate_global)
             .field("key_file", &self.key_file)
+            .field("connections", &self.connections)
             .field("categories", &self.site.categories.len())
             .finish()
     }
@@ -279,6 +385,7 @@ impl Settings {
         file: FileConfig,
     ) -> Result<Self, ConfigError> {
         let site = SiteDefaults::resolve(serve, &file)?;
+        let connections = Connections::resolve(serve, &file)?;
         let bind = serve
             .bind
             .or(file.bind)
@@ -294,16 +401,30 @@ impl Settings {
                 message: "must start with http:// or https://".into(),
             });
         }
-        let max_attachment_mib = serve
-            .max_attachment_mib
-            .or(file.max_attachment_mib)
-            .unwrap_or(100);
-        if max_attachment_mib == 0 || max_attachment_mib > 4096 {
-            return Err(ConfigError::Invalid {
-                name: "SPEAKUP_MAX_ATTACHMENT_MIB",
-                message: "must be between 1 and 4096".into(),
-            });
-        }
+        let max_attachment_mib = ranged(
+            "SPEAKUP_MAX_ATTACHMENT_MIB",
+            serve.max_attachment_mib.or(file.max_attachment_mib),
+            100,
+            1..=4096,
+        )?;
+        let max_attachments = ranged(
+            "SPEAKUP_MAX_ATTACHMENTS",
+            serve.max_attachments.or(file.max_attachments),
+            10,
+            1..=50,
+        )?;
+        let rate_per_client = ranged(
+            "SPEAKUP_RATE_PER_CLIENT",
+            serve.rate_per_client.or(file.rate_per_client),
+            20,
+            1..=MAX_RATE_PER_MINUTE,
+        )?;
+        let rate_global = ranged(
+            "SPEAKUP_RATE_GLOBAL",
+            serve.rate_global.or(file.rate_global),
+            300,
+            1..=MAX_RATE_PER_MINUTE,
+        )?;
         let database_url = common
             .database_url
             .clone()
@@ -317,17 +438,10 @@ impl Settings {
             public_url: public_url.trim_end_matches('/').to_owned(),
             site,
             max_attachment_bytes: max_attachment_mib * 1024 * 1024,
-            max_attachments: serve
-                .max_attachments
-                .or(file.max_attachments)
-                .unwrap_or(10)
-                .clamp(1, 50),
-            rate_per_client: serve
-                .rate_per_client
-                .or(file.rate_per_client)
-                .unwrap_or(20)
-                .max(1),
-            rate_global: serve.rate_global.or(file.rate_global).unwrap_or(300).max(1),
+            max_attachments,
+            rate_per_client,
+            rate_global,
+            connections,
         })
     }
 
@@ -438,6 +552,136 @@ mod tests {
         let s =
             Settings::from_parts(&common, &ServeArgs::default(), FileConfig::default()).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    fn refusal(serve: ServeArgs, file: &str) -> String {
+        let file: FileConfig = toml::from_str(file).unwrap();
+        Settings::from_parts(&CommonArgs::default(), &serve, file)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn out_of_range_limits_are_refused_with_their_name() {
+        let cases: Vec<(ServeArgs, &str)> = vec![
+            (
+                ServeArgs {
+                    rate_per_client: Some(100_000_000),
+                    ..Default::default()
+                },
+                "SPEAKUP_RATE_PER_CLIENT",
+            ),
+            (
+                ServeArgs {
+                    rate_per_client: Some(0),
+                    ..Default::default()
+                },
+                "SPEAKUP_RATE_PER_CLIENT",
+            ),
+            (
+                ServeArgs {
+                    rate_global: Some(u32::MAX),
+                    ..Default::default()
+                },
+                "SPEAKUP_RATE_GLOBAL",
+            ),
+            (
+                ServeArgs {
+                    max_attachments: Some(51),
+                    ..Default::default()
+                },
+                "SPEAKUP_MAX_ATTACHMENTS",
+            ),
+            (
+                ServeArgs {
+                    max_attachments: Some(0),
+                    ..Default::default()
+                },
+                "SPEAKUP_MAX_ATTACHMENTS",
+            ),
+            (
+                ServeArgs {
+                    max_attachment_mib: Some(u64::MAX),
+                    ..Default::default()
+                },
+                "SPEAKUP_MAX_ATTACHMENT_MIB",
+            ),
+            (
+                ServeArgs {
+                    header_timeout_secs: Some(0),
+                    ..Default::default()
+                },
+                "SPEAKUP_HEADER_TIMEOUT_SECS",
+            ),
+            (
+                ServeArgs {
+                    idle_timeout_secs: Some(u64::MAX),
+                    ..Default::default()
+                },
+                "SPEAKUP_IDLE_TIMEOUT_SECS",
+            ),
+            (
+                ServeArgs {
+                    min_upload_kib_per_sec: Some(0),
+                    ..Default::default()
+                },
+                "SPEAKUP_MIN_UPLOAD_KIB_PER_SEC",
+            ),
+            (
+                ServeArgs {
+                    max_connections: Some(0),
+                    ..Default::default()
+                },
+                "SPEAKUP_MAX_CONNECTIONS",
+            ),
+        ];
+        for (serve, name) in cases {
+            let err = refusal(serve, "");
+            assert!(err.contains(name), "{err}");
+            assert!(err.contains("between"), "{err}");
+        }
+        // The file's values are checked the same way.
+        let err = refusal(ServeArgs::default(), "rate_global = 0\n");
+        assert!(err.contains("SPEAKUP_RATE_GLOBAL"), "{err}");
+        let err = refusal(ServeArgs::default(), "max_connections = 1000000\n");
+        assert!(err.contains("SPEAKUP_MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_kept_and_boundaries_accepted() {
+        let s = Settings::from_parts(
+            &CommonArgs::default(),
+            &ServeArgs::default(),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(s.max_attachments, 10);
+        assert_eq!(s.rate_per_client, 20);
+        assert_eq!(s.rate_global, 300);
+        assert_eq!(s.max_attachment_bytes, 100 * 1024 * 1024);
+        assert_eq!(s.connections.header_timeout, Duration::from_secs(10));
+        assert_eq!(s.connections.idle_timeout, Duration::from_secs(60));
+        assert_eq!(s.connections.min_upload_bytes_per_sec, 4 * 1024);
+        assert_eq!(s.connections.max_connections, 512);
+        assert!(s.connections.trusted_proxies.is_empty());
+        let serve = ServeArgs {
+            rate_per_client: Some(MAX_RATE_PER_MINUTE),
+            rate_global: Some(1),
+            max_attachments: Some(50),
+            trusted_proxy: Some(vec!["10.0.0.1".parse().unwrap(), "::1".parse().unwrap()]),
+            ..Default::default()
+        };
+        let s =
+            Settings::from_parts(&CommonArgs::default(), &serve, FileConfig::default()).unwrap();
+        assert_eq!(s.rate_per_client, MAX_RATE_PER_MINUTE);
+        assert_eq!(s.max_attachments, 50);
+        assert_eq!(s.connections.trusted_proxies.len(), 2);
+        let file: FileConfig = toml::from_str("trusted_proxy = [\"127.0.0.1\"]\n").unwrap();
+        let s = Settings::from_parts(&CommonArgs::default(), &ServeArgs::default(), file).unwrap();
+        assert_eq!(
+            s.connections.trusted_proxies,
+            vec![IpAddr::from([127, 0, 0, 1])]
+        );
     }
 
     #[test]

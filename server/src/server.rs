@@ -1,8 +1,8 @@
-//! Starting and stopping the HTTP server: state assembly, the listener, graceful shutdown
-//! (requests in flight finish; each store write is one transaction, so nothing is left
-//! half-written) and the daily purge of uploads a crash left unfinished.
+//! Starting and stopping the HTTP server: state assembly, the listener (connection limits and
+//! timeouts live in `connections`), graceful shutdown (requests in flight finish; each store
+//! write is one transaction, so nothing is left half-written) and the daily purge of uploads a
+//! crash left unfinished.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,13 +60,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let purge = tokio::spawn(purge_loop(state.clone()));
     let refresh = tokio::spawn(refresh_loop(state.clone()));
+    let limits = state.settings.connections.clone();
     let app = web::router(state);
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let result = crate::connections::serve(listener, app, limits, shutdown).await;
     purge.abort();
     refresh.abort();
     result

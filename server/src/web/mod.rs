@@ -56,11 +56,7 @@ pub fn router(state: SharedState) -> Router {
         .saturating_mul(s.max_attachments)
         .saturating_add(SMALL_BODY_LIMIT);
     Router::new()
-        .merge(reporter::routes(
-            upload_limit,
-            s.rate_per_client,
-            s.rate_global,
-        ))
+        .merge(reporter::routes(upload_limit, s))
         .merge(officer::routes(upload_limit))
         .route("/static/style.css", get(shared::assets::stylesheet))
         .route("/static/officer.js", get(shared::assets::officer_script))

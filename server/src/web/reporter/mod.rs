@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use super::SharedState;
 use super::shared::ratelimit;
 
-pub fn routes(upload_limit: usize, per_client: u32, global: u32) -> Router<SharedState> {
+pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router<SharedState> {
     let submissions = Router::new()
         .route("/report", post(intake::submit))
         .route("/report/sealed", post(intake::submit_sealed))
@@ -27,8 +27,13 @@ pub fn routes(upload_limit: usize, per_client: u32, global: u32) -> Router<Share
                 .route("/follow-up", post(mailbox::open))
                 .layer(DefaultBodyLimit::max(super::SMALL_BODY_LIMIT)),
         )
-        .layer(ratelimit::per_client(per_client))
-        .layer(ratelimit::global(global));
+        // The last layer runs first: a request the per-client limit refuses never reaches
+        // (and never spends) the global budget.
+        .layer(ratelimit::global(settings.rate_global))
+        .layer(ratelimit::per_client(
+            settings.rate_per_client,
+            &settings.connections.trusted_proxies,
+        ));
     Router::new()
         .route("/", get(landing::landing))
         .route("/report", get(intake::form))
