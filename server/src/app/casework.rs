@@ -472,6 +472,17 @@ pub async fn grant(
         .filter(|a| !a.disabled && a.enrolled && !a.recipient.is_empty())
         .filter(|a| Permission::WorkOnCases.granted_to(&a.roles))
         .ok_or(Error::Invalid)?;
+    // A working copy (sealed to the colleague's current key) is never replaced: a "grant"
+    // could otherwise swap it for garbage and cut them off the case. The store refuses too.
+    let working = app
+        .store
+        .envelopes(&o.case.id)
+        .await?
+        .iter()
+        .any(|e| e.holder.is_officer(&target.id) && e.recipient == target.recipient);
+    if working {
+        return Err(Error::Forbidden);
+    }
     let now = app.clock.now();
     let audit = entry(
         now,

@@ -15,7 +15,8 @@ pub trait CaseAccess: Send + Sync {
     async fn all_case_access(&self) -> StoreResult<Vec<AccessRecord>>;
 
     /// Seals the case to one more holder. Refused (false, nothing written) if they are
-    /// excluded from it.
+    /// excluded from it, or already hold a copy sealed to the recipient of the new envelope
+    /// (their current key): a working copy is never replaced by whatever a colleague sends.
     async fn grant_access(
         &self,
         case_id: &CaseId,
@@ -148,6 +149,18 @@ macro_rules! access_sql {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if excluded.is_some() {
+                    return Ok(false);
+                }
+                let working = sqlx::query(
+                    "SELECT 1 AS one FROM case_keys WHERE case_id = $1 AND holder = $2 \
+                     AND recipient = $3",
+                )
+                .bind(case_id.as_str())
+                .bind(envelope.holder.to_db())
+                .bind(&envelope.recipient)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if working.is_some() {
                     return Ok(false);
                 }
                 Self::drop_holder(&mut tx, case_id, officer_id, false).await?;

@@ -61,7 +61,7 @@ pub fn router(state: SharedState) -> Router {
             s.rate_per_client,
             s.rate_global,
         ))
-        .merge(officer::routes(upload_limit))
+        .merge(officer::routes(upload_limit, s.rate_per_client))
         .route("/static/style.css", get(shared::assets::stylesheet))
         .route("/static/officer.js", get(shared::assets::officer_script))
         .route("/static/reporter.js", get(shared::assets::reporter_script))

@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use self::pages::{Desk, Me};
 use self::session::Officer;
 use super::SharedState;
+use super::shared::ratelimit;
 use crate::domain::officer::Role;
 use crate::domain::permission::Permission;
 use crate::i18n::{Lang, Tr};
@@ -107,7 +108,9 @@ async fn home(who: Officer) -> Response {
     Redirect::to(to).into_response()
 }
 
-pub fn routes(upload_limit: usize) -> Router<SharedState> {
+/// `rate_per_client`: the login form's per-address budget of POSTs a minute (the same figure
+/// as the reporter forms', kept in its own limiter, in memory only).
+pub fn routes(upload_limit: usize, rate_per_client: u32) -> Router<SharedState> {
     let uploads = Router::new()
         .route(
             "/officer/cases/{reference}/messages",
@@ -117,7 +120,12 @@ pub fn routes(upload_limit: usize) -> Router<SharedState> {
         .layer(DefaultBodyLimit::max(upload_limit));
     Router::new()
         .route("/officer", get(home))
-        .route("/officer/login", get(login::form).post(login::submit))
+        .route(
+            "/officer/login",
+            get(login::form)
+                .post(login::submit)
+                .layer(ratelimit::per_client(rate_per_client)),
+        )
         .route("/officer/logout", post(login::logout))
         .route(
             "/officer/enroll/{token}",

@@ -293,4 +293,6 @@ pub struct AccountPage {
     pub d: Desk,
     pub roles: String,
     pub has_wrapped_key: bool,
+    /// Shown at the first sign-in after an admin reset the account.
+    pub reset_notice: Option<String>,
 }
