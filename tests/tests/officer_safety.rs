@@ -289,7 +289,123 @@ async fn a_grant_cannot_overwrite_a_working_copy(backend: Backend) {
     app.finish().await;
 }
 
+async fn post_form(app: &TestApp, p: &Person, path: &str, account: &str) -> u16 {
+    let page = app.page(&p.client, "/officer/account").await;
+    p.client
+        .post(app.url(path))
+        .form(&[
+            ("csrf", hidden(&page, "csrf").as_str()),
+            ("account", account),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn an_exclusion_needs_a_second_officer(backend: Backend) {
+    let Some(app) = spawn_without_officer(backend).await else {
+        return;
+    };
+    let link = admin_via_cli(&app, "admin@example.org").await;
+    let admin = enroll(&app, &link, "admin@example.org", false).await;
+    login(&app, &admin).await;
+    let mut people = Vec::new();
+    for email in ["olga@example.org", "oscar@example.org", "otto@example.org"] {
+        let link = create_account(&app, &admin, email, &["officer"]).await;
+        let p = enroll(&app, &link, email, true).await;
+        login(&app, &p).await;
+        people.push(p);
+    }
+    let (olga, oscar, otto) = (&people[0], &people[1], &people[2]);
+    let (status, _) = file_report(&app, &app.browser(), "en", &Report::default()).await;
+    assert_eq!(status, 200);
+    let reference = first_reference(&app, olga).await;
+    let oscar_id = app
+        .store
+        .officers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.email == "oscar@example.org")
+        .unwrap()
+        .id;
+    let case_of = |p: &Person| {
+        let c = p.client.clone();
+        let url = app.url(&format!("/officer/cases/{reference}"));
+        async move { c.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let path = |what: &str| format!("/officer/cases/{reference}/{what}");
+
+    // Olga proposes: Oscar still opens the case, and Olga cannot confirm her own proposal.
+    assert_eq!(
+        post_form(&app, olga, &path("exclude"), oscar_id.as_str()).await,
+        200
+    );
+    assert_eq!(
+        case_of(oscar).await,
+        200,
+        "the exclusion took effect unconfirmed"
+    );
+    let page = app.page(&otto.client, path("").trim_end_matches('/')).await;
+    assert!(page.contains("id=\"pending-exclusions\""), "{page}");
+    let confirm = path("exclude/confirm");
+    assert_eq!(
+        post_form(&app, olga, &confirm, oscar_id.as_str()).await,
+        403
+    );
+    assert_eq!(case_of(oscar).await, 200, "the proposer confirmed alone");
+    // Otto confirms: now Oscar's copy is gone and no grant gets it back.
+    assert_eq!(
+        post_form(&app, otto, &confirm, oscar_id.as_str()).await,
+        200
+    );
+    assert_eq!(
+        case_of(oscar).await,
+        403,
+        "a confirmed exclusion did not take effect"
+    );
+    let copies = app
+        .store
+        .envelopes(
+            &app.store
+                .case_by_reference(&reference)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    assert!(!copies.iter().any(|e| e.holder.is_officer(&oscar_id)));
+    // The proposer cannot lift it; a different officer can.
+    let lift = path("exclude/lift");
+    assert_eq!(post_form(&app, olga, &lift, oscar_id.as_str()).await, 403);
+    assert_eq!(post_form(&app, otto, &lift, oscar_id.as_str()).await, 200);
+    let excluded = "SELECT COUNT(*) FROM case_access WHERE kind = 'exclusion'";
+    assert_eq!(
+        app.scalar(excluded).await,
+        0,
+        "the exclusion was not lifted"
+    );
+    // The audit log names each step plainly.
+    for action in [
+        "exclusion_proposed",
+        "exclusion_confirmed",
+        "exclusion_lifted",
+    ] {
+        let sql = format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = '{action}' \
+             AND detail = 'oscar@example.org' AND case_ref = '{reference}'"
+        );
+        assert_eq!(app.scalar(&sql).await, 1, "{action}");
+    }
+    app.finish().await;
+}
+
 on_both_databases!(
+    an_exclusion_needs_a_second_officer,
     concurrent_wrong_codes_cannot_outrun_the_lock,
     health_answers_during_a_login_burst,
     a_reset_clears_the_kept_key,

@@ -145,6 +145,14 @@ pub fn routes(upload_limit: usize, rate_per_client: u32) -> Router<SharedState> 
         .route("/officer/cases/{reference}/revoke", post(actions::revoke))
         .route("/officer/cases/{reference}/exclude", post(actions::exclude))
         .route(
+            "/officer/cases/{reference}/exclude/confirm",
+            post(actions::confirm_exclusion),
+        )
+        .route(
+            "/officer/cases/{reference}/exclude/lift",
+            post(actions::lift_exclusion),
+        )
+        .route(
             "/officer/admin/accounts",
             get(admin::accounts).post(admin::create),
         )
