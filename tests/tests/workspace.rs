@@ -31,6 +31,24 @@ async fn team(app: &TestApp) -> Team {
     }
 }
 
+/// An exclusion takes effect only when a second compliance officer confirms it: a new
+/// officer account signs in and confirms.
+async fn confirm_by_second_officer(app: &TestApp, admin: &Person, reference: &str, id: &str) {
+    let link = create_account(app, admin, "second@example.org", &["officer"]).await;
+    let second = enroll(app, &link, "second@example.org", true).await;
+    login(app, &second).await;
+    let page = app.page(&second.client, "/officer/account").await;
+    let res = second
+        .client
+        .post(app.url(&format!("/officer/cases/{reference}/exclude/confirm")))
+        .form(&[("csrf", hidden(&page, "csrf").as_str()), ("account", id)])
+        .send()
+        .await
+        .unwrap();
+    // Confirmed, back to the case page (which this colleague, holding no copy, cannot open).
+    assert_eq!(res.url().query(), Some("done=exclude_confirm"));
+}
+
 fn text_of(case: &CaseView, html_marker: &str) -> String {
     String::from_utf8(decrypt(
         &case.case_key,
@@ -437,6 +455,7 @@ async fn role_boundaries(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    confirm_by_second_officer(&app, &t.admin, &reference, &exclude_id).await;
     assert_eq!(
         status_of(&oscar.client, format!("/officer/cases/{reference}")).await,
         403,

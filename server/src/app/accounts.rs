@@ -14,7 +14,7 @@ use crate::domain::holder::OfficerId;
 use crate::domain::officer::{OfficerEmail, OfficerName, Role, Roles};
 use crate::domain::permission::Permission;
 use crate::i18n::Lang;
-use crate::store::{CompletedEnrollment, EnrollmentRecord, LoginFailure, NewEnrollment};
+use crate::store::{CompletedEnrollment, EnrollmentRecord, NewEnrollment};
 use crate::store::{NewOfficer, OfficerRecord, StoreError};
 
 /// Lifetime of an enrollment link.
@@ -230,7 +230,9 @@ pub async fn enroll(app: &App, token: &str, input: &EnrollInput<'_>) -> Result<V
         return Ok(errors);
     };
     let done = CompletedEnrollment {
-        password_hash: auth::hash_password(input.password).map_err(Error::internal)?,
+        password_hash: auth::hash_password_bounded(input.password)
+            .await
+            .map_err(Error::internal)?,
         totp_step: step,
         recipient,
         wrapped_identity: wrapped,
@@ -316,70 +318,100 @@ pub struct SignInAttempt<'a> {
     pub old_session: Option<&'a str>,
 }
 
-/// The new session's token, or `None` for a failure (one neutral answer whatever the cause).
-pub async fn sign_in(app: &App, a: &SignInAttempt<'_>) -> Result<Option<String>> {
-    let now = app.clock.now();
-    let unix = now.unix_timestamp();
-    let fail = |account: Option<OfficerId>, lock_until: Option<i64>, why: &str| {
-        let audit = entry(now, a.email, action::LOGIN_FAILED, "", why);
-        async move {
-            let f = LoginFailure {
-                account,
-                lock_until,
-            };
-            app.store.note_login_failure(&f, &audit).await?;
-            Ok::<_, Error>(None)
-        }
-    };
+/// A successful sign-in: the new session's token, and when the account was reset by an
+/// admin if this is the first sign-in since (the person is told).
+pub struct SignedIn {
+    pub token: String,
+    pub reset_notice: Option<i64>,
+}
+
+/// Audits a failed sign-in; always the same neutral answer.
+async fn failed(app: &App, a: &SignInAttempt<'_>, why: &str) -> Result<Option<SignedIn>> {
+    let audit = entry(app.clock.now(), a.email, action::LOGIN_FAILED, "", why);
+    record(app.store(), &audit).await?;
+    Ok(None)
+}
+
+/// The new session, or `None` for a failure (one neutral answer whatever the cause). An
+/// attempt on a known account is counted (and the account locked at the limit) in one
+/// statement BEFORE anything is verified, so concurrent guesses cannot outrun the lock.
+/// Password checks run off the async workers with bounded concurrency; a blocked peer costs
+/// no hash at all.
+pub async fn sign_in(app: &App, a: &SignInAttempt<'_>) -> Result<Option<SignedIn>> {
     if a.peer_blocked {
-        auth::burn_password_check(a.password);
-        return fail(None, None, "too many attempts from this address").await;
+        return failed(app, a, "too many attempts from this address").await;
     }
-    let Some((account, secrets)) = app.store.officer_by_email(a.email).await? else {
-        auth::burn_password_check(a.password);
-        return fail(None, None, "unknown account").await;
+    let unix = app.clock.now().unix_timestamp();
+    let found = app.store.officer_by_email(a.email).await?;
+    let Some((account, secrets)) = found.filter(|(acc, _)| !acc.disabled) else {
+        auth::burn_password_check_bounded(a.password).await;
+        return failed(app, a, "unknown or disabled account").await;
     };
     let (Some(hash), Some(seed)) = (
         secrets.password_hash.as_deref(),
         secrets.totp_secret.as_deref(),
     ) else {
-        auth::burn_password_check(a.password);
-        return fail(None, None, "enrollment not finished").await;
+        auth::burn_password_check_bounded(a.password).await;
+        return failed(app, a, "enrollment not finished").await;
     };
-    let password_ok = auth::verify_password(hash, a.password);
-    if account.disabled {
-        return fail(None, None, "account disabled").await;
+    let reserved = app
+        .store
+        .reserve_login_attempt(&account.id, unix, ACCOUNT_FAILURES, ACCOUNT_LOCK_SECS)
+        .await?;
+    if reserved.is_none() {
+        // Same cost as any other answer, so a locked account cannot be told from an unknown one.
+        auth::burn_password_check_bounded(a.password).await;
+        return failed(app, a, "account locked after repeated failures").await;
     }
-    if secrets.locked_until > unix {
-        return fail(None, None, "account locked after repeated failures").await;
-    }
+    let password_ok = auth::verify_password_bounded(hash, a.password).await;
     let step = auth::check_code(seed, a.code, unix);
     let accepted = match (password_ok, step) {
         (true, Some(step)) => app.store.accept_totp_step(&account.id, step).await?,
         _ => false,
     };
     if !accepted {
-        let lock =
-            (secrets.failed_logins + 1 >= ACCOUNT_FAILURES).then_some(unix + ACCOUNT_LOCK_SECS);
         let why = match (password_ok, step) {
             (false, _) => "wrong password",
             (true, None) => "wrong code",
             (true, Some(_)) => "code already used",
         };
-        return fail(Some(account.id.clone()), lock, why).await;
+        return failed(app, a, why).await;
     }
+    start_session(app, a, &account).await.map(Some)
+}
+
+async fn start_session(
+    app: &App,
+    a: &SignInAttempt<'_>,
+    account: &OfficerRecord,
+) -> Result<SignedIn> {
     // A new id on every login, and any session this browser had is ended first.
     if let Some(old) = a.old_session {
         app.store
             .delete_session(&auth::hash_token(old), None)
             .await?;
     }
+    let now = app.clock.now();
     let (token, hash) = auth::new_token().map_err(Error::internal)?;
     let audit = entry(now, a.email, action::LOGIN, "", "");
     app.store
-        .create_session(&hash, &account.id, unix, a.lang.code(), &audit)
+        .create_session(
+            &hash,
+            &account.id,
+            now.unix_timestamp(),
+            a.lang.code(),
+            &audit,
+        )
         .await?;
-    Ok(Some(token))
+    let reset_notice = if app.store.take_reset_notice(&account.id).await? {
+        account.reset_at
+    } else {
+        None
+    };
+    Ok(SignedIn {
+        token,
+        reset_notice,
+    })
 }
 
 /// A signed-in person, found from their session cookie.

@@ -165,6 +165,10 @@ pub struct CaseView {
     pub holders: Vec<HolderView>,
     pub grantable: Vec<OfficerRecord>,
     pub excludable: Vec<OfficerRecord>,
+    /// Proposed exclusions: (colleague, proposer's name, whether this person may confirm).
+    pub pending_exclusions: Vec<(OfficerRecord, String, bool)>,
+    /// Exclusions in force: (colleague, whether this person may lift it).
+    pub exclusions: Vec<(OfficerRecord, bool)>,
     pub deadlines: Deadlines,
     /// The feedback date an acknowledgement sent today would promise.
     pub feedback_promised: Date,
@@ -244,9 +248,22 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         .filter(|a| !holds_current(a) && !has(AccessKind::Exclusion, &a.id))
         .cloned()
         .collect();
+    let pending = app.store.pending_exclusions(&c.id).await?;
+    let by_id = |id: &OfficerId| officers.iter().find(|a| &a.id == id).cloned();
+    let pending_exclusions = pending
+        .iter()
+        .filter_map(|(t, by, _)| Some((by_id(t)?, name_of(&people, by), by != &who.id)))
+        .collect();
+    let exclusions = o
+        .access
+        .iter()
+        .filter(|a| a.kind == AccessKind::Exclusion)
+        .filter_map(|a| Some((by_id(&a.officer_id)?, a.by_officer != who.id)))
+        .collect();
     let excludable = officers
         .iter()
         .filter(|a| a.id != who.id && !has(AccessKind::Exclusion, &a.id))
+        .filter(|a| !pending.iter().any(|(t, _, _)| t == &a.id))
         .filter(|a| a.roles.has(crate::domain::officer::Role::Officer) || holds(a))
         .cloned()
         .collect();
@@ -257,6 +274,8 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         holders,
         grantable,
         excludable,
+        pending_exclusions,
+        exclusions,
         deadlines: c.deadlines(today),
         feedback_promised: Deadlines::feedback_promised(&c.dates(), today),
     })
@@ -472,6 +491,17 @@ pub async fn grant(
         .filter(|a| !a.disabled && a.enrolled && !a.recipient.is_empty())
         .filter(|a| Permission::WorkOnCases.granted_to(&a.roles))
         .ok_or(Error::Invalid)?;
+    // A working copy (sealed to the colleague's current key) is never replaced: a "grant"
+    // could otherwise swap it for garbage and cut them off the case. The store refuses too.
+    let working = app
+        .store
+        .envelopes(&o.case.id)
+        .await?
+        .iter()
+        .any(|e| e.holder.is_officer(&target.id) && e.recipient == target.recipient);
+    if working {
+        return Err(Error::Forbidden);
+    }
     let now = app.clock.now();
     let audit = entry(
         now,
@@ -528,8 +558,8 @@ pub async fn revoke(app: &App, who: &OfficerRecord, o: &Opened, account: &str) -
     Ok(())
 }
 
-/// A colleague with a conflict of interest loses their copy of the case key and can never
-/// be granted this case again.
+/// Proposes excluding a colleague with a conflict of interest. Nothing changes for them until
+/// a different officer confirms ([`confirm_exclusion`]); audited as `exclusion_proposed`.
 pub async fn exclude(app: &App, who: &OfficerRecord, o: &Opened, account: &str) -> Result<()> {
     require(who, Permission::ManageCaseAccess)?;
     if account == who.id.as_str() {
@@ -544,18 +574,89 @@ pub async fn exclude(app: &App, who: &OfficerRecord, o: &Opened, account: &str) 
     let audit = entry(
         now,
         &who.email,
-        action::EXCLUDED,
+        action::EXCLUSION_PROPOSED,
         &o.case.reference,
         &target.email,
     );
-    app.store
-        .exclude(
-            &o.case.id,
-            &target.id,
-            &who.id,
-            now.unix_timestamp(),
-            &audit,
-        )
-        .await?;
-    Ok(())
+    let store = &app.store;
+    let at = now.unix_timestamp();
+    if store
+        .propose_exclusion(&o.case.id, &target.id, &who.id, at, &audit)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::Invalid)
+    }
+}
+
+/// The case, for an officer who may manage its access and is not excluded from it, whether
+/// or not they hold a copy of its key (confirming or lifting an exclusion needs no content).
+pub async fn for_access_review(
+    app: &App,
+    who: &OfficerRecord,
+    reference: &str,
+) -> Result<CaseRecord> {
+    require(who, Permission::ManageCaseAccess)?;
+    let case = app
+        .store
+        .case_by_reference(reference)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let access = app.store.case_access(&case.id).await?;
+    if !may_open_case(&who.roles, mine(&access, &who.id)) {
+        return Err(Error::Forbidden);
+    }
+    Ok(case)
+}
+
+/// Which second-officer step on an exclusion.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ExclusionStep {
+    /// A different officer than the proposer confirms: the copy is deleted now.
+    Confirm,
+    /// A different officer than the proposer lifts an exclusion in force.
+    Lift,
+}
+
+pub async fn review_exclusion(
+    app: &App,
+    who: &OfficerRecord,
+    case: &CaseRecord,
+    account: &str,
+    step: ExclusionStep,
+) -> Result<()> {
+    let target = app
+        .store
+        .officer(&OfficerId::from(account))
+        .await?
+        .ok_or(Error::Invalid)?;
+    if target.id == who.id {
+        return Err(Error::Invalid);
+    }
+    let name = match step {
+        ExclusionStep::Confirm => action::EXCLUSION_CONFIRMED,
+        ExclusionStep::Lift => action::EXCLUSION_LIFTED,
+    };
+    let audit = entry(
+        app.clock.now(),
+        &who.email,
+        name,
+        &case.reference,
+        &target.email,
+    );
+    let store = &app.store;
+    let done = match step {
+        ExclusionStep::Confirm => {
+            store
+                .confirm_exclusion(&case.id, &target.id, &who.id, &audit)
+                .await?
+        }
+        ExclusionStep::Lift => {
+            store
+                .lift_exclusion(&case.id, &target.id, &who.id, &audit)
+                .await?
+        }
+    };
+    if done { Ok(()) } else { Err(Error::Forbidden) }
 }

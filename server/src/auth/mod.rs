@@ -105,6 +105,42 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     })
 }
 
+/// At most this many Argon2id computations run at once, each on a blocking thread, so a burst
+/// of sign-ins queues here instead of starving the async workers that serve every page.
+pub const HASHING_PERMITS: usize = 3;
+
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(HASHING_PERMITS))
+}
+
+/// Runs `work` on a blocking thread once one of the [`HASHING_PERMITS`] is free.
+async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let _permit = hashing_slots().acquire().await;
+    match tokio::task::spawn_blocking(work).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// [`hash_password`] off the async workers, with bounded concurrency.
+pub async fn hash_password_bounded(password: &str) -> anyhow::Result<String> {
+    let password = Zeroizing::new(password.to_owned());
+    off_the_workers(move || hash_password(&password)).await
+}
+
+/// [`verify_password`] off the async workers, with bounded concurrency.
+pub async fn verify_password_bounded(hash: &str, password: &str) -> bool {
+    let (hash, password) = (hash.to_owned(), Zeroizing::new(password.to_owned()));
+    off_the_workers(move || verify_password(&hash, &password)).await
+}
+
+/// [`burn_password_check`] off the async workers, with bounded concurrency.
+pub async fn burn_password_check_bounded(password: &str) {
+    let password = Zeroizing::new(password.to_owned());
+    off_the_workers(move || burn_password_check(&password)).await;
+}
+
 /// Spends the same effort as a real check, so an unknown e-mail address cannot be told
 /// apart from a wrong password by the response time.
 pub fn burn_password_check(password: &str) {

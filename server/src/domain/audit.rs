@@ -96,7 +96,11 @@ pub mod action {
     pub const NOTE_ADDED: &str = "note_added";
     pub const ACCESS_GRANTED: &str = "access_granted";
     pub const ACCESS_REVOKED: &str = "access_revoked";
+    /// Earlier versions excluded at once; kept so old rows still read.
     pub const EXCLUDED: &str = "excluded";
+    pub const EXCLUSION_PROPOSED: &str = "exclusion_proposed";
+    pub const EXCLUSION_CONFIRMED: &str = "exclusion_confirmed";
+    pub const EXCLUSION_LIFTED: &str = "exclusion_lifted";
     pub const IDENTITY_REVEALED: &str = "identity_revealed";
     pub const ACCOUNT_CREATED: &str = "account_created";
     pub const ACCOUNT_DISABLED: &str = "account_disabled";
@@ -123,6 +127,9 @@ pub mod action {
         ACCESS_GRANTED,
         ACCESS_REVOKED,
         EXCLUDED,
+        EXCLUSION_PROPOSED,
+        EXCLUSION_CONFIRMED,
+        EXCLUSION_LIFTED,
         IDENTITY_REVEALED,
         ACCOUNT_CREATED,
         ACCOUNT_DISABLED,

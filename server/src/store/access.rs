@@ -1,6 +1,7 @@
 //! Who may open a case beyond the triage group: grants (a colleague's envelope of the case
-//! key), revocations and exclusions, each committed with its audit row. An exclusion blocks
-//! every later grant to that person for that case.
+//! key), revocations and exclusions, each committed with its audit row. An exclusion is
+//! proposed by one officer and takes effect (the copy deleted, later grants blocked) only when
+//! a different officer confirms it; a different officer than the proposer can lift it.
 
 use sqlx::Row;
 
@@ -15,7 +16,8 @@ pub trait CaseAccess: Send + Sync {
     async fn all_case_access(&self) -> StoreResult<Vec<AccessRecord>>;
 
     /// Seals the case to one more holder. Refused (false, nothing written) if they are
-    /// excluded from it.
+    /// excluded from it, or already hold a copy sealed to the recipient of the new envelope
+    /// (their current key): a working copy is never replaced by whatever a colleague sends.
     async fn grant_access(
         &self,
         case_id: &CaseId,
@@ -33,6 +35,43 @@ pub trait CaseAccess: Send + Sync {
         officer_id: &OfficerId,
         audit: &AuditEntry,
     ) -> StoreResult<()>;
+
+    /// Records a proposed exclusion; false (nothing written) if one is already pending or in
+    /// force for that person.
+    async fn propose_exclusion(
+        &self,
+        case_id: &CaseId,
+        officer_id: &OfficerId,
+        by: &OfficerId,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    /// Pending exclusions of the case as (excluded, proposed by, at).
+    async fn pending_exclusions(
+        &self,
+        case_id: &CaseId,
+    ) -> StoreResult<Vec<(OfficerId, OfficerId, i64)>>;
+
+    /// Confirms a pending exclusion proposed by someone other than `by`, in one transaction:
+    /// deletes the holder's envelope and records the exclusion (under the proposer's name).
+    /// False (nothing written) if no such proposal is pending.
+    async fn confirm_exclusion(
+        &self,
+        case_id: &CaseId,
+        officer_id: &OfficerId,
+        by: &OfficerId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    /// Lifts an exclusion in force, unless `by` is the officer who proposed it (false).
+    async fn lift_exclusion(
+        &self,
+        case_id: &CaseId,
+        officer_id: &OfficerId,
+        by: &OfficerId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
 
     /// Deletes the holder's envelope and records the exclusion, which blocks later grants.
     async fn exclude(
@@ -150,6 +189,18 @@ macro_rules! access_sql {
                 if excluded.is_some() {
                     return Ok(false);
                 }
+                let working = sqlx::query(
+                    "SELECT 1 AS one FROM case_keys WHERE case_id = $1 AND holder = $2 \
+                     AND recipient = $3",
+                )
+                .bind(case_id.as_str())
+                .bind(envelope.holder.to_db())
+                .bind(&envelope.recipient)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if working.is_some() {
+                    return Ok(false);
+                }
                 Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
                 Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Grant, by, at).await?;
                 sqlx::query(
@@ -177,6 +228,119 @@ macro_rules! access_sql {
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn propose_exclusion(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                by: &OfficerId,
+                at: i64,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let excluded = sqlx::query(
+                    "SELECT 1 AS one FROM case_access WHERE case_id = $1 AND officer_id = $2 \
+                     AND kind = 'exclusion'",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if excluded.is_some() {
+                    return Ok(false);
+                }
+                let added = sqlx::query(
+                    "INSERT INTO pending_exclusions (case_id, officer_id, by_officer, at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .bind(by.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                if added.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn pending_exclusions(
+                &self,
+                case_id: &CaseId,
+            ) -> StoreResult<Vec<(OfficerId, OfficerId, i64)>> {
+                let rows = sqlx::query(
+                    "SELECT officer_id, by_officer, at FROM pending_exclusions \
+                     WHERE case_id = $1 ORDER BY at",
+                )
+                .bind(case_id.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            OfficerId::from(r.try_get::<String, _>("officer_id")?),
+                            OfficerId::from(r.try_get::<String, _>("by_officer")?),
+                            r.try_get("at")?,
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn confirm_exclusion(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                by: &OfficerId,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(
+                    "DELETE FROM pending_exclusions WHERE case_id = $1 AND officer_id = $2 \
+                     AND by_officer <> $3 RETURNING by_officer, at",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .bind(by.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { return Ok(false) };
+                let proposer = OfficerId::from(row.try_get::<String, _>("by_officer")?);
+                let at: i64 = row.try_get("at")?;
+                Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
+                Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Exclusion, &proposer, at)
+                    .await?;
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn lift_exclusion(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                by: &OfficerId,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let gone = sqlx::query(
+                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2 \
+                     AND kind = 'exclusion' AND by_officer <> $3",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .bind(by.as_str())
+                .execute(&mut *tx)
+                .await?;
+                if gone.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn exclude(

@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::backends::{PostgresStore, SqliteStore, is_unique_violation};
 use super::{
-    AuditEntry, CompletedEnrollment, EnrollmentRecord, LoginFailure, LoginSecrets, NewEnrollment,
-    NewOfficer, OfficerRecord, StoreError, StoreResult, parsed,
+    AuditEntry, CompletedEnrollment, EnrollmentRecord, LoginSecrets, NewEnrollment, NewOfficer,
+    OfficerRecord, StoreError, StoreResult, parsed,
 };
 use crate::domain::holder::OfficerId;
 use crate::domain::officer::Roles;
@@ -31,13 +31,26 @@ pub trait Accounts: Send + Sync {
         email: &str,
     ) -> StoreResult<Option<(OfficerRecord, LoginSecrets)>>;
 
-    /// Records a failed sign-in: the audit row, and for a known account one more failure
-    /// (locking it when `lock_until` is given).
-    async fn note_login_failure(&self, f: &LoginFailure, audit: &AuditEntry) -> StoreResult<()>;
+    /// Reserves one sign-in attempt for the account in ONE statement, before anything is
+    /// verified: counts it, locks the account until `now + lock_secs` when this attempt is the
+    /// `max`-th, and refuses (`None`, nothing counted) while the account is locked. After a
+    /// lock has run out the count starts again. Concurrent attempts cannot all pass the check:
+    /// at most `max` are ever evaluated per lock period. A successful sign-in resets the count
+    /// (`accept_totp_step`).
+    async fn reserve_login_attempt(
+        &self,
+        id: &OfficerId,
+        now: i64,
+        max: i64,
+        lock_secs: i64,
+    ) -> StoreResult<Option<i64>>;
 
     /// Accepts a TOTP time step only if it is later than every step accepted before, in one
     /// statement, so a code cannot be replayed even by two concurrent requests.
     async fn accept_totp_step(&self, id: &OfficerId, step: i64) -> StoreResult<bool>;
+
+    /// True once after an admin reset the account: the first sign-in since takes the notice.
+    async fn take_reset_notice(&self, id: &OfficerId) -> StoreResult<bool>;
 
     async fn set_disabled(
         &self,
@@ -51,8 +64,10 @@ pub trait Accounts: Send + Sync {
 
     async fn wrapped_identity(&self, id: &OfficerId) -> StoreResult<Option<String>>;
 
-    /// Replaces any earlier link of the account; resetting also clears the password and
-    /// TOTP seed and ends the account's sessions.
+    /// Replaces any earlier link of the account; resetting also clears the password, the
+    /// TOTP seed, the age recipient and the passphrase-wrapped key (so whoever uses the new
+    /// link must register a new key, and colleagues re-grant cases to it), ends the account's
+    /// sessions and leaves a notice for the person's next sign-in.
     async fn create_enrollment(
         &self,
         officer_id: &OfficerId,
@@ -77,7 +92,7 @@ pub trait Accounts: Send + Sync {
 macro_rules! officer_columns {
     () => {
         "id, email, name, roles, recipient, created_at, disabled, \
-         (wrapped_identity IS NOT NULL) AS has_wrapped, (password_hash IS NOT NULL) AS enrolled"
+         (wrapped_identity IS NOT NULL) AS has_wrapped, (password_hash IS NOT NULL) AS enrolled, reset_at"
     };
 }
 
@@ -95,6 +110,7 @@ macro_rules! accounts_sql {
                     disabled: r.try_get("disabled")?,
                     has_wrapped_identity: r.try_get("has_wrapped")?,
                     enrolled: r.try_get("enrolled")?,
+                    reset_at: r.try_get("reset_at")?,
                 })
             }
 
@@ -161,7 +177,7 @@ macro_rules! accounts_sql {
                 let rows = sqlx::query(
                     "SELECT id, email, name, roles, recipient, created_at, disabled, \
                      (wrapped_identity IS NOT NULL) AS has_wrapped, \
-                     (password_hash IS NOT NULL) AS enrolled FROM officers ORDER BY email",
+                     (password_hash IS NOT NULL) AS enrolled, reset_at FROM officers ORDER BY email",
                 )
                 .fetch_all(&self.pool)
                 .await?;
@@ -197,21 +213,28 @@ macro_rules! accounts_sql {
                 Ok(Some((Self::officer_from_row(&r)?, secrets)))
             }
 
-            async fn note_login_failure(&self, f: &LoginFailure, audit: &AuditEntry) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                if let Some(id) = &f.account {
-                    sqlx::query(
-                        "UPDATE officers SET failed_logins = failed_logins + 1, \
-                         locked_until = COALESCE($2, locked_until) WHERE id = $1",
-                    )
-                    .bind(id.as_str())
-                    .bind(f.lock_until)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(())
+            async fn reserve_login_attempt(
+                &self,
+                id: &OfficerId,
+                now: i64,
+                max: i64,
+                lock_secs: i64,
+            ) -> StoreResult<Option<i64>> {
+                let row = sqlx::query(
+                    "UPDATE officers SET \
+                     failed_logins = CASE WHEN failed_logins >= $3 THEN 1 ELSE failed_logins + 1 END, \
+                     locked_until = CASE WHEN \
+                       (CASE WHEN failed_logins >= $3 THEN 1 ELSE failed_logins + 1 END) >= $3 \
+                       THEN $2 + $4 ELSE locked_until END \
+                     WHERE id = $1 AND locked_until <= $2 RETURNING failed_logins",
+                )
+                .bind(id.as_str())
+                .bind(now)
+                .bind(max)
+                .bind(lock_secs)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| r.try_get("failed_logins")).transpose()?)
             }
 
             async fn accept_totp_step(&self, id: &OfficerId, step: i64) -> StoreResult<bool> {
@@ -221,6 +244,16 @@ macro_rules! accounts_sql {
                 )
                 .bind(id.as_str())
                 .bind(step)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn take_reset_notice(&self, id: &OfficerId) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE officers SET reset_unseen = FALSE WHERE id = $1 AND reset_unseen = TRUE",
+                )
+                .bind(id.as_str())
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -280,9 +313,12 @@ macro_rules! accounts_sql {
                 if reset {
                     sqlx::query(
                         "UPDATE officers SET password_hash = NULL, totp_secret = NULL, \
-                         totp_last_step = NULL, failed_logins = 0, locked_until = 0 WHERE id = $1",
+                         totp_last_step = NULL, failed_logins = 0, locked_until = 0, \
+                         wrapped_identity = NULL, recipient = '', reset_at = $2, reset_unseen = TRUE \
+                         WHERE id = $1",
                     )
                     .bind(officer_id.as_str())
+                    .bind(audit.at)
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query("DELETE FROM officer_sessions WHERE officer_id = $1")

@@ -33,6 +33,8 @@ pub struct OfficerRecord {
     pub has_wrapped_identity: bool,
     /// A password and TOTP seed are set (the enrollment link was used).
     pub enrolled: bool,
+    /// When an admin last reset the account (its key was cleared then), if ever.
+    pub reset_at: Option<i64>,
 }
 
 impl OfficerRecord {
@@ -237,12 +239,4 @@ impl std::fmt::Debug for NewEnrollment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NewEnrollment(<redacted>)")
     }
-}
-
-/// A failed sign-in: the account to count it against (if one matched) and whether to lock it.
-#[derive(Debug, Clone)]
-pub struct LoginFailure {
-    pub account: Option<OfficerId>,
-    /// Lock the account until then.
-    pub lock_until: Option<i64>,
 }

@@ -57,7 +57,7 @@ pub fn router(state: SharedState) -> Router {
         .saturating_add(SMALL_BODY_LIMIT);
     Router::new()
         .merge(reporter::routes(upload_limit, s))
-        .merge(officer::routes(upload_limit))
+        .merge(officer::routes(upload_limit, s))
         .route("/static/style.css", get(shared::assets::stylesheet))
         .route("/static/officer.js", get(shared::assets::officer_script))
         .route("/static/reporter.js", get(shared::assets::reporter_script))

@@ -2,7 +2,7 @@
 //! the signed-in person their own passphrase-wrapped key; it is unwrapped only in their
 //! browser, so the server never holds a usable officer key.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
@@ -13,8 +13,24 @@ use crate::app::accounts;
 use crate::web::SharedState;
 use crate::web::shared::error::AppError;
 
-pub async fn show(State(state): State<SharedState>, who: Officer) -> Result<Response, AppError> {
+#[derive(serde::Deserialize)]
+pub struct AccountQuery {
+    /// Set by the first sign-in after an admin's reset; the date shown is the stored one.
+    #[serde(default)]
+    reset: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<SharedState>,
+    who: Officer,
+    Query(q): Query<AccountQuery>,
+) -> Result<Response, AppError> {
     let t = who.lang.tr();
+    let reset_notice = q
+        .reset
+        .and(who.account.reset_at)
+        .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
+        .map(|at| t.fmt("account.reset_notice", &[("date", &t.date(at.date()))]));
     Ok(AccountPage {
         d: desk_for(&state, &who, "account", "/officer/account"),
         roles: who
@@ -25,6 +41,7 @@ pub async fn show(State(state): State<SharedState>, who: Officer) -> Result<Resp
             .collect::<Vec<_>>()
             .join(", "),
         has_wrapped_key: who.account.has_wrapped_identity,
+        reset_notice,
     }
     .into_response())
 }

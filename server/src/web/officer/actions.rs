@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::session::Officer;
-use crate::app::casework::{self, MessageKind, Sent};
+use crate::app::casework::{self, ExclusionStep, MessageKind, Sent};
 use crate::web::SharedState;
 use crate::web::shared::cipher_form::{CipherForm, read_checked};
 use crate::web::shared::error::{AppError, ErrorKind};
@@ -148,8 +148,7 @@ pub async fn revoke(
     Ok(back(&o.case.reference, "revoke"))
 }
 
-/// A colleague with a conflict of interest loses their copy of the case key and can never
-/// be granted this case again.
+/// Proposes excluding a colleague with a conflict of interest; a second officer confirms.
 pub async fn exclude(
     State(state): State<SharedState>,
     who: Officer,
@@ -161,4 +160,44 @@ pub async fn exclude(
     let o = casework::open(&state, &who.account, &reference).await?;
     casework::exclude(&state, &who.account, &o, &form.account).await?;
     Ok(back(&o.case.reference, "exclude"))
+}
+
+/// A second officer confirms a proposed exclusion (it takes effect now).
+pub async fn confirm_exclusion(
+    state: State<SharedState>,
+    who: Officer,
+    reference: Path<String>,
+    headers: HeaderMap,
+    form: Form<AccountForm>,
+) -> Result<Response, AppError> {
+    review_exclusion(state, who, reference, headers, form, ExclusionStep::Confirm).await
+}
+
+/// An officer other than the proposer lifts an exclusion in force.
+pub async fn lift_exclusion(
+    state: State<SharedState>,
+    who: Officer,
+    reference: Path<String>,
+    headers: HeaderMap,
+    form: Form<AccountForm>,
+) -> Result<Response, AppError> {
+    review_exclusion(state, who, reference, headers, form, ExclusionStep::Lift).await
+}
+
+async fn review_exclusion(
+    State(state): State<SharedState>,
+    who: Officer,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AccountForm>,
+    step: ExclusionStep,
+) -> Result<Response, AppError> {
+    who.check_csrf(&state, &headers, &form.csrf)?;
+    let case = casework::for_access_review(&state, &who.account, &reference).await?;
+    casework::review_exclusion(&state, &who.account, &case, &form.account, step).await?;
+    let done = match step {
+        ExclusionStep::Confirm => "exclude_confirm",
+        ExclusionStep::Lift => "exclude_lift",
+    };
+    Ok(back(&case.reference, done))
 }

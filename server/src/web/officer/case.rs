@@ -13,7 +13,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
 use super::desk_for;
-use super::pages::{AttachmentView, CasePage, Choice, Colleague, EventView, Holder, ItemView};
+use super::pages::{
+    AttachmentView, CasePage, Choice, Colleague, EventView, ExclusionView, Holder, ItemView,
+};
 use super::session::Officer;
 use super::when;
 use crate::app::casework::{self, CaseView, Opened};
@@ -176,6 +178,18 @@ fn colleagues(list: &[OfficerRecord]) -> Vec<Colleague> {
         .collect()
 }
 
+fn exclusion_views(t: &Tr, v: &CaseView) -> Vec<ExclusionView> {
+    v.pending_exclusions
+        .iter()
+        .map(|(a, by, may)| ExclusionView {
+            id: a.id.to_string(),
+            label: format!("{} <{}>", a.name, a.email),
+            note: t.fmt("case.access.proposed_by", &[("name", by)]),
+            may_act: *may,
+        })
+        .collect()
+}
+
 fn choices<T: Copy + std::fmt::Display>(t: &Tr, prefix: &str, all: &[T]) -> Vec<Choice> {
     all.iter()
         .map(|s| Choice {
@@ -249,6 +263,17 @@ pub async fn render(
         holders: holders(&t, v),
         grantable: colleagues(&v.grantable),
         excludable: colleagues(&v.excludable),
+        pending_exclusions: exclusion_views(&t, v),
+        exclusions: v
+            .exclusions
+            .iter()
+            .map(|(a, may)| ExclusionView {
+                id: a.id.to_string(),
+                label: format!("{} <{}>", a.name, a.email),
+                note: String::new(),
+                may_act: *may,
+            })
+            .collect(),
         notice,
         has_wrapped_key: who.account.has_wrapped_identity,
     };
@@ -269,6 +294,8 @@ fn done_notice(done: &str) -> Option<&'static str> {
         "grant" => "case.done.grant",
         "revoke" => "case.done.revoke",
         "exclude" => "case.done.exclude",
+        "exclude_confirm" => "case.done.exclude_confirm",
+        "exclude_lift" => "case.done.exclude_lift",
         "acknowledged" => "case.done.acknowledged",
         _ => return None,
     })

@@ -74,7 +74,7 @@ pub async fn submit(
         peer_blocked: state.login_throttle.blocked(peer.ip(), unix),
         old_session: old.as_deref(),
     };
-    let Some(token) = accounts::sign_in(&state, &attempt).await? else {
+    let Some(signed_in) = accounts::sign_in(&state, &attempt).await? else {
         state.login_throttle.failed(peer.ip(), unix);
         let mut res = (
             StatusCode::UNAUTHORIZED,
@@ -85,9 +85,16 @@ pub async fn submit(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         return Ok(res);
     };
-    let mut res = Redirect::to("/officer").into_response();
-    res.headers_mut()
-        .insert(header::SET_COOKIE, session::set_cookie(&state, &token));
+    // The first sign-in after an admin's reset lands on the notice.
+    let to = match signed_in.reset_notice {
+        Some(_) => "/officer/account?reset=1",
+        None => "/officer",
+    };
+    let mut res = Redirect::to(to).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        session::set_cookie(&state, &signed_in.token),
+    );
     Ok(res)
 }
 

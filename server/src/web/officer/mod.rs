@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use self::pages::{Desk, Me};
 use self::session::Officer;
 use super::SharedState;
+use super::shared::ratelimit;
 use super::shared::views::script_text;
 use crate::domain::officer::Role;
 use crate::domain::permission::Permission;
@@ -101,7 +102,10 @@ async fn home(who: Officer) -> Response {
     Redirect::to(to).into_response()
 }
 
-pub fn routes(upload_limit: usize) -> Router<SharedState> {
+/// The login form gets a per-client budget of POSTs a minute (the same figure as the
+/// reporter forms', with the same trusted-proxy rule, kept in its own limiter, in memory
+/// only).
+pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router<SharedState> {
     let uploads = Router::new()
         .route(
             "/officer/cases/{reference}/messages",
@@ -111,7 +115,15 @@ pub fn routes(upload_limit: usize) -> Router<SharedState> {
         .layer(DefaultBodyLimit::max(upload_limit));
     Router::new()
         .route("/officer", get(home))
-        .route("/officer/login", get(login::form).post(login::submit))
+        .route(
+            "/officer/login",
+            get(login::form)
+                .post(login::submit)
+                .layer(ratelimit::per_client(
+                    settings.rate_per_client,
+                    &settings.connections.trusted_proxies,
+                )),
+        )
         .route("/officer/logout", post(login::logout))
         .route(
             "/officer/enroll/{token}",
@@ -130,6 +142,14 @@ pub fn routes(upload_limit: usize) -> Router<SharedState> {
         .route("/officer/cases/{reference}/grants", post(actions::grant))
         .route("/officer/cases/{reference}/revoke", post(actions::revoke))
         .route("/officer/cases/{reference}/exclude", post(actions::exclude))
+        .route(
+            "/officer/cases/{reference}/exclude/confirm",
+            post(actions::confirm_exclusion),
+        )
+        .route(
+            "/officer/cases/{reference}/exclude/lift",
+            post(actions::lift_exclusion),
+        )
         .route(
             "/officer/admin/accounts",
             get(admin::accounts).post(admin::create),

@@ -164,6 +164,15 @@ impl Holder {
     }
 }
 
+/// A proposed exclusion (with who proposed it) or one in force, and whether this person may
+/// confirm or lift it (never the proposer).
+pub struct ExclusionView {
+    pub id: String,
+    pub label: String,
+    pub note: String,
+    pub may_act: bool,
+}
+
 pub struct Colleague {
     pub id: String,
     pub label: String,
@@ -206,6 +215,8 @@ pub struct CasePage {
     pub holders: Vec<Holder>,
     pub grantable: Vec<Colleague>,
     pub excludable: Vec<Colleague>,
+    pub pending_exclusions: Vec<ExclusionView>,
+    pub exclusions: Vec<ExclusionView>,
     pub notice: Option<&'static str>,
     pub has_wrapped_key: bool,
 }
@@ -293,4 +304,6 @@ pub struct AccountPage {
     pub d: Desk,
     pub roles: String,
     pub has_wrapped_key: bool,
+    /// Shown at the first sign-in after an admin reset the account.
+    pub reset_notice: Option<String>,
 }
