@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// Reporter submissions per minute across all clients (behind Tor all share one address).
     #[arg(long, env = "SPEAKUP_RATE_GLOBAL")]
     pub rate_global: Option<u32>,
+    /// Most messages and attachments a reporter adds to one case in one day.
+    #[arg(long, env = "SPEAKUP_MAX_REPORTER_ITEMS_PER_DAY")]
+    pub max_reporter_items_per_day: Option<usize>,
 }
 
 /// The TOML file's shape: every setting optional, plus the category list.
@@ -68,6 +71,7 @@ pub struct FileConfig {
     pub max_attachments: Option<usize>,
     pub rate_per_client: Option<u32>,
     pub rate_global: Option<u32>,
+    pub max_reporter_items_per_day: Option<usize>,
     pub categories: Option<Vec<Category>>,
 }
 
@@ -157,6 +161,8 @@ pub struct Settings {
     pub max_attachments: usize,
     pub rate_per_client: u32,
     pub rate_global: u32,
+    /// Items (messages and attachments) a reporter may add to one case per day.
+    pub max_reporter_items_per_day: usize,
     /// Only the starting values of what admins change in the workspace; pages read the
     /// current values from `app::settings::Site`, the one source of truth.
     pub site: SiteDefaults,
@@ -237,6 +243,10 @@ impl fmt::Debug for Settings {
             .field("max_attachments", &self.max_attachments)
             .field("rate_per_client", &self.rate_per_client)
             .field("rate_global", &self.rate_global)
+            .field(
+                "max_reporter_items_per_day",
+                &self.max_reporter_items_per_day,
+            )
             .field("categories", &self.site.categories.len())
             .finish()
     }
@@ -295,7 +305,18 @@ impl Settings {
                 message: "must be between 1 and 4096".into(),
             });
         }
+        let max_reporter_items_per_day = serve
+            .max_reporter_items_per_day
+            .or(file.max_reporter_items_per_day)
+            .unwrap_or(50);
+        if !(1..=10_000).contains(&max_reporter_items_per_day) {
+            return Err(ConfigError::Invalid {
+                name: "SPEAKUP_MAX_REPORTER_ITEMS_PER_DAY",
+                message: "must be between 1 and 10000".into(),
+            });
+        }
         Ok(Self {
+            max_reporter_items_per_day,
             database_url: common
                 .database_url
                 .clone()
