@@ -19,7 +19,8 @@ const MAX_MESSAGE_PLAIN: u64 = 20_000 * 4;
 const MAX_REPORT_PLAIN: u64 = 256 * 1024;
 const MAX_NAME_PLAIN: u64 = 1024;
 const MAX_ENVELOPE_PLAIN: u64 = 1024;
-/// One named text control, and all of them together.
+/// One named text control, and all of them together (each comes once, `holder` once per
+/// expected envelope, so their number is bounded too).
 const MAX_TEXT_FIELD: usize = 4 * 1024;
 const MAX_TEXT_TOTAL: usize = 64 * 1024;
 
@@ -155,15 +156,18 @@ async fn read_into(
             }
             stream_file(state, field, shape.recipients, form).await?;
         } else {
-            let known =
-                shape.fields.contains(&name.as_str()) || (name == "holder" && shape.envelopes > 0);
-            if !known {
+            // Each field once; a `holder` once per expected envelope; anything else refused.
+            let allowed = if name == "holder" {
+                shape.envelopes
+            } else {
+                usize::from(shape.fields.contains(&name.as_str()))
+            };
+            if form.fields.iter().filter(|(n, _)| *n == name).count() >= allowed {
                 return Err(ErrorKind::BadRequest.into());
             }
             let value = small(field, MAX_TEXT_FIELD).await?;
             text_bytes += value.len();
-            let count = shape.fields.len() + shape.envelopes;
-            if text_bytes > MAX_TEXT_TOTAL || form.fields.len() >= count {
+            if text_bytes > MAX_TEXT_TOTAL {
                 return Err(ErrorKind::TooLarge.into());
             }
             let value = String::from_utf8(value).map_err(|_| ErrorKind::BadRequest)?;

@@ -12,8 +12,10 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::{GlobalKeyExtractor, PeerIpKeyExtractor};
 
+/// The refill period, in nanoseconds so that no configured rate rounds it to zero (which
+/// governor refuses): above 60,000 per minute whole milliseconds would.
 fn period(per_minute: u32) -> Duration {
-    Duration::from_millis(60_000 / u64::from(per_minute.max(1)))
+    Duration::from_nanos(60_000_000_000 / u64::from(per_minute.max(1)))
 }
 
 pub fn per_client(per_minute: u32) -> GovernorLayer<PeerIpKeyExtractor, NoOpMiddleware, Body> {
