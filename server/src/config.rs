@@ -79,6 +79,9 @@ pub struct ServeArgs {
     /// Most connections open at once; further ones wait until one closes.
     #[arg(long, env = "SPEAKUP_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Most messages and attachments a reporter adds to one case in one day.
+    #[arg(long, env = "SPEAKUP_MAX_REPORTER_ITEMS_PER_DAY")]
+    pub max_reporter_items_per_day: Option<usize>,
 }
 
 /// The TOML file's shape: every setting optional, plus the category list.
@@ -100,6 +103,7 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     pub min_upload_kib_per_sec: Option<u64>,
     pub max_connections: Option<usize>,
+    pub max_reporter_items_per_day: Option<usize>,
     pub categories: Option<Vec<Category>>,
 }
 
@@ -194,6 +198,8 @@ pub struct Settings {
     pub key_file: Option<PathBuf>,
     /// Connection limits and the proxy whose X-Forwarded-For is believed.
     pub connections: Connections,
+    /// Items (messages and attachments) a reporter may add to one case per day.
+    pub max_reporter_items_per_day: usize,
     /// Only the starting values of what admins change in the workspace; pages read the
     /// current values from `app::settings::Site`, the one source of truth.
     pub site: SiteDefaults,
@@ -352,6 +358,10 @@ impl fmt::Debug for Settings {
             .field("rate_global", &self.rate_global)
             .field("key_file", &self.key_file)
             .field("connections", &self.connections)
+            .field(
+                "max_reporter_items_per_day",
+                &self.max_reporter_items_per_day,
+            )
             .field("categories", &self.site.categories.len())
             .finish()
     }
@@ -431,7 +441,16 @@ impl Settings {
             .or(file.database_url)
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let key_file = key_file(&database_url, serve.key_file.clone().or(file.key_file));
+        let max_reporter_items_per_day = ranged(
+            "SPEAKUP_MAX_REPORTER_ITEMS_PER_DAY",
+            serve
+                .max_reporter_items_per_day
+                .or(file.max_reporter_items_per_day),
+            50,
+            1..=10_000,
+        )?;
         Ok(Self {
+            max_reporter_items_per_day,
             database_url,
             key_file,
             bind,

@@ -194,6 +194,26 @@ pub fn header_len(bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// Checks a whole small age file (a message, a file name, an envelope) held in memory: the
+/// header as [`check_header`] does, a payload length age can produce (so nothing is appended
+/// after a valid header), and a plaintext of at most `max_plaintext` bytes.
+pub fn check_small(bytes: &[u8], x25519: usize, max_plaintext: u64) -> bool {
+    check_header(bytes, x25519)
+        && header_len(bytes)
+            .and_then(|h| plaintext_len(bytes.len() as u64, h))
+            .is_some_and(|n| n <= max_plaintext)
+}
+
+/// The longest age file a plaintext of `max_plaintext` bytes to `x25519` recipients can be:
+/// what a reader may accept before [`check_small`] judges it.
+pub fn max_ciphertext_len(max_plaintext: u64, x25519: usize) -> u64 {
+    const HEADER_BASE: u64 = 512;
+    const PER_STANZA: u64 = 128;
+    const CHUNK: u64 = 64 * 1024;
+    let chunks = max_plaintext.div_ceil(CHUNK).max(1);
+    HEADER_BASE + PER_STANZA * x25519 as u64 + 16 + max_plaintext + 16 * chunks
+}
+
 /// age's payload: a 16-byte nonce, then 64 KiB chunks each with a 16-byte tag; only the last
 /// may be shorter, and only a lone last chunk may be empty. `None` for an impossible length.
 pub fn plaintext_len(total: u64, header: usize) -> Option<u64> {

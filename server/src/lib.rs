@@ -17,3 +17,6 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+
+#[cfg(test)]
+mod hostile_input;

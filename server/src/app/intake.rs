@@ -246,6 +246,13 @@ pub struct SealedReport {
     pub files: Vec<StoredFile>,
 }
 
+/// How many sealed case keys a browser-path report carries: one per current holder, plus the
+/// escrow's when one is set. The form reader accepts no more.
+pub async fn envelope_count(app: &App) -> Result<usize> {
+    let holders = recipients(app.store()).await?.len();
+    Ok(holders + usize::from(app.site.get().escrow.is_some()))
+}
+
 /// The browser path. Anything that does not check out is refused (`Invalid`) and the files
 /// are discarded.
 pub async fn file_sealed(app: &App, form: SealedReport) -> Result<CaseReference> {

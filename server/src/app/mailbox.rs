@@ -276,6 +276,19 @@ pub async fn add_reply(
         return Err(Error::Invalid);
     }
     let today = app.clock.today();
+    let adding = usize::from(message.is_some()) + files.len();
+    let so_far = app.store.reporter_items_on(&case.id, today).await;
+    let cap = app.settings.max_reporter_items_per_day;
+    let over = so_far.map(|n| {
+        usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .saturating_add(adding)
+            > cap
+    });
+    if !matches!(over, Ok(false)) {
+        discard(app.store(), &files).await;
+        return Err(over.map_or_else(Error::from, |_| Error::DailyLimit));
+    }
     let items = message_with_files(
         message,
         &files,

@@ -65,6 +65,9 @@ pub enum Error {
     /// An enrollment link that was used or has expired.
     #[error("the link was used or has expired")]
     LinkExpired,
+    /// A reporter added as many items to one case today as a day allows.
+    #[error("the daily limit of reporter items for this case is reached")]
+    DailyLimit,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -1,7 +1,9 @@
 //! Retention: closed cases are deleted, with all their ciphertext, a set number of months
 //! after they were closed (GDPR storage limitation; the Directive's art. 18 asks that
 //! reports be kept no longer than necessary). Off unless an admin sets a period. Each
-//! deletion and its audit row ("which case, and why", nothing else) commit together.
+//! deletion and its audit row ("which case, and why", nothing else) commit together; after a
+//! run that deleted something the store is compacted, so no ciphertext lingers in free pages
+//! or the WAL (no-plaintext-at-rest).
 
 use time::{Date, OffsetDateTime};
 
@@ -40,6 +42,9 @@ pub async fn apply(
         );
         store.delete_case(&c.id, &audit).await?;
         deleted += 1;
+    }
+    if deleted > 0 {
+        store.compact().await?;
     }
     Ok(deleted)
 }

@@ -33,6 +33,9 @@ pub trait Cases: Send + Sync {
 
     async fn envelopes(&self, case_id: &CaseId) -> StoreResult<Vec<EnvelopeRecord>>;
 
+    /// How many items the reporter added to a case on one day (the daily cap counts these).
+    async fn reporter_items_on(&self, case_id: &CaseId, day: Date) -> StoreResult<i64>;
+
     async fn update_case(
         &self,
         case_id: &CaseId,
@@ -256,6 +259,18 @@ macro_rules! cases_sql {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::item_from_row).collect()
+            }
+
+            async fn reporter_items_on(&self, case_id: &CaseId, day: Date) -> StoreResult<i64> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM items WHERE case_id = $1 AND author = $2 AND created_on = $3",
+                )
+                .bind(case_id.as_str())
+                .bind(Author::Reporter.to_db())
+                .bind(day_to_db(day))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(n)
             }
 
             async fn envelopes(&self, case_id: &CaseId) -> StoreResult<Vec<EnvelopeRecord>> {

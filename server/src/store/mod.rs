@@ -62,6 +62,9 @@ pub trait Store:
     /// "sqlite" or "postgres", for logs and diagnostics.
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> StoreResult<()>;
+    /// After deletions: hands freed pages back and empties the write-ahead log (SQLite), so
+    /// deleted ciphertext does not linger in free pages or the WAL.
+    async fn compact(&self) -> StoreResult<()>;
 }
 
 pub type SharedStore = Arc<dyn Store>;

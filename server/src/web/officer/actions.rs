@@ -13,8 +13,30 @@ use serde::Deserialize;
 use super::session::Officer;
 use crate::app::casework::{self, ExclusionStep, MessageKind, Sent};
 use crate::web::SharedState;
-use crate::web::shared::cipher_form::{CipherForm, read_checked};
+use crate::web::shared::cipher_form::{CipherForm, FormShape, read_checked};
 use crate::web::shared::error::{AppError, ErrorKind};
+
+/// The shapes of the officers' ciphertext forms (fields as in `officer_case.html`).
+const MESSAGE: FormShape = FormShape {
+    recipients: 2,
+    envelopes: 0,
+    fields: &["kind", "feedback"],
+};
+const NOTE: FormShape = FormShape {
+    recipients: 1,
+    envelopes: 0,
+    fields: &[],
+};
+const STATUS: FormShape = FormShape {
+    recipients: 1,
+    envelopes: 0,
+    fields: &["status", "outcome"],
+};
+const GRANT: FormShape = FormShape {
+    recipients: 1,
+    envelopes: 1,
+    fields: &["account"],
+};
 
 fn back(reference: &str, done: &str) -> Response {
     Redirect::to(&format!("/officer/cases/{reference}?done={done}")).into_response()
@@ -26,9 +48,9 @@ async fn read(
     who: &Officer,
     headers: &HeaderMap,
     multipart: Multipart,
-    recipients: usize,
+    shape: FormShape,
 ) -> Result<CipherForm, AppError> {
-    read_checked(state, headers, multipart, recipients, |token| {
+    read_checked(state, headers, multipart, shape, |token| {
         who.check_csrf(state, headers, token).is_ok()
     })
     .await
@@ -58,7 +80,7 @@ pub async fn message(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let o = casework::open(&state, &who.account, &reference).await?;
-    let form = read(&state, &who, &headers, multipart, 2).await?;
+    let form = read(&state, &who, &headers, multipart, MESSAGE).await?;
     let kind = MessageKind {
         acknowledgement: form.field("kind") == "acknowledgement",
         feedback: form.field("feedback") == "1",
@@ -84,7 +106,7 @@ pub async fn note(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let o = casework::open(&state, &who.account, &reference).await?;
-    let form = read(&state, &who, &headers, multipart, 1).await?;
+    let form = read(&state, &who, &headers, multipart, NOTE).await?;
     let sent = Sent {
         message: form.message,
         files: form.files,
@@ -101,7 +123,7 @@ pub async fn status(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let o = casework::open(&state, &who.account, &reference).await?;
-    let form = read(&state, &who, &headers, multipart, 1).await?;
+    let form = read(&state, &who, &headers, multipart, STATUS).await?;
     without_content(&state, &form, false).await?;
     let (next, outcome) = (form.field("status"), form.field("outcome"));
     casework::change_status(&state, &who.account, &o, next, outcome, form.reason.clone()).await?;
@@ -117,7 +139,7 @@ pub async fn grant(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let o = casework::open(&state, &who.account, &reference).await?;
-    let form = read(&state, &who, &headers, multipart, 1).await?;
+    let form = read(&state, &who, &headers, multipart, GRANT).await?;
     without_content(&state, &form, true).await?;
     let envelope = match form.envelopes.as_slice() {
         [(_, e)] => e.clone(),

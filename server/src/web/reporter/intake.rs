@@ -13,7 +13,7 @@ use crate::domain::deadlines::acknowledgement_due;
 use crate::domain::holder::Holder;
 use crate::i18n::Lang;
 use crate::web::SharedState;
-use crate::web::shared::cipher_form::read_checked;
+use crate::web::shared::cipher_form::{FormShape, read_checked};
 use crate::web::shared::csrf::{self, Purpose};
 use crate::web::shared::error::{AppError, ErrorKind};
 use crate::web::shared::locale::Locale;
@@ -182,7 +182,18 @@ pub async fn submit_sealed(
         return Err(ErrorKind::NotConfigured.into());
     }
     let now = state.clock.now();
-    let form = read_checked(&state, &headers, multipart, 2, |token| {
+    let shape = FormShape {
+        recipients: 2,
+        envelopes: intake::envelope_count(&state).await?,
+        fields: &[
+            "category",
+            "mode",
+            "lookup",
+            "case_recipient",
+            "reporter_recipient",
+        ],
+    };
+    let form = read_checked(&state, &headers, multipart, shape, |token| {
         csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now)
     })
     .await?;

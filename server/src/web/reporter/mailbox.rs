@@ -23,7 +23,7 @@ use crate::i18n::{Lang, Tr};
 use crate::store::CaseRecord;
 use crate::web::SharedState;
 use crate::web::shared::blob_stream::{ciphertext_response, decrypted_response};
-use crate::web::shared::cipher_form::read_checked;
+use crate::web::shared::cipher_form::{FormShape, read_checked};
 use crate::web::shared::csrf::{self, Purpose};
 use crate::web::shared::error::{AppError, ErrorKind};
 use crate::web::shared::locale::Locale;
@@ -362,7 +362,12 @@ pub async fn reply_sealed(
 ) -> Result<Response, AppError> {
     let (session, case) = current(&state, &headers).await?;
     let now = state.clock.now();
-    let form = read_checked(&state, &headers, multipart, 2, |token| {
+    let shape = FormShape {
+        recipients: 2,
+        envelopes: 0,
+        fields: &[],
+    };
+    let form = read_checked(&state, &headers, multipart, shape, |token| {
         csrf::verify(
             &state.keys.csrf,
             Purpose::Mailbox,

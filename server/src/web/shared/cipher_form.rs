@@ -12,10 +12,40 @@ use crate::app::uploads::{SealedUpload, StoredFile, UploadError, discard};
 use crate::crypto;
 use crate::web::SharedState;
 
-/// Messages and reasons are at most 20,000 characters of text; their ciphertext is a little
-/// larger. Envelopes and file names are far smaller.
-const MAX_SMALL_PART: usize = 256 * 1024;
+/// Plaintext bounds per kind of ciphertext part, checked on the age file's length: a message
+/// or reason is at most 20,000 characters (4 bytes each in UTF-8); a report or identity holds
+/// a few such fields as JSON; a file name and a sealed case key are tiny.
+const MAX_MESSAGE_PLAIN: u64 = 20_000 * 4;
+const MAX_REPORT_PLAIN: u64 = 256 * 1024;
+const MAX_NAME_PLAIN: u64 = 1024;
+const MAX_ENVELOPE_PLAIN: u64 = 1024;
+/// One named text control, and all of them together (each comes once, `holder` once per
+/// expected envelope, so their number is bounded too).
 const MAX_TEXT_FIELD: usize = 4 * 1024;
+const MAX_TEXT_TOTAL: usize = 64 * 1024;
+
+/// What one route's ciphertext form may hold; anything else is refused before it is kept.
+#[derive(Clone, Copy)]
+pub struct FormShape {
+    /// How many X25519 stanzas every ciphertext part must have (2 for what the reporter
+    /// reads, 1 for notes and reasons); envelopes have 1.
+    pub recipients: usize,
+    /// How many sealed case keys (`envelope`, each after a `holder` field) may come.
+    pub envelopes: usize,
+    /// The named text controls the route reads (besides `csrf` and `holder`).
+    pub fields: &'static [&'static str],
+}
+
+/// Which ciphertext part a name is, with its plaintext bound.
+fn small_kind(name: &str) -> Option<u64> {
+    match name {
+        "message" | "reason" => Some(MAX_MESSAGE_PLAIN),
+        "report" | "identity" => Some(MAX_REPORT_PLAIN),
+        "attachment_name" => Some(MAX_NAME_PLAIN),
+        "envelope" => Some(MAX_ENVELOPE_PLAIN),
+        _ => None,
+    }
+}
 
 #[derive(Default)]
 pub struct CipherForm {
@@ -55,21 +85,20 @@ async fn small(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, AppError> {
     Ok(out)
 }
 
-/// Reads the whole form. `recipients` is how many X25519 stanzas every ciphertext part
-/// must have (2 for what the reporter reads, 1 for notes and reasons); envelopes have 1.
-/// `csrf_ok` judges the `csrf` field, which must come first.
+/// Reads the whole form in the route's `shape`. `csrf_ok` judges the `csrf` field, which must
+/// come first.
 pub async fn read_checked(
     state: &SharedState,
     headers: &HeaderMap,
     mut multipart: Multipart,
-    recipients: usize,
+    shape: FormShape,
     csrf_ok: impl Fn(&str) -> bool + Sync,
 ) -> Result<CipherForm, AppError> {
     if !super::csrf::same_origin(headers) {
         return Err(ErrorKind::Csrf.into());
     }
     let mut form = CipherForm::default();
-    match read_into(state, &csrf_ok, &mut multipart, recipients, &mut form).await {
+    match read_into(state, &csrf_ok, &mut multipart, shape, &mut form).await {
         Ok(()) => Ok(form),
         Err(e) => {
             form.discard(state).await;
@@ -82,17 +111,18 @@ async fn read_into(
     state: &SharedState,
     check: &(dyn Fn(&str) -> bool + Sync),
     multipart: &mut Multipart,
-    recipients: usize,
+    shape: FormShape,
     form: &mut CipherForm,
 ) -> Result<(), AppError> {
     let mut csrf_ok = false;
+    let mut text_bytes = 0;
     while let Some(field) = multipart
         .next_field()
         .await
         .map_err(|_| ErrorKind::BadRequest)?
     {
         let name = field.name().unwrap_or("").to_owned();
-        if name == "csrf" {
+        if name == "csrf" && !csrf_ok {
             let token = small(field, MAX_TEXT_FIELD).await?;
             if !check(&String::from_utf8_lossy(&token)) {
                 return Err(ErrorKind::Csrf.into());
@@ -104,56 +134,96 @@ async fn read_into(
         if !csrf_ok {
             return Err(ErrorKind::Csrf.into());
         }
-        match name.as_str() {
-            "message" | "reason" | "report" | "identity" | "attachment_name" | "envelope" => {
-                let bytes = small(field, MAX_SMALL_PART).await?;
-                let stanzas = if name == "envelope" { 1 } else { recipients };
-                if bytes.is_empty() && name == "message" {
-                    continue;
-                }
-                if !crypto::check_header(&bytes, stanzas) {
-                    return Err(ErrorKind::BadRequest.into());
-                }
-                match name.as_str() {
-                    "message" => form.message = Some(bytes),
-                    "reason" => form.reason = Some(bytes),
-                    "report" => form.report = Some(bytes),
-                    "identity" => form.identity = Some(bytes),
-                    "envelope" => {
-                        let holder = match form.fields.last() {
-                            Some((n, v)) if n == "holder" => v.clone(),
-                            _ => String::new(),
-                        };
-                        form.envelopes.push((holder, bytes));
-                    }
-                    _ => {
-                        let file = form
-                            .files
-                            .last_mut()
-                            .filter(|f| f.name.is_empty())
-                            .ok_or(ErrorKind::BadRequest)?;
-                        file.name = bytes;
-                    }
-                }
+        if let Some(max_plain) = small_kind(&name) {
+            let stanzas = if name == "envelope" {
+                1
+            } else {
+                shape.recipients
+            };
+            let limit = crypto::max_ciphertext_len(max_plain, stanzas);
+            let bytes = small(field, usize::try_from(limit).unwrap_or(usize::MAX)).await?;
+            if bytes.is_empty() && name == "message" {
+                continue;
             }
-            "attachment" => {
-                let unnamed = form.files.last().is_some_and(|f| f.name.is_empty());
-                if unnamed || form.files.len() >= state.settings.max_attachments {
-                    return Err(ErrorKind::BadRequest.into());
-                }
-                stream_file(state, field, recipients, form).await?;
+            if !crypto::check_small(&bytes, stanzas, max_plain) {
+                return Err(ErrorKind::BadRequest.into());
             }
-            _ => {
-                let value = small(field, MAX_TEXT_FIELD).await?;
-                let value = String::from_utf8(value).map_err(|_| ErrorKind::BadRequest)?;
-                form.fields.push((name, value));
+            keep_small(form, &name, bytes, shape)?;
+        } else if name == "attachment" {
+            let unnamed = form.files.last().is_some_and(|f| f.name.is_empty());
+            if unnamed || form.files.len() >= state.settings.max_attachments {
+                return Err(ErrorKind::BadRequest.into());
             }
+            stream_file(state, field, shape.recipients, form).await?;
+        } else {
+            // Each field once; a `holder` once per expected envelope; anything else refused.
+            let allowed = if name == "holder" {
+                shape.envelopes
+            } else {
+                usize::from(shape.fields.contains(&name.as_str()))
+            };
+            if form.fields.iter().filter(|(n, _)| *n == name).count() >= allowed {
+                return Err(ErrorKind::BadRequest.into());
+            }
+            let value = small(field, MAX_TEXT_FIELD).await?;
+            text_bytes += value.len();
+            if text_bytes > MAX_TEXT_TOTAL {
+                return Err(ErrorKind::TooLarge.into());
+            }
+            let value = String::from_utf8(value).map_err(|_| ErrorKind::BadRequest)?;
+            form.fields.push((name, value));
         }
     }
     if !csrf_ok || form.files.iter().any(|f| f.name.is_empty()) {
         return Err(ErrorKind::BadRequest.into());
     }
     Ok(())
+}
+
+/// Puts one checked ciphertext part in its place; a second copy of a single part, an
+/// envelope beyond the expected holders, or a name without its file is refused.
+fn keep_small(
+    form: &mut CipherForm,
+    name: &str,
+    bytes: Vec<u8>,
+    shape: FormShape,
+) -> Result<(), AppError> {
+    let slot = match name {
+        "message" => Some(&mut form.message),
+        "reason" => Some(&mut form.reason),
+        "report" => Some(&mut form.report),
+        "identity" => Some(&mut form.identity),
+        _ => None,
+    };
+    if let Some(slot) = slot {
+        if slot.is_some() {
+            return Err(ErrorKind::BadRequest.into());
+        }
+        *slot = Some(bytes);
+        return Ok(());
+    }
+    match name {
+        "envelope" => {
+            if form.envelopes.len() >= shape.envelopes {
+                return Err(ErrorKind::BadRequest.into());
+            }
+            let holder = match form.fields.last() {
+                Some((n, v)) if n == "holder" => v.clone(),
+                _ => String::new(),
+            };
+            form.envelopes.push((holder, bytes));
+            Ok(())
+        }
+        _ => {
+            let file = form
+                .files
+                .last_mut()
+                .filter(|f| f.name.is_empty())
+                .ok_or(ErrorKind::BadRequest)?;
+            file.name = bytes;
+            Ok(())
+        }
+    }
 }
 
 /// Streams one ciphertext file into a new incomplete blob, checking its header first.

@@ -88,12 +88,25 @@ pub fn verify(
     mac(key, purpose, binding, minute).ct_eq(&raw[8..]).into()
 }
 
-/// False when the browser says the form was posted from another site.
+/// False when the browser says the form was posted from another site: by `Sec-Fetch-Site`,
+/// or, from a browser that sends no such header, by an `Origin` whose host is not the
+/// request's `Host`. A request with neither (a script, an old client) is left to the token.
 pub fn same_origin(headers: &HeaderMap) -> bool {
-    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        Some(site) => matches!(site, "same-origin" | "none"),
-        None => true,
+    let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    match (text("sec-fetch-site"), text("origin")) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => origin_matches_host(origin, text("host")),
+        (None, None) => true,
     }
+}
+
+/// `Origin: https://host[:port]` against `Host: host[:port]` (case-insensitive).
+fn origin_matches_host(origin: &str, host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    let Some((_, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    !authority.is_empty() && authority.eq_ignore_ascii_case(host.trim())
 }
 
 #[cfg(test)]
@@ -125,5 +138,32 @@ mod tests {
         ));
         assert!(!verify(&key, Purpose::Mailbox, b"s1", "garbage", now));
         assert!(!verify(&key, Purpose::Mailbox, b"s1", "", now));
+    }
+
+    #[test]
+    fn origin_is_checked_when_fetch_metadata_is_missing() {
+        let with = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            same_origin(&h)
+        };
+        assert!(with(&[
+            ("host", "a.example:8080"),
+            ("origin", "https://a.example:8080")
+        ]));
+        assert!(!with(&[
+            ("host", "a.example"),
+            ("origin", "https://evil.example")
+        ]));
+        assert!(!with(&[("host", "a.example"), ("origin", "null")]));
+        assert!(!with(&[("origin", "https://a.example")]));
+        assert!(with(&[("host", "a.example")]));
+        assert!(!with(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://a.example"),
+            ("host", "a.example")
+        ]));
     }
 }

@@ -21,6 +21,7 @@ pub enum ErrorKind {
     Method,
     TooLarge,
     RateLimited,
+    DailyLimit,
     Session,
     Forbidden,
     LinkExpired,
@@ -42,6 +43,7 @@ impl ErrorKind {
             ErrorKind::Method => "method",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::DailyLimit => "daily_limit",
             ErrorKind::Session => "session",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::LinkExpired => "link_expired",
@@ -60,7 +62,7 @@ impl ErrorKind {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Method => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::RateLimited | ErrorKind::DailyLimit => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::Session => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::LinkExpired => StatusCode::GONE,
@@ -91,6 +93,7 @@ impl ErrorKind {
     fn back(self) -> &'static str {
         match self {
             ErrorKind::Session | ErrorKind::BrowserMailbox => "/follow-up",
+            ErrorKind::DailyLimit => "/mailbox",
             ErrorKind::Forbidden => "/officer",
             ErrorKind::LinkExpired => "/officer/login",
             _ => "/",
@@ -138,6 +141,7 @@ impl From<app::Error> for AppError {
             app::Error::Invalid => ErrorKind::BadRequest.into(),
             app::Error::NotConfigured => ErrorKind::NotConfigured.into(),
             app::Error::LinkExpired => ErrorKind::LinkExpired.into(),
+            app::Error::DailyLimit => ErrorKind::DailyLimit.into(),
             e => AppError::internal(e),
         }
     }
