@@ -625,6 +625,17 @@ mod tests {
                 },
                 "SPEAKUP_MAX_ATTACHMENT_MIB",
             ),
+        ];
+        for (serve, name) in cases {
+            let err = refusal(serve, "");
+            assert!(err.contains(name), "{err}");
+            assert!(err.contains("between"), "{err}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_connection_limits_are_refused_with_their_name() {
+        let cases: Vec<(ServeArgs, &str)> = vec![
             (
                 ServeArgs {
                     header_timeout_secs: Some(0),

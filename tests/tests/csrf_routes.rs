@@ -133,6 +133,18 @@ const ROUTES: &[Route] = &[
         &[("account", "{id}")],
     ),
     (
+        "/officer/cases/{reference}/exclude/confirm",
+        Who::Officer,
+        Body::Urlencoded,
+        &[("account", "{id}")],
+    ),
+    (
+        "/officer/cases/{reference}/exclude/lift",
+        Who::Officer,
+        Body::Urlencoded,
+        &[("account", "{id}")],
+    ),
+    (
         "/officer/admin/accounts",
         Who::Admin,
         Body::Urlencoded,

@@ -198,8 +198,8 @@ fn raw_requests(csrf: &str) -> Vec<(&'static str, String, Vec<u8>)> {
 
 async fn naughty_strings_never_break_the_server(backend: Backend) {
     let mut opts = Options::default();
-    opts.serve.rate_per_client = Some(1_000_000);
-    opts.serve.rate_global = Some(1_000_000);
+    opts.serve.rate_per_client = Some(100_000);
+    opts.serve.rate_global = Some(100_000);
     opts.serve.max_reporter_items_per_day = Some(10_000);
     let Some(app) = spawn_with(backend, opts).await else {
         return;

@@ -103,6 +103,14 @@ macro_rules! cases_sql {
             /// `clear_lookups` by migration 0003, which SQLite cannot hash in SQL) with its
             /// stored form, in one transaction; run at every start, so it is idempotent.
             pub(super) async fn hash_clear_lookups(&self) -> StoreResult<u64> {
+                // Nearly always nothing to do: a read outside any transaction, so a start
+                // beside a running server (a CLI command) takes no write lock.
+                let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clear_lookups")
+                    .fetch_one(&self.pool)
+                    .await?;
+                if pending == 0 {
+                    return Ok(0);
+                }
                 let mut tx = self.pool.begin().await?;
                 let rows = sqlx::query(
                     "SELECT c.id, c.lookup FROM cases c JOIN clear_lookups p ON p.case_id = c.id",

@@ -212,6 +212,19 @@ fn ack_template(t: &Tr, reference: &str, v: &CaseView, org: &str) -> String {
     )
 }
 
+/// Confirmed exclusions, each with whether this person may lift it.
+fn confirmed_exclusions(v: &CaseView) -> Vec<ExclusionView> {
+    v.exclusions
+        .iter()
+        .map(|(a, may)| ExclusionView {
+            id: a.id.to_string(),
+            label: format!("{} <{}>", a.name, a.email),
+            note: String::new(),
+            may_act: *may,
+        })
+        .collect()
+}
+
 pub async fn render(
     state: &SharedState,
     who: &Officer,
@@ -264,16 +277,7 @@ pub async fn render(
         grantable: colleagues(&v.grantable),
         excludable: colleagues(&v.excludable),
         pending_exclusions: exclusion_views(&t, v),
-        exclusions: v
-            .exclusions
-            .iter()
-            .map(|(a, may)| ExclusionView {
-                id: a.id.to_string(),
-                label: format!("{} <{}>", a.name, a.email),
-                note: String::new(),
-                may_act: *may,
-            })
-            .collect(),
+        exclusions: confirmed_exclusions(v),
         notice,
         has_wrapped_key: who.account.has_wrapped_identity,
     };
