@@ -149,6 +149,17 @@ fn init_logs() -> Arc<Mutex<Vec<u8>>> {
             Capture(buf.clone()),
             tracing_subscriber::EnvFilter::new("trace"),
         );
+        // Panic messages (a server task's, not only the handlers' the error layer logs) go
+        // to stderr; copy them into the capture too, so canary scans read them.
+        let sink = buf.clone();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let line = format!("[PANIC] {info}\n");
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(line.as_bytes());
+            previous(info);
+        }));
         buf
     })
     .clone()

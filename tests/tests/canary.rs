@@ -99,3 +99,17 @@ async fn no_plaintext_anywhere(backend: Backend) {
 }
 
 on_both_databases!(no_plaintext_anywhere);
+
+/// The scans above read panic messages too: a panic anywhere in the process (a server task's
+/// included) is copied into the capture.
+#[test]
+fn panic_messages_reach_the_capture() {
+    let _ = captured_logs();
+    let tag = format!("PANIC-CANARY-{}", uuid::Uuid::new_v4().simple());
+    let message = tag.clone();
+    let _ = std::thread::spawn(move || panic!("{message}")).join();
+    assert!(
+        contains(&captured_logs(), &tag),
+        "a panic message is missing from the capture"
+    );
+}
