@@ -264,7 +264,7 @@ async fn every_page_is_accessible(backend: Backend) {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_page_is_accessible_sqlite() {
-    every_page_is_accessible(Backend::Sqlite).await;
+#[test]
+fn every_page_is_accessible_sqlite() {
+    speakup_tests::run_test(every_page_is_accessible(Backend::Sqlite));
 }

@@ -15,8 +15,13 @@ fn empty_file_part() -> reqwest::multipart::Part {
         .expect("mime")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_empty_file_input_is_no_file() {
+/// Run on a runtime named after the test, so `finish` can check this test's server log.
+#[test]
+fn an_empty_file_input_is_no_file() {
+    speakup_tests::run_test(an_empty_file_input_is_no_file_scenario());
+}
+
+async fn an_empty_file_input_is_no_file_scenario() {
     let app = spawn_app(Backend::Sqlite).await.expect("app");
     let client = app.browser();
     let page = app.page(&client, "/report?lang=en").await;

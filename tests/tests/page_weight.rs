@@ -59,8 +59,13 @@ async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Strin
     (res.status().as_u16(), res.text().await.expect("body"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn intake_page_and_stylesheet_stay_small() {
+/// Run on a runtime named after the test, so `finish` can check this test's server log.
+#[test]
+fn intake_page_and_stylesheet_stay_small() {
+    speakup_tests::run_test(intake_page_and_stylesheet_stay_small_scenario());
+}
+
+async fn intake_page_and_stylesheet_stay_small_scenario() {
     let app = spawn_app(Backend::Sqlite).await.expect("app");
     let client = app.browser();
     let (status, css) = get(&app, &client, "/static/style.css").await;
@@ -80,8 +85,13 @@ async fn intake_page_and_stylesheet_stay_small() {
     app.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_script_only_where_it_is_used() {
+/// Run on a runtime named after the test, so `finish` can check this test's server log.
+#[test]
+fn each_script_only_where_it_is_used() {
+    speakup_tests::run_test(each_script_only_where_it_is_used_scenario());
+}
+
+async fn each_script_only_where_it_is_used_scenario() {
     let app = spawn_without_officer(Backend::Sqlite).await.expect("app");
     // An officer with a key, so the intake is open and there is a case to show.
     let link = admin_via_cli(&app, "admin@example.org").await;
