@@ -32,10 +32,15 @@ fn mine(access: &[AccessRecord], who: &OfficerId) -> Option<AccessKind> {
     access.iter().find(|a| &a.officer_id == who).map(|a| a.kind)
 }
 
-/// The case, if this person may work on it now: a case role, not excluded, granted unless
-/// in the triage group, and an envelope sealed to their current key.
-pub async fn open(app: &App, who: &OfficerRecord, reference: &str) -> Result<Opened> {
-    require(who, Permission::WorkOnCases)?;
+/// The case and its access rows, if this person has the permission and may open the case
+/// (not excluded; granted unless in the triage group).
+async fn permitted_case(
+    app: &App,
+    who: &OfficerRecord,
+    reference: &str,
+    permission: Permission,
+) -> Result<(CaseRecord, Vec<AccessRecord>)> {
+    require(who, permission)?;
     let case = app
         .store
         .case_by_reference(reference)
@@ -45,6 +50,13 @@ pub async fn open(app: &App, who: &OfficerRecord, reference: &str) -> Result<Ope
     if !may_open_case(&who.roles, mine(&access, &who.id)) {
         return Err(Error::Forbidden);
     }
+    Ok((case, access))
+}
+
+/// The case, if this person may work on it now: a case role, not excluded, granted unless
+/// in the triage group, and an envelope sealed to their current key.
+pub async fn open(app: &App, who: &OfficerRecord, reference: &str) -> Result<Opened> {
+    let (case, access) = permitted_case(app, who, reference, Permission::WorkOnCases).await?;
     let envelope = app
         .store
         .envelopes(&case.id)
@@ -597,16 +609,7 @@ pub async fn for_access_review(
     who: &OfficerRecord,
     reference: &str,
 ) -> Result<CaseRecord> {
-    require(who, Permission::ManageCaseAccess)?;
-    let case = app
-        .store
-        .case_by_reference(reference)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let access = app.store.case_access(&case.id).await?;
-    if !may_open_case(&who.roles, mine(&access, &who.id)) {
-        return Err(Error::Forbidden);
-    }
+    let (case, _) = permitted_case(app, who, reference, Permission::ManageCaseAccess).await?;
     Ok(case)
 }
 

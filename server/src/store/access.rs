@@ -87,6 +87,24 @@ pub trait CaseAccess: Send + Sync {
 macro_rules! access_sql {
     ($store:ident, $row:ty, $tx:ty) => {
         impl $store {
+            /// Whether the officer is excluded from the case (read in the caller's
+            /// transaction, before it writes).
+            async fn is_excluded(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+            ) -> StoreResult<bool> {
+                let row = sqlx::query(
+                    "SELECT 1 AS one FROM case_access WHERE case_id = $1 AND officer_id = $2 \
+                     AND kind = 'exclusion'",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+                Ok(row.is_some())
+            }
+
             fn access_from_row(r: &$row) -> StoreResult<AccessRecord> {
                 Ok(AccessRecord {
                     case_id: CaseId::from(r.try_get::<String, _>("case_id")?),
@@ -178,15 +196,7 @@ macro_rules! access_sql {
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
-                let excluded = sqlx::query(
-                    "SELECT 1 AS one FROM case_access WHERE case_id = $1 AND officer_id = $2 \
-                     AND kind = 'exclusion'",
-                )
-                .bind(case_id.as_str())
-                .bind(officer_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if excluded.is_some() {
+                if Self::is_excluded(&mut tx, case_id, officer_id).await? {
                     return Ok(false);
                 }
                 let working = sqlx::query(
@@ -239,15 +249,7 @@ macro_rules! access_sql {
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
-                let excluded = sqlx::query(
-                    "SELECT 1 AS one FROM case_access WHERE case_id = $1 AND officer_id = $2 \
-                     AND kind = 'exclusion'",
-                )
-                .bind(case_id.as_str())
-                .bind(officer_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if excluded.is_some() {
+                if Self::is_excluded(&mut tx, case_id, officer_id).await? {
                     return Ok(false);
                 }
                 let added = sqlx::query(
