@@ -195,7 +195,7 @@ macro_rules! access_sql {
                 envelope: &NewEnvelope,
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 if Self::is_excluded(&mut tx, case_id, officer_id).await? {
                     return Ok(false);
                 }
@@ -233,7 +233,7 @@ macro_rules! access_sql {
                 officer_id: &OfficerId,
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 Self::drop_holder(&mut tx, case_id, officer_id, true).await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
@@ -248,7 +248,7 @@ macro_rules! access_sql {
                 at: i64,
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 if Self::is_excluded(&mut tx, case_id, officer_id).await? {
                     return Ok(false);
                 }
@@ -299,7 +299,7 @@ macro_rules! access_sql {
                 by: &OfficerId,
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let row = sqlx::query(
                     "DELETE FROM pending_exclusions WHERE case_id = $1 AND officer_id = $2 \
                      AND by_officer <> $3 RETURNING by_officer, at",
@@ -327,7 +327,7 @@ macro_rules! access_sql {
                 by: &OfficerId,
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let gone = sqlx::query(
                     "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2 \
                      AND kind = 'exclusion' AND by_officer <> $3",
@@ -353,7 +353,7 @@ macro_rules! access_sql {
                 at: i64,
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
                 Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Exclusion, by, at)
                     .await?;

@@ -145,7 +145,7 @@ macro_rules! accounts_sql {
                 enrollment: Option<&NewEnrollment>,
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 sqlx::query(
                     "INSERT INTO officers (id, email, name, roles, recipient, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
@@ -260,7 +260,7 @@ macro_rules! accounts_sql {
             }
 
             async fn set_disabled(&self, id: &OfficerId, disabled: bool, audit: &AuditEntry) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let id = id.as_str();
                 sqlx::query("UPDATE officers SET disabled = $2 WHERE id = $1")
                     .bind(id)
@@ -283,7 +283,7 @@ macro_rules! accounts_sql {
             }
 
             async fn set_roles(&self, id: &OfficerId, roles: &Roles, audit: &AuditEntry) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 sqlx::query("UPDATE officers SET roles = $2 WHERE id = $1")
                     .bind(id.as_str())
                     .bind(roles.to_db())
@@ -309,7 +309,7 @@ macro_rules! accounts_sql {
                 reset: bool,
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 if reset {
                     sqlx::query(
                         "UPDATE officers SET password_hash = NULL, totp_secret = NULL, \
@@ -356,7 +356,7 @@ macro_rules! accounts_sql {
                 done: &CompletedEnrollment,
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let row = sqlx::query(
                     "DELETE FROM enrollments WHERE token_hash = $1 AND expires_at > $2 \
                      RETURNING officer_id, totp_secret",

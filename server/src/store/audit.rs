@@ -74,7 +74,7 @@ macro_rules! audit_sql {
         #[async_trait::async_trait]
         impl AuditLog for $store {
             async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<i64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let seq = Self::append_in(&mut tx, entry).await?;
                 tx.commit().await?;
                 Ok(seq)
@@ -91,7 +91,7 @@ macro_rules! audit_sql {
             }
 
             async fn flush_reporter_audit(&self, before: Date) -> StoreResult<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
                     .execute(&mut *tx)
                     .await?;

@@ -60,6 +60,19 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's single write lock up front
+    /// (waiting on the busy timeout if another writer holds it). A deferred `BEGIN` would take
+    /// a read snapshot first; a transaction that reads before it writes (the audit chain's
+    /// last hash, a case's blobs before deleting them) then fails at once with
+    /// `SQLITE_BUSY_SNAPSHOT` when another connection or instance committed in between, and
+    /// no busy timeout helps, so a scheduled retention run or an officer action would fail
+    /// for no reason of its own.
+    pub(super) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// A database made before auto_vacuum was set keeps its old mode until one VACUUM.
     async fn ensure_incremental_vacuum(&self) -> StoreResult<()> {
         let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
@@ -128,6 +141,13 @@ macro_rules! backend {
 }
 
 impl PostgresStore {
+    /// A write transaction: PostgreSQL's row locks already order concurrent writers.
+    pub(super) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.write_tx().await
+    }
+
     async fn nothing_more(&self) -> StoreResult<()> {
         Ok(())
     }

@@ -122,7 +122,7 @@ macro_rules! blobs_sql {
             }
 
             async fn discard_blob(&self, blob_id: &str) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let pending =
                     sqlx::query("SELECT 1 AS one FROM blobs WHERE id = $1 AND complete = FALSE")
                         .bind(blob_id)
@@ -143,7 +143,7 @@ macro_rules! blobs_sql {
             }
 
             async fn purge_incomplete_blobs(&self, before: Date) -> StoreResult<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let day = day_to_db(before);
                 sqlx::query(
                     "DELETE FROM chunks WHERE blob_id IN \

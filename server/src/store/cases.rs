@@ -111,7 +111,7 @@ macro_rules! cases_sql {
                 if pending == 0 {
                     return Ok(0);
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let rows = sqlx::query(
                     "SELECT c.id, c.lookup FROM cases c JOIN clear_lookups p ON p.case_id = c.id",
                 )
@@ -179,7 +179,7 @@ macro_rules! cases_sql {
         #[async_trait::async_trait]
         impl Cases for $store {
             async fn create_case(&self, c: &NewCase) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 sqlx::query(
                     "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
                      category, mode, status, received_on) \
@@ -221,7 +221,7 @@ macro_rules! cases_sql {
             }
 
             async fn add_items(&self, case_id: &CaseId, items: &[NewItem]) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 // Takes the case row's write lock first, so two replies to one case cannot
                 // pick the same sequence number.
                 sqlx::query("UPDATE cases SET id = id WHERE id = $1")
@@ -308,7 +308,7 @@ macro_rules! cases_sql {
                 u: &CaseUpdate,
                 audit: &[AuditEntry],
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let locked = sqlx::query("UPDATE cases SET id = id WHERE id = $1")
                     .bind(case_id.as_str())
                     .execute(&mut *tx)
@@ -366,7 +366,7 @@ macro_rules! cases_sql {
             }
 
             async fn delete_case(&self, case_id: &CaseId, audit: &AuditEntry) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let case_id = case_id.as_str();
                 let rows = sqlx::query(
                     "SELECT blob_id, name_blob_id FROM items WHERE case_id = $1",

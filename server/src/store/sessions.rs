@@ -40,7 +40,7 @@ macro_rules! sessions_sql {
                 lang: &str,
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 sqlx::query(
                     "INSERT INTO officer_sessions (id_hash, officer_id, created_at, last_seen, lang) \
                      VALUES ($1, $2, $3, $3, $4)",
@@ -86,7 +86,7 @@ macro_rules! sessions_sql {
             }
 
             async fn delete_session(&self, id_hash: &[u8], audit: Option<&AuditEntry>) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 sqlx::query("DELETE FROM officer_sessions WHERE id_hash = $1")
                     .bind(id_hash)
                     .execute(&mut *tx)

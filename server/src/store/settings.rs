@@ -40,7 +40,7 @@ macro_rules! settings_sql {
                 rows: &[(&str, String)],
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 for (name, value) in rows {
                     sqlx::query(
                         "INSERT INTO site_settings (name, value) VALUES ($1, $2) \
