@@ -113,6 +113,15 @@ async fn purge_loop(state: SharedState) {
             ),
             Err(e) => tracing::warn!(error = %e, "applying the retention period failed"),
         }
+        // Every row of the audit chain, once an hour; the auditor's page then checks only the
+        // rows added since (and the rows it shows).
+        match crate::app::audit::check(&state.app, true).await {
+            Ok((crate::app::audit::Verdict::Broken { seq, reason }, _)) => {
+                tracing::error!(seq, reason, "the audit log's hash chain is broken")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "checking the audit log failed"),
+        }
         // Reporter actions join the audit chain once their day is over (see crate::app::audit).
         match state.store.flush_reporter_audit(state.clock.today()).await {
             Ok(0) => {}

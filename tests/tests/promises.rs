@@ -584,7 +584,12 @@ async fn mailbox_cookie(app: &TestApp) -> (String, reqwest::header::HeaderMap) {
         .unwrap();
     assert_eq!(res.status(), 303);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("speakup_mailbox="), "{cookie}");
+    assert!(
+        cookie
+            .trim_start_matches("__Host-")
+            .starts_with("speakup_mailbox="),
+        "{cookie}"
+    );
     (cookie, res.headers().clone())
 }
 
@@ -610,7 +615,12 @@ async fn officer_cookie(app: &TestApp) -> (String, reqwest::header::HeaderMap) {
         .unwrap();
     assert_eq!(res.status(), 303, "login refused");
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("speakup_officer="), "{cookie}");
+    assert!(
+        cookie
+            .trim_start_matches("__Host-")
+            .starts_with("speakup_officer="),
+        "{cookie}"
+    );
     // It is the session: sent back by hand, it opens the workspace.
     let pair = cookie.split(';').next().unwrap().to_owned();
     let desk = client
@@ -687,12 +697,41 @@ async fn secure_cookies_and_hsts_follow_the_public_url(backend: Backend) {
             mailbox_secure,
             "{public_url:?}: mailbox cookie {mailbox}"
         );
+        // `Secure` goes with the `__Host-` prefix (which browsers accept only with `Secure`,
+        // `Path=/` and no `Domain`), so no other host can set or overwrite the cookie.
+        assert_eq!(
+            mailbox.starts_with("__Host-speakup_mailbox="),
+            mailbox_secure,
+            "{public_url:?}: mailbox cookie {mailbox}"
+        );
+        assert!(attrs.contains(&"Path=/".into()), "{mailbox}");
+        assert!(!attrs.iter().any(|a| a.starts_with("Domain")), "{mailbox}");
+        // Sent back by hand (a jar keeps `Secure` cookies off plain HTTP), it opens the
+        // mailbox; under the other mode's name it does not.
+        let pair = mailbox.split(';').next().unwrap().to_owned();
+        let other = match pair.strip_prefix("__Host-") {
+            Some(plain) => plain.to_owned(),
+            None => format!("__Host-{pair}"),
+        };
+        for (cookie, opens) in [(pair, true), (other, false)] {
+            let res = no_redirects()
+                .get(app.url("/mailbox"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let page = res.text().await.unwrap();
+            assert_eq!(
+                (status == 200 && page.contains("id=\"case\"")),
+                opens,
+                "{public_url:?}: {cookie}: {status}"
+            );
+        }
         let (officer, officer_headers) = officer_cookie(&app).await;
         let attrs = cookie_attributes(&officer);
         assert!(
-            attrs.contains(&"HttpOnly".into())
-                && attrs.contains(&"SameSite=Strict".into())
-                && attrs.contains(&"Path=/officer".into()),
+            attrs.contains(&"HttpOnly".into()) && attrs.contains(&"SameSite=Strict".into()),
             "{public_url:?}: {officer}"
         );
         assert_eq!(
@@ -700,6 +739,15 @@ async fn secure_cookies_and_hsts_follow_the_public_url(backend: Backend) {
             officer_secure,
             "{public_url:?}: officer cookie {officer}"
         );
+        // `__Host-` needs `Path=/`; without TLS the cookie keeps to `/officer`.
+        let (name, path) = if officer_secure {
+            ("__Host-speakup_officer=", "Path=/")
+        } else {
+            ("speakup_officer=", "Path=/officer")
+        };
+        assert!(officer.starts_with(name), "{public_url:?}: {officer}");
+        assert!(attrs.contains(&path.into()), "{public_url:?}: {officer}");
+        assert!(!attrs.iter().any(|a| a.starts_with("Domain")), "{officer}");
         assert_hsts(&app, hsts, &[&mailbox_headers, &officer_headers]).await;
         app.finish().await;
     }

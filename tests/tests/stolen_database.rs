@@ -90,7 +90,7 @@ fn forge(session_key: &[u8; 32], csrf_key: &[u8; 32], lookup: [u8; 32]) -> (Stri
     // The CSRF token is bound to the cookie's nonce, which only the session key reveals;
     // a forger holding that key reads it back out of the cookie.
     let h = axum_headers(&value);
-    let nonce = session::open(session_key, &h, now)
+    let nonce = session::open(session_key, &h, false, now)
         .map(|s| s.nonce)
         .unwrap_or_default();
     let token = csrf::issue(csrf_key, Purpose::Mailbox, &nonce, now);

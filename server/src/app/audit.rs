@@ -51,14 +51,38 @@ pub enum Verdict {
 
 /// Checks the whole chain, page by page, and names the first row that does not fit.
 pub async fn verify(store: &dyn Store) -> StoreResult<Verdict> {
-    let mut prev = GENESIS;
-    let mut expected_seq = 1;
-    loop {
+    verify_from(store, None).await
+}
+
+/// Checks the chain from a row already known to be intact (`(seq, hash)`), or from the
+/// start: the known row must still carry its hash, and every later row must fit.
+pub async fn verify_from(
+    store: &dyn Store,
+    known: Option<(i64, [u8; 32])>,
+) -> StoreResult<Verdict> {
+    // The head first: rows appended while the check runs (they commit with the head) are
+    // beyond it and left for the next check, instead of looking like a mismatch.
+    let (head_seq, head_hash) = store.audit_head().await?;
+    let (mut prev, mut expected_seq) = match known {
+        None => (GENESIS, 1),
+        Some((seq, hash)) => match store.audit_rows(seq - 1, 1).await?.first() {
+            Some(row) if row.seq == seq && row.hash == hash => (hash, seq + 1),
+            Some(row) if row.seq == seq => {
+                return Ok(Verdict::Broken {
+                    seq,
+                    reason: "a row already checked has changed",
+                });
+            }
+            // The checked row is gone: the full check names the first gap.
+            _ => (GENESIS, 1),
+        },
+    };
+    while expected_seq <= head_seq {
         let page = store.audit_rows(expected_seq - 1, 1000).await?;
         if page.is_empty() {
             break;
         }
-        for row in &page {
+        for row in page.iter().take_while(|r| r.seq <= head_seq) {
             if let Some(reason) = check_row(row, expected_seq, &prev) {
                 return Ok(Verdict::Broken {
                     seq: row.seq,
@@ -69,7 +93,6 @@ pub async fn verify(store: &dyn Store) -> StoreResult<Verdict> {
             expected_seq += 1;
         }
     }
-    let (head_seq, head_hash) = store.audit_head().await?;
     if head_seq != expected_seq - 1 || head_hash.as_slice() != prev {
         return Ok(Verdict::Broken {
             seq: expected_seq,
@@ -82,27 +105,91 @@ pub async fn verify(store: &dyn Store) -> StoreResult<Verdict> {
     })
 }
 
-/// What the auditor's page filters on (as typed).
+/// How far the chain is known to be intact in this process: the last row checked, its hash,
+/// and when every row up to some point was last checked in full. Kept in memory, not in the
+/// database: whoever can rewrite the log could rewrite a stored checkpoint too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: [u8; 32],
+    /// Unix time of the last check of every row.
+    pub full_at: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct Checkpoints(std::sync::Mutex<Option<Checkpoint>>);
+
+impl Checkpoints {
+    pub fn get(&self) -> Option<Checkpoint> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, c: Option<Checkpoint>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = c;
+    }
+}
+
+/// Checks the chain and moves the checkpoint: in full (every row, as the hourly maintenance
+/// run and `speakup audit verify` do), or from the checkpoint on (the auditor's page, so a
+/// view costs the rows added since, not the whole log). Without a checkpoint the check is
+/// full. A broken chain forgets the checkpoint, so every later check starts from row one.
+pub async fn check(app: &super::App, full: bool) -> StoreResult<(Verdict, Option<Checkpoint>)> {
+    let known = if full {
+        None
+    } else {
+        app.audit_checkpoint.get()
+    };
+    let verdict = verify_from(app.store(), known.map(|c| (c.seq, c.hash))).await?;
+    let now = app.clock.now().unix_timestamp();
+    let next = match (&verdict, known) {
+        (Verdict::Broken { .. }, _) => None,
+        (Verdict::Intact { rows: 0, .. }, _) => None,
+        (Verdict::Intact { rows, head }, Some(k)) => Some(Checkpoint {
+            seq: *rows,
+            hash: *head,
+            full_at: k.full_at,
+        }),
+        (Verdict::Intact { rows, head }, None) => Some(Checkpoint {
+            seq: *rows,
+            hash: *head,
+            full_at: now,
+        }),
+    };
+    app.audit_checkpoint.set(next);
+    Ok((verdict, next))
+}
+
+fn matches_own_hash(r: &AuditRecord) -> bool {
+    r.hash.as_slice() == crate::domain::audit::chain_hash(&r.prev_hash, r.seq, &r.entry).as_slice()
+}
+
+/// What the auditor's page filters on (as typed), and where the page starts.
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
     pub actor: String,
     pub action: String,
     pub case: String,
+    /// Show rows older than this row number (the "older entries" link); `None`: the newest.
+    pub before: Option<i64>,
 }
 
-/// The auditor's view: matching rows (newest first, at most `shown`), the chain's verdict
-/// and case statistics (counts only, never content).
+/// The auditor's view: one page of matching rows (newest first), the chain's verdict and
+/// case statistics (counts only, never content).
 pub struct Review {
     pub rows: Vec<AuditRecord>,
-    pub total: usize,
+    /// Rows in the whole log.
+    pub total: i64,
+    /// Where the next (older) page starts, when there is one.
+    pub older: Option<i64>,
     pub verdict: Verdict,
+    pub checkpoint: Option<Checkpoint>,
     pub per_status: Vec<(crate::domain::case::CaseStatus, usize)>,
     pub ack_overdue: usize,
     pub feedback_overdue: usize,
 }
 
-/// Rows shown at most; filters narrow before this cut.
-pub const SHOW: usize = 500;
+/// Rows on one page.
+pub const PAGE: i64 = 100;
 
 pub async fn review(
     app: &super::App,
@@ -112,33 +199,40 @@ pub async fn review(
     use crate::domain::case::CaseStatus;
     use crate::domain::deadlines::DeadlineState;
     super::accounts::require(who, crate::domain::permission::Permission::ReadAudit)?;
-    let mut all: Vec<AuditRecord> = Vec::new();
-    loop {
-        let after = all.last().map_or(0, |r| r.seq);
-        let page = app.store.audit_rows(after, 1000).await?;
-        if page.is_empty() {
-            break;
-        }
-        all.extend(page);
+    let search = crate::store::AuditSearch {
+        actor: f.actor.trim().to_owned(),
+        action: f.action.trim().to_owned(),
+        case_ref: f.case.trim().to_owned(),
+    };
+    let before = f.before.filter(|b| *b > 0).unwrap_or(i64::MAX);
+    // One row more than a page says whether an older page exists.
+    let mut rows = app.store.audit_search(&search, before, PAGE + 1).await?;
+    let older = if rows.len() as i64 > PAGE {
+        rows.truncate(PAGE as usize);
+        rows.last().map(|r| r.seq)
+    } else {
+        None
+    };
+    let (mut verdict, mut checkpoint) = check(app, false).await?;
+    // The rows on screen are checked against their own hashes too, so an edited row that
+    // is shown never appears under an "intact" verdict, even one older than the checkpoint.
+    if let Some(changed) = rows.iter().find(|r| !matches_own_hash(r)) {
+        app.audit_checkpoint.set(None);
+        checkpoint = None;
+        verdict = Verdict::Broken {
+            seq: changed.seq,
+            reason: "the row's content does not match its hash (it was changed)",
+        };
     }
-    let total = all.len();
-    let actor = f.actor.trim().to_lowercase();
-    let case_ref = f.case.trim().to_uppercase();
-    let rows = all
-        .into_iter()
-        .rev()
-        .filter(|r| actor.is_empty() || r.entry.actor.to_lowercase().contains(&actor))
-        .filter(|r| f.action.is_empty() || r.entry.action == f.action)
-        .filter(|r| case_ref.is_empty() || r.entry.case_ref.contains(&case_ref))
-        .take(SHOW)
-        .collect();
     let cases = app.store.cases().await?;
     let today = app.clock.today();
     let deadlines: Vec<_> = cases.iter().map(|c| c.deadlines(today)).collect();
     Ok(Review {
         rows,
-        total,
-        verdict: verify(app.store()).await?,
+        total: app.store.audit_head().await?.0,
+        older,
+        verdict,
+        checkpoint,
         per_status: CaseStatus::ALL
             .iter()
             .map(|s| (*s, cases.iter().filter(|c| c.status == *s).count()))

@@ -25,6 +25,8 @@ pub struct App {
     pub settings: Settings,
     pub clock: SharedClock,
     pub site: settings::SiteHolder,
+    /// How far the audit chain is known to be intact (see `audit::check`).
+    pub audit_checkpoint: audit::Checkpoints,
 }
 
 impl App {
@@ -39,6 +41,7 @@ impl App {
             settings,
             clock,
             site,
+            audit_checkpoint: audit::Checkpoints::default(),
         })
     }
 

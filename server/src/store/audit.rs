@@ -31,6 +31,39 @@ pub trait AuditLog: Send + Sync {
     async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
 
     async fn audit_head(&self) -> StoreResult<(i64, Vec<u8>)>;
+
+    /// One page of the auditor's view: rows with `seq < before` that match `q`, newest
+    /// first, at most `limit`. Filtering happens in the database, so a page costs the same
+    /// however long the log is.
+    async fn audit_search(
+        &self,
+        q: &AuditSearch,
+        before: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>>;
+}
+
+/// What the auditor filters on: a part of the actor (matched case-insensitively), one exact
+/// action, a part of the case reference. Empty means "any".
+#[derive(Debug, Default, Clone)]
+pub struct AuditSearch {
+    pub actor: String,
+    pub action: String,
+    pub case_ref: String,
+}
+
+/// A `LIKE` pattern matching `part` anywhere, with `\`, `%` and `_` taken literally.
+fn contains_pattern(part: &str) -> String {
+    let mut p = String::with_capacity(part.len() + 2);
+    p.push('%');
+    for c in part.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 macro_rules! audit_sql {
@@ -132,8 +165,45 @@ macro_rules! audit_sql {
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|r| {
+                rows.iter().map(Self::audit_record).collect()
+            }
+
+            async fn audit_search(
+                &self,
+                q: &AuditSearch,
+                before: i64,
+                limit: i64,
+            ) -> StoreResult<Vec<AuditRecord>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, actor, action, case_ref, detail, prev_hash, hash FROM audit_log \
+                     WHERE seq < $1 \
+                     AND ($2 = '' OR LOWER(actor) LIKE $3 ESCAPE '\\') \
+                     AND ($4 = '' OR action = $4) \
+                     AND ($5 = '' OR UPPER(case_ref) LIKE $6 ESCAPE '\\') \
+                     ORDER BY seq DESC LIMIT $7",
+                )
+                .bind(before)
+                .bind(&q.actor)
+                .bind(contains_pattern(&q.actor.to_lowercase()))
+                .bind(&q.action)
+                .bind(&q.case_ref)
+                .bind(contains_pattern(&q.case_ref.to_uppercase()))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::audit_record).collect()
+            }
+
+            async fn audit_head(&self) -> StoreResult<(i64, Vec<u8>)> {
+                let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok((r.try_get("seq")?, r.try_get("hash")?))
+            }
+        }
+
+        impl $store {
+            fn audit_record(r: &$row) -> StoreResult<AuditRecord> {
                         Ok(AuditRecord {
                             seq: r.try_get("seq")?,
                             entry: AuditEntry {
@@ -146,15 +216,6 @@ macro_rules! audit_sql {
                             prev_hash: r.try_get("prev_hash")?,
                             hash: r.try_get("hash")?,
                         })
-                    })
-                    .collect()
-            }
-
-            async fn audit_head(&self) -> StoreResult<(i64, Vec<u8>)> {
-                let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok((r.try_get("seq")?, r.try_get("hash")?))
             }
         }
     };

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 pub use access::CaseAccess;
 pub use accounts::Accounts;
-pub use audit::AuditLog;
+pub use audit::{AuditLog, AuditSearch};
 pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;
 pub use cases::Cases;

@@ -1,5 +1,6 @@
-//! `/officer/audit`: the audit log and case statistics for auditors, with the chain checked
-//! on every view. Auditors see who did what and when, and how many cases are where; they
+//! `/officer/audit`: the audit log and case statistics for auditors, a page of 100 rows at a
+//! time (`?before=` a row number for older ones), with the chain checked on every view from
+//! the last checked row on (see `app::audit::check`). Auditors see who did what and when, and how many cases are where; they
 //! never see case content or hold a case key.
 
 use axum::extract::{Query, State};
@@ -24,6 +25,9 @@ pub struct Filter {
     action: String,
     #[serde(default)]
     case: String,
+    /// A row number; anything else shows the newest page.
+    #[serde(default)]
+    before: String,
 }
 
 fn row(t: &Tr, r: &AuditRecord) -> AuditRow {
@@ -65,6 +69,23 @@ fn verdict(t: &Tr, v: &Verdict) -> (bool, String) {
     }
 }
 
+/// The link to the page of rows older than `seq` (0: the newest page), keeping the filters.
+fn older_link(f: &AuditFilter, seq: i64) -> String {
+    let before = if seq > 0 {
+        seq.to_string()
+    } else {
+        String::new()
+    };
+    let query = serde_urlencoded::to_string([
+        ("actor", f.actor.as_str()),
+        ("action", f.action.as_str()),
+        ("case", f.case.as_str()),
+        ("before", before.as_str()),
+    ])
+    .unwrap_or_default();
+    format!("/officer/audit?{query}")
+}
+
 pub async fn show(
     State(state): State<SharedState>,
     who: Officer,
@@ -74,10 +95,17 @@ pub async fn show(
         actor: f.actor,
         action: f.action,
         case: f.case,
+        before: f.before.trim().parse().ok(),
     };
     let r = audit::review(&state, &who.account, &filter).await?;
     let t = who.lang.tr();
     let (intact, verdict) = verdict(&t, &r.verdict);
+    let full_check = r
+        .checkpoint
+        .map(|c| t.fmt("audit.full_check", &[("at", &when(&t, c.full_at))]));
+    let older = r.older.map(|seq| older_link(&filter, seq));
+    let paged = filter.before.is_some();
+    let newest = older_link(&filter, 0);
     let actions = audit::action::ALL
         .iter()
         .map(|a| Choice {
@@ -107,6 +135,10 @@ pub async fn show(
         ack_overdue: r.ack_overdue,
         feedback_overdue: r.feedback_overdue,
         total: r.total,
+        full_check,
+        older,
+        paged,
+        newest,
     }
     .into_response())
 }

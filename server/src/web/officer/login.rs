@@ -65,7 +65,7 @@ pub async fn submit(
     let email = OfficerEmail::parse(&form.email)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| form.email.trim().chars().take(254).collect());
-    let old = session::cookie_value(&headers);
+    let old = session::cookie_value(&state, &headers);
     let attempt = SignInAttempt {
         email: &email,
         password: &form.password,

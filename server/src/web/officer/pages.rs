@@ -295,7 +295,14 @@ pub struct AuditPage {
     pub ack_overdue: usize,
     pub feedback_overdue: usize,
     pub shown: usize,
-    pub total: usize,
+    pub total: i64,
+    /// When every row was last checked (none before the first full check).
+    pub full_check: Option<String>,
+    /// The next page's address, when older rows match.
+    pub older: Option<String>,
+    /// Whether this is an older page (then a link back to the newest).
+    pub paged: bool,
+    pub newest: String,
 }
 
 #[derive(Template, WebTemplate)]

@@ -5,7 +5,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::app::accounts;
@@ -13,10 +13,16 @@ use crate::domain::officer::Role;
 use crate::i18n::Lang;
 use crate::store::OfficerRecord;
 use crate::web::SharedState;
+use crate::web::shared::cookie::SessionCookie;
 use crate::web::shared::csrf::{self, Purpose};
 use crate::web::shared::error::{AppError, ErrorKind};
 
-pub const COOKIE: &str = "speakup_officer";
+/// `speakup_officer` scoped to `/officer`; `__Host-speakup_officer` (which must be scoped to
+/// `/`) when `Secure`.
+pub const COOKIE: SessionCookie = SessionCookie {
+    base: "speakup_officer",
+    plain_path: "/officer",
+};
 
 /// The signed-in account of a request. Extracting it checks the session, the account's
 /// state and the timeouts on every request.
@@ -62,15 +68,8 @@ impl Officer {
     }
 }
 
-pub fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+pub fn cookie_value(state: &SharedState, headers: &HeaderMap) -> Option<String> {
+    COOKIE.read(headers, secure(state))
 }
 
 /// `Secure` everywhere except plain-HTTP development on the loopback interface, where
@@ -84,20 +83,11 @@ fn secure(state: &SharedState) -> bool {
 }
 
 pub fn set_cookie(state: &SharedState, token: &str) -> HeaderValue {
-    let s = format!(
-        "{COOKIE}={token}; Path=/officer; HttpOnly; SameSite=Strict{}",
-        if secure(state) { "; Secure" } else { "" }
-    );
-    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("speakup_officer="))
+    COOKIE.set(token, secure(state))
 }
 
 pub fn clear_cookie(state: &SharedState) -> HeaderValue {
-    let s = format!(
-        "{COOKIE}=; Path=/officer; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if secure(state) { "; Secure" } else { "" }
-    );
-    HeaderValue::from_str(&s)
-        .unwrap_or_else(|_| HeaderValue::from_static("speakup_officer=; Max-Age=0"))
+    COOKIE.clear(secure(state))
 }
 
 /// Not signed in (or no longer): every officer URL sends the browser to the login page.
@@ -130,7 +120,7 @@ impl FromRequestParts<SharedState> for Officer {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        let token = cookie_value(&parts.headers).ok_or(Rejection::Login)?;
+        let token = cookie_value(state, &parts.headers).ok_or(Rejection::Login)?;
         let chosen = parts.uri.query().and_then(|q| {
             q.split('&')
                 .filter_map(|kv| kv.strip_prefix("lang="))

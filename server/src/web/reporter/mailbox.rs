@@ -108,8 +108,9 @@ async fn current(
     state: &SharedState,
     headers: &HeaderMap,
 ) -> Result<(MailboxSession, CaseRecord), AppError> {
-    let session =
-        session::open(&state.keys.session, headers, state.clock.now()).ok_or(ErrorKind::Session)?;
+    let secure = state.settings.uses_tls();
+    let session = session::open(&state.keys.session, headers, secure, state.clock.now())
+        .ok_or(ErrorKind::Session)?;
     let case = mailbox::case_of(state, &session.keys)
         .await?
         .ok_or(ErrorKind::Session)?;
@@ -429,7 +430,12 @@ pub async fn logout(
     Form(form): Form<LogoutForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
-    let session = session::open(&state.keys.session, &headers, now);
+    let session = session::open(
+        &state.keys.session,
+        &headers,
+        state.settings.uses_tls(),
+        now,
+    );
     let valid = csrf::same_origin(&headers)
         && session.as_ref().is_some_and(|s| {
             csrf::verify(

@@ -3,7 +3,7 @@
 //! XChaCha20-Poly1305 under a server key. The server keeps no session table, so nothing
 //! about the reporter's visit is stored; logout sends `Clear-Site-Data`.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -12,8 +12,13 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::domain::receipt::{Lookup, ReporterKeys, ReporterSecret};
+use crate::web::shared::cookie::SessionCookie;
 
-pub const COOKIE: &str = "speakup_mailbox";
+/// `speakup_mailbox`, `__Host-speakup_mailbox` over TLS.
+pub const COOKIE: SessionCookie = SessionCookie {
+    base: "speakup_mailbox",
+    plain_path: "/",
+};
 /// A mailbox left open this long needs the receipt again, even if the browser stays open.
 const MAX_AGE_SECS: i64 = 2 * 60 * 60;
 
@@ -64,13 +69,13 @@ pub fn seal(
     Ok(URL_SAFE_NO_PAD.encode(out))
 }
 
-pub fn open(key: &[u8; 32], headers: &HeaderMap, now: OffsetDateTime) -> Option<MailboxSession> {
-    let value = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
+pub fn open(
+    key: &[u8; 32],
+    headers: &HeaderMap,
+    secure: bool,
+    now: OffsetDateTime,
+) -> Option<MailboxSession> {
+    let value = COOKIE.read(headers, secure)?;
     let raw = URL_SAFE_NO_PAD.decode(value).ok()?;
     if raw.len() < 24 {
         return None;
@@ -105,36 +110,28 @@ pub fn open(key: &[u8; 32], headers: &HeaderMap, now: OffsetDateTime) -> Option<
     })
 }
 
-/// A session cookie: no Expires/Max-Age, HttpOnly, SameSite=Strict, Secure over TLS.
+/// A session cookie: no Expires/Max-Age, HttpOnly, SameSite=Strict, `__Host-` and Secure
+/// over TLS (web/shared/cookie.rs).
 pub fn set_cookie(value: &str, secure: bool) -> HeaderValue {
-    let s = format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{}",
-        if secure { "; Secure" } else { "" }
-    );
-    HeaderValue::from_str(&s)
-        .unwrap_or_else(|_| HeaderValue::from_static("speakup_mailbox=; Path=/"))
+    COOKIE.set(value, secure)
 }
 
 pub fn clear_cookie(secure: bool) -> HeaderValue {
-    let s = format!(
-        "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    );
-    HeaderValue::from_str(&s)
-        .unwrap_or_else(|_| HeaderValue::from_static("speakup_mailbox=; Path=/; Max-Age=0"))
+    COOKIE.clear(secure)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::receipt::ReceiptToken;
+    use axum::http::header;
     use time::Duration;
 
     fn headers(cookie: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_str(&format!("a=b; {COOKIE}={cookie}")).unwrap(),
+            HeaderValue::from_str(&format!("a=b; {}={cookie}", COOKIE.name(true))).unwrap(),
         );
         h
     }
@@ -145,12 +142,22 @@ mod tests {
         let keys = ReceiptToken::generate().unwrap().derive();
         let now = OffsetDateTime::now_utc();
         let c = seal(&key, &keys, now).unwrap();
-        let s = open(&key, &headers(&c), now + Duration::minutes(5)).unwrap();
+        let s = open(&key, &headers(&c), true, now + Duration::minutes(5)).unwrap();
         assert_eq!(s.keys.lookup, keys.lookup);
-        assert!(open(&key, &headers(&c), now + Duration::hours(3)).is_none());
-        assert!(open(&[4u8; 32], &headers(&c), now).is_none());
+        assert!(open(&key, &headers(&c), true, now + Duration::hours(3)).is_none());
+        // Over TLS only the `__Host-` name counts.
+        assert!(open(&key, &headers(&c), false, now).is_none());
+        assert!(open(&[4u8; 32], &headers(&c), true, now).is_none());
         let mut tampered = c.into_bytes();
         tampered[30] ^= 1;
-        assert!(open(&key, &headers(&String::from_utf8_lossy(&tampered)), now).is_none());
+        assert!(
+            open(
+                &key,
+                &headers(&String::from_utf8_lossy(&tampered)),
+                true,
+                now
+            )
+            .is_none()
+        );
     }
 }

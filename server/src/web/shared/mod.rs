@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod assets;
 pub mod blob_stream;
 pub mod cipher_form;
+pub mod cookie;
 pub mod csrf;
 pub mod error;
 pub mod headers;
