@@ -246,4 +246,29 @@ mod tests {
             Err(KeyFileError::Malformed { .. })
         ));
     }
+
+    #[test]
+    fn a_restored_key_is_private_and_never_silently_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new").join("speakup.key");
+        let a = "ab".repeat(KEY_LEN);
+        let b = "cd".repeat(KEY_LEN);
+        assert_eq!(install(&path, &a, false).unwrap(), Installed::Written);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(read_existing(&path).unwrap().trim(), a);
+        assert_eq!(install(&path, &a, false).unwrap(), Installed::Unchanged);
+        let err = install(&path, &b, false).unwrap_err().to_string();
+        assert!(err.contains("--force"), "{err}");
+        assert_eq!(install(&path, &b, true).unwrap(), Installed::Replaced);
+        assert_eq!(load_or_create(&path).unwrap(), [0xcd; KEY_LEN]);
+        assert!(matches!(
+            install(&path, "nope", true),
+            Err(KeyFileError::Malformed { .. })
+        ));
+    }
 }

@@ -260,3 +260,67 @@ async fn refusals_are_clear(backend: Backend) {
 }
 
 on_both_databases!(round_trip_under_load, refusals_are_clear);
+
+/// SQLite: ciphertext deleted without `secure_delete` lingers in the database file's free
+/// pages, but the backup (`VACUUM INTO`, a fresh file) does not carry it.
+#[test]
+fn sqlite_backup_holds_no_deleted_ciphertext() {
+    run_test(async {
+        let Some(app) = spawn_app(Backend::Sqlite).await else {
+            return;
+        };
+        let report = Report {
+            files: vec![("big.bin".into(), vec![7u8; 300_000])],
+            ..Default::default()
+        };
+        let (status, _) = file_report(&app, &app.browser(), "en", &report).await;
+        assert_eq!(status, 200);
+        let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url)
+            .await
+            .unwrap();
+        let (blob, data): (String, Vec<u8>) =
+            sqlx::query_as("SELECT blob_id, data FROM chunks ORDER BY length(data) DESC LIMIT 1")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+        let samples: Vec<&[u8]> = [20_000, 90_000, 150_000, 250_000]
+            .iter()
+            .map(|at| &data[*at..*at + 32])
+            .collect();
+        // Deleted the careless way, so the bytes stay in free pages.
+        sqlx::query("PRAGMA secure_delete = OFF")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM chunks WHERE blob_id = $1")
+            .bind(&blob)
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(app.dir.path()).unwrap() {
+            let p = entry.unwrap().path();
+            if p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("speakup.db")
+            {
+                files.extend(std::fs::read(&p).unwrap());
+            }
+        }
+        let lingering = |hay: &[u8]| {
+            samples
+                .iter()
+                .filter(|s| hay.windows(s.len()).any(|w| w == **s))
+                .count()
+        };
+        assert!(
+            lingering(&files) > 0,
+            "the database files should still hold them"
+        );
+        let out = app.dir.path().join("b.tar");
+        run_cli(&app, &["backup", "--out", out.to_str().unwrap()]).await;
+        assert_eq!(lingering(&std::fs::read(&out).unwrap()), 0);
+        app.finish().await;
+    });
+}
