@@ -56,6 +56,26 @@ pub enum Command {
         #[command(subcommand)]
         command: CaseCommand,
     },
+    /// Write a consistent backup (database and server key file) while the server runs.
+    Backup {
+        /// The backup file to write (a new file; mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+        /// The server key file to include (default: beside a SQLite database).
+        #[arg(long, env = "SPEAKUP_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty database (and its key file, mode 0600).
+    Restore {
+        /// The backup file `speakup backup` wrote.
+        file: PathBuf,
+        /// Replace what the database (and the key file) already hold.
+        #[arg(long)]
+        force: bool,
+        /// Where to put the server key file (default: beside a SQLite database).
+        #[arg(long, env = "SPEAKUP_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,7 +158,92 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
             command: AuditCommand::Verify,
         } => audit_verify(&cli.common, out).await,
         Command::Case { command } => case(&cli.common, command, out).await,
+        Command::Backup {
+            out: file,
+            key_file,
+        } => backup(&cli.common, &file, key_file, out).await,
+        Command::Restore {
+            file,
+            force,
+            key_file,
+        } => restore(&cli.common, &file, force, key_file, out).await,
     }
+}
+
+/// The database URL and the key file a backup or restore works with (as `serve` resolves
+/// them: flag, environment, file, default).
+fn backup_settings(
+    common: &CommonArgs,
+    key_file: Option<PathBuf>,
+) -> anyhow::Result<(String, Option<PathBuf>)> {
+    let args = ServeArgs {
+        key_file,
+        ..Default::default()
+    };
+    let settings = Settings::resolve(common, &args)?;
+    Ok((settings.database_url, settings.key_file))
+}
+
+async fn backup(
+    common: &CommonArgs,
+    file: &std::path::Path,
+    key_file: Option<PathBuf>,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let (url, key_file) = backup_settings(common, key_file)?;
+    let m = crate::app::backup::backup(&url, key_file.as_deref(), file).await?;
+    let c = &m.census;
+    writeln!(
+        out,
+        "backup written to {} ({} database, {} cases, {} items, {} officers, {} audit rows{})",
+        file.display(),
+        m.backend.as_str(),
+        c.cases,
+        c.items,
+        c.officers,
+        c.audit_rows,
+        if m.key_file.is_some() {
+            ", with the server key file"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(
+        out,
+        "It holds the server key: keep it as secret as the key file (see docs/backup.md)."
+    )?;
+    Ok(())
+}
+
+async fn restore(
+    common: &CommonArgs,
+    file: &std::path::Path,
+    force: bool,
+    key_file: Option<PathBuf>,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let (url, key_file) = backup_settings(common, key_file)?;
+    let done = crate::app::backup::restore(&url, key_file.as_deref(), file, force).await?;
+    let c = &done.manifest.census;
+    writeln!(
+        out,
+        "restored {} ({} cases, {} items, {} officers, {} audit rows) into {}",
+        file.display(),
+        c.cases,
+        c.items,
+        c.officers,
+        c.audit_rows,
+        store::redact_url(&url)
+    )?;
+    if let Some((path, how)) = &done.key_file {
+        let how = match how {
+            crate::keyfile::Installed::Written => "written",
+            crate::keyfile::Installed::Unchanged => "already there",
+            crate::keyfile::Installed::Replaced => "replaced",
+        };
+        writeln!(out, "server key file {how}: {} (mode 0600)", path.display())?;
+    }
+    Ok(())
 }
 
 async fn serve(
@@ -188,6 +293,7 @@ async fn serve(
     }
     out.flush()?;
     let state = crate::server::build_state(store, settings, Arc::new(SystemClock)).await?;
+    crate::server::log_settings(&state.settings, state.site.get().escrow.is_some());
     crate::server::serve(listener, state, crate::server::shutdown_signal()).await?;
     Ok(())
 }

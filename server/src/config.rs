@@ -477,6 +477,151 @@ impl Settings {
     pub fn uses_tls(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+
+    /// Every setting that differs from its default, as (setting, value) for the start-up
+    /// log; the database URL without its credentials (the key file is named, never read).
+    pub fn non_default(&self) -> Vec<(&'static str, String)> {
+        let Ok(d) = Settings::from_parts(
+            &CommonArgs::default(),
+            &ServeArgs::default(),
+            FileConfig::default(),
+        ) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut note = |name: &'static str, differs: bool, value: String| {
+            if differs {
+                out.push((name, value));
+            }
+        };
+        note(
+            "DATABASE_URL",
+            self.database_url != d.database_url,
+            crate::store::redact_url(&self.database_url),
+        );
+        note("SPEAKUP_BIND", self.bind != d.bind, self.bind.to_string());
+        note(
+            "SPEAKUP_PUBLIC_URL",
+            self.public_url != format!("http://{}", self.bind),
+            self.public_url.clone(),
+        );
+        let (s, ds) = (&self.site, &d.site);
+        note(
+            "SPEAKUP_ORG_NAME",
+            s.org_name != ds.org_name,
+            s.org_name.clone(),
+        );
+        note(
+            "SPEAKUP_ESCROW_RECIPIENT",
+            s.escrow_recipient.is_some(),
+            s.escrow_recipient
+                .as_ref()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+        );
+        note(
+            "categories",
+            s.categories != ds.categories,
+            s.categories
+                .iter()
+                .map(|c| c.code.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        self.non_default_limits(&d, &mut note);
+        out
+    }
+
+    fn non_default_limits(&self, d: &Settings, note: &mut impl FnMut(&'static str, bool, String)) {
+        let mib = |b: u64| (b / (1024 * 1024)).to_string();
+        let (c, dc) = (&self.connections, &d.connections);
+        let rows: [(&'static str, bool, String); 11] = [
+            (
+                "SPEAKUP_MAX_ATTACHMENT_MIB",
+                self.max_attachment_bytes != d.max_attachment_bytes,
+                mib(self.max_attachment_bytes),
+            ),
+            (
+                "SPEAKUP_MAX_ATTACHMENTS",
+                self.max_attachments != d.max_attachments,
+                self.max_attachments.to_string(),
+            ),
+            (
+                "SPEAKUP_RATE_PER_CLIENT",
+                self.rate_per_client != d.rate_per_client,
+                self.rate_per_client.to_string(),
+            ),
+            (
+                "SPEAKUP_RATE_GLOBAL",
+                self.rate_global != d.rate_global,
+                self.rate_global.to_string(),
+            ),
+            (
+                "SPEAKUP_KEY_FILE",
+                self.key_file != d.key_file,
+                self.key_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "SPEAKUP_TRUSTED_PROXY",
+                !c.trusted_proxies.is_empty(),
+                c.trusted_proxies
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            (
+                "SPEAKUP_HEADER_TIMEOUT_SECS",
+                c.header_timeout != dc.header_timeout,
+                c.header_timeout.as_secs().to_string(),
+            ),
+            (
+                "SPEAKUP_IDLE_TIMEOUT_SECS",
+                c.idle_timeout != dc.idle_timeout,
+                c.idle_timeout.as_secs().to_string(),
+            ),
+            (
+                "SPEAKUP_MIN_UPLOAD_KIB_PER_SEC",
+                c.min_upload_bytes_per_sec != dc.min_upload_bytes_per_sec,
+                (c.min_upload_bytes_per_sec / 1024).to_string(),
+            ),
+            (
+                "SPEAKUP_MAX_CONNECTIONS",
+                c.max_connections != dc.max_connections,
+                c.max_connections.to_string(),
+            ),
+            (
+                "SPEAKUP_MAX_REPORTER_ITEMS_PER_DAY",
+                self.max_reporter_items_per_day != d.max_reporter_items_per_day,
+                self.max_reporter_items_per_day.to_string(),
+            ),
+        ];
+        for (name, differs, value) in rows {
+            note(name, differs, value);
+        }
+    }
+
+    /// Settings that put reporters at risk, each as a sentence naming the setting. `escrow`
+    /// says whether an escrow key is in force (configured here or saved by an admin).
+    pub fn dangers(&self, escrow: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.bind.ip().is_loopback() && !self.uses_tls() {
+            out.push(format!(
+                "SPEAKUP_BIND {} is reachable from other machines but SPEAKUP_PUBLIC_URL is not https://:                  reports could travel unencrypted; put a TLS proxy in front and set SPEAKUP_PUBLIC_URL=https://…",
+                self.bind
+            ));
+        }
+        if !escrow {
+            out.push(
+                "no escrow key (SPEAKUP_ESCROW_RECIPIENT or the admin Settings page):                  if every officer loses their key, the cases cannot be opened by anyone"
+                    .to_owned(),
+            );
+        }
+        out
+    }
 }
 
 /// The key file: as configured, else `speakup.key` beside a SQLite database file; `None`
@@ -732,5 +877,50 @@ mod tests {
         let file: FileConfig = toml::from_str("key_file = \"/etc/speakup/k\"").unwrap();
         let s = Settings::from_parts(&pg, &ServeArgs::default(), file).unwrap();
         assert_eq!(s.key_file, Some(PathBuf::from("/etc/speakup/k")));
+    }
+
+    #[test]
+    fn start_up_lists_non_defaults_without_secrets_and_warns_of_dangers() {
+        let d = Settings::from_parts(
+            &CommonArgs::default(),
+            &ServeArgs::default(),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert!(d.non_default().is_empty(), "{:?}", d.non_default());
+        assert!(d.dangers(true).is_empty());
+        assert_eq!(d.dangers(false).len(), 1);
+        assert!(d.dangers(false)[0].contains("escrow"));
+        let common = CommonArgs {
+            database_url: Some("postgres://u:hunter2@db/x".into()),
+            ..Default::default()
+        };
+        let serve = ServeArgs {
+            bind: Some("0.0.0.0:8080".parse().unwrap()),
+            max_attachments: Some(3),
+            key_file: Some("/etc/speakup/k".into()),
+            ..Default::default()
+        };
+        let s = Settings::from_parts(&common, &serve, FileConfig::default()).unwrap();
+        let shown = format!("{:?}", s.non_default());
+        assert!(!shown.contains("hunter2"), "{shown}");
+        for name in [
+            "DATABASE_URL",
+            "SPEAKUP_BIND",
+            "SPEAKUP_MAX_ATTACHMENTS",
+            "SPEAKUP_KEY_FILE",
+        ] {
+            assert!(shown.contains(name), "{name}: {shown}");
+        }
+        // The public URL follows the bind: not a setting of its own here.
+        assert!(!shown.contains("SPEAKUP_PUBLIC_URL"), "{shown}");
+        assert!(s.dangers(true)[0].contains("SPEAKUP_PUBLIC_URL"));
+        let https = ServeArgs {
+            public_url: Some("https://speakup.example.org".into()),
+            ..serve
+        };
+        let s = Settings::from_parts(&common, &https, FileConfig::default()).unwrap();
+        assert!(s.dangers(true).is_empty());
+        assert!(format!("{:?}", s.non_default()).contains("https://speakup.example.org"));
     }
 }

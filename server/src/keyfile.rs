@@ -56,6 +56,81 @@ pub fn load_or_create(path: &Path) -> Result<[u8; KEY_LEN], KeyFileError> {
     })
 }
 
+/// The text of an existing key file, checked (mode 0600, 64 hex characters) but not created:
+/// for a backup, which carries the file as it is.
+pub fn read_existing(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyFileError> {
+    let io = |source| KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    check_mode(path)?;
+    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(io)?);
+    parse(text.trim()).ok_or_else(|| KeyFileError::Malformed {
+        path: path.to_owned(),
+    })?;
+    Ok(text)
+}
+
+/// What restoring a key file did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    Written,
+    /// The file was there already with the same key.
+    Unchanged,
+    /// A different key was there: only with `replace` (`restore --force`).
+    Replaced,
+}
+
+/// Puts a backed-up key file at `path` with mode 0600. A different key already there is kept
+/// (an error) unless `replace`; then it is replaced atomically.
+pub fn install(path: &Path, text: &str, replace: bool) -> Result<Installed, KeyFileError> {
+    parse(text.trim()).ok_or_else(|| KeyFileError::Malformed {
+        path: path.to_owned(),
+    })?;
+    let io = |source| KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let existing = path.exists();
+    if existing {
+        let old = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(io)?);
+        if old.trim() == text.trim() {
+            return Ok(Installed::Unchanged);
+        }
+        if !replace {
+            return Err(KeyFileError::Io {
+                path: path.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a different key file is already there; pass --force to replace it",
+                ),
+            });
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).map_err(KeyFileError::Random)?;
+    let tmp = path.with_extension(format!("tmp-{}", u64::from_le_bytes(suffix)));
+    let written = (|| {
+        let mut f = private_file(&tmp)?;
+        f.write_all(text.trim().as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.map_err(io)?;
+    Ok(if existing {
+        Installed::Replaced
+    } else {
+        Installed::Written
+    })
+}
+
 fn parse(hex: &str) -> Option<[u8; KEY_LEN]> {
     if hex.len() != KEY_LEN * 2 || !hex.is_ascii() {
         return None;
@@ -168,6 +243,31 @@ mod tests {
         fs::write(&path, "not a key").unwrap();
         assert!(matches!(
             load_or_create(&path),
+            Err(KeyFileError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_restored_key_is_private_and_never_silently_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new").join("speakup.key");
+        let a = "ab".repeat(KEY_LEN);
+        let b = "cd".repeat(KEY_LEN);
+        assert_eq!(install(&path, &a, false).unwrap(), Installed::Written);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(read_existing(&path).unwrap().trim(), a);
+        assert_eq!(install(&path, &a, false).unwrap(), Installed::Unchanged);
+        let err = install(&path, &b, false).unwrap_err().to_string();
+        assert!(err.contains("--force"), "{err}");
+        assert_eq!(install(&path, &b, true).unwrap(), Installed::Replaced);
+        assert_eq!(load_or_create(&path).unwrap(), [0xcd; KEY_LEN]);
+        assert!(matches!(
+            install(&path, "nope", true),
             Err(KeyFileError::Malformed { .. })
         ));
     }

@@ -52,6 +52,17 @@ pub async fn build_state(
     }))
 }
 
+/// Logs, at start, every setting that differs from its default (INFO; secrets redacted) and
+/// a WARN for each dangerous one (`Settings::dangers`). `escrow`: an escrow key is in force.
+pub fn log_settings(settings: &Settings, escrow: bool) {
+    for (name, value) in settings.non_default() {
+        tracing::info!(setting = name, %value, "setting");
+    }
+    for danger in settings.dangers(escrow) {
+        tracing::warn!("dangerous setting: {danger}");
+    }
+}
+
 /// Serves until `shutdown` resolves, then lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,

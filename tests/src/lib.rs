@@ -829,3 +829,67 @@ impl TempWatch {
         }
     }
 }
+
+/// A new, empty database (no tables) and a folder for its files, for a test that restores a
+/// backup into it.
+pub struct EmptyDatabase {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pg_admin: Option<(String, String)>,
+}
+
+pub async fn empty_database(backend: Backend) -> Option<EmptyDatabase> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, pg_admin) = database(backend, dir.path()).await?;
+    Some(EmptyDatabase { dir, url, pg_admin })
+}
+
+/// A server on an existing database (a restored one), reading the key file `key_file`; it
+/// migrates as `speakup serve` does and adds no officer. `officer` is the identity the test
+/// decrypts with.
+pub async fn spawn_on(
+    backend: Backend,
+    db: EmptyDatabase,
+    key_file: PathBuf,
+    officer: age::x25519::Identity,
+) -> TestApp {
+    init_logs();
+    let store = store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let common = CommonArgs {
+        config: None,
+        database_url: Some(db.url.clone()),
+    };
+    let opts = Options::default();
+    let serve = ServeArgs {
+        key_file: Some(key_file),
+        ..opts.serve
+    };
+    let settings = Settings::from_parts(&common, &serve, opts.file).expect("settings");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let clock = Arc::new(OffsetClock::default());
+    let state = speakup::server::build_state(store.clone(), settings, clock.clone())
+        .await
+        .expect("state");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(speakup::server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        store,
+        backend,
+        database_url: db.url,
+        dir: db.dir,
+        officer,
+        officer_email: "triage@example.org".to_owned(),
+        clock,
+        pg_admin: db.pg_admin,
+        shutdown: Some(tx),
+        server: Some(server),
+        expected_warnings: Vec::new(),
+    }
+}

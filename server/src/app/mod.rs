@@ -5,11 +5,13 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod casework;
 pub mod export;
 pub mod intake;
 pub mod items;
 pub mod mailbox;
+pub mod readiness;
 pub mod retention;
 pub mod settings;
 pub mod uploads;

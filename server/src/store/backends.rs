@@ -136,6 +136,17 @@ macro_rules! backend {
             async fn compact(&self) -> StoreResult<()> {
                 self.$compact().await
             }
+
+            async fn schema(&self) -> StoreResult<super::ops::Schema> {
+                let applied: Vec<(i64, bool, Vec<u8>)> =
+                    sqlx::query_as("SELECT version, success, checksum FROM _sqlx_migrations")
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(super::ops::Schema::compare(
+                    &sqlx::migrate!($migrations),
+                    &applied,
+                ))
+            }
         }
     };
 }

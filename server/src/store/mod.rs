@@ -9,6 +9,7 @@ mod audit;
 mod backends;
 mod blobs;
 mod cases;
+pub mod ops;
 mod records;
 mod sessions;
 mod settings;
@@ -62,6 +63,8 @@ pub trait Store:
     /// "sqlite" or "postgres", for logs and diagnostics.
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> StoreResult<()>;
+    /// How the applied migrations compare with this build's (for `/readyz`).
+    async fn schema(&self) -> StoreResult<ops::Schema>;
     /// After deletions: hands freed pages back and empties the write-ahead log (SQLite), so
     /// deleted ciphertext does not linger in free pages or the WAL.
     async fn compact(&self) -> StoreResult<()>;

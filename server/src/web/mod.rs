@@ -62,6 +62,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/static/officer.js", get(shared::assets::officer_script))
         .route("/static/reporter.js", get(shared::assets::reporter_script))
         .route("/healthz", get(shared::assets::health))
+        .route("/readyz", get(shared::probes::ready))
         // Per route, so the log can name the route pattern rather than the concrete path.
         .route_layer(middleware::from_fn(access_log::note_route))
         .layer(DefaultBodyLimit::max(SMALL_BODY_LIMIT))

@@ -1,12 +1,16 @@
 //! The access log. Keeps rule `reporter-anonymity`: it records the method, the route pattern (never
 //! the concrete path or query), the status and the duration, and nothing about the client:
-//! no IP address, no user agent, no referrer.
+//! no IP address, no user agent, no referrer. The probes (`/healthz`, `/readyz`) are not
+//! logged: a load balancer's polling is not reporter traffic and would drown it.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+
+/// Routes polled by load balancers and monitors, left out of the log.
+pub const PROBES: &[&str] = &["/healthz", "/readyz"];
 
 /// The route pattern, carried from inside the router (where it is known) to the log.
 #[derive(Clone)]
@@ -35,6 +39,9 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         .get::<Route>()
         .map(|r| r.0.as_str())
         .unwrap_or("(unmatched)");
+    if PROBES.contains(&route) {
+        return res;
+    }
     tracing::info!(
         target: "speakup::access",
         %method,

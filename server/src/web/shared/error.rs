@@ -175,6 +175,11 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Marks a response whose plain-text body is meant for a machine (the `/readyz` probe): the
+/// error-page layer passes it through unchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct PlainAnswer;
+
 /// Turns every error response that is not already one of our pages (our own errors, the
 /// rate limiter's 429, body-limit 413s, extractor rejections, 404/405) into a localized page.
 pub async fn render_error_pages(
@@ -186,7 +191,9 @@ pub async fn render_error_pages(
     let officer_side = req.uri().path().starts_with("/officer");
     let res = next.run(req).await;
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || res.extensions().get::<PlainAnswer>().is_some()
+    {
         return res;
     }
     let is_html = res

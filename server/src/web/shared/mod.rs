@@ -12,5 +12,6 @@ pub mod error;
 pub mod headers;
 pub mod locale;
 pub mod plain_form;
+pub mod probes;
 pub mod ratelimit;
 pub mod views;

@@ -1,0 +1,27 @@
+//! `/readyz`, the readiness probe beside `/healthz`: 200 `ready`, or 503 with a short plain
+//! reason. Like `/healthz` it is left out of the access log (see `access_log`), so a load
+//! balancer's polling never reads as reporter traffic, and its plain answer is kept as is by
+//! the error-page layer (`error::PlainAnswer`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::error::PlainAnswer;
+use crate::app::readiness::{self, NotReady};
+use crate::web::SharedState;
+
+pub async fn ready(State(state): State<SharedState>) -> Response {
+    let (status, text) = match readiness::check(state.store()).await {
+        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+        Err(e) => {
+            if let NotReady::Database(cause) = &e {
+                tracing::warn!(error = %cause, "readiness check: database unavailable");
+            }
+            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}"))
+        }
+    };
+    let mut res = (status, text).into_response();
+    res.extensions_mut().insert(PlainAnswer);
+    res
+}
