@@ -16,11 +16,11 @@ pub mod pages;
 pub mod session;
 pub mod throttle;
 
+use crate::clock::{OrgTimeZone, offset_label};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use time::OffsetDateTime;
 
 use self::pages::{Desk, Me};
 use self::session::Officer;
@@ -75,16 +75,18 @@ pub fn desk_for(state: &SharedState, who: &Officer, page: &'static str, path: &s
     d
 }
 
-/// Officer-side times are exact (UTC); only reporter actions are reduced to days.
-pub fn when(t: &Tr, unix: i64) -> String {
-    match OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(at) => format!(
-            "{} {:02}:{:02} UTC",
+/// Officer-side times are exact, shown in the organisation's time zone with that moment's
+/// offset (`UTC+1`); only reporter actions are reduced to days.
+pub fn when(t: &Tr, zone: &OrgTimeZone, unix: i64) -> String {
+    match zone.local(unix) {
+        Some(at) => format!(
+            "{} {:02}:{:02} {}",
             t.date(at.date()),
             at.hour(),
-            at.minute()
+            at.minute(),
+            offset_label(at.offset())
         ),
-        Err(_) => String::new(),
+        None => String::new(),
     }
 }
 
@@ -141,6 +143,7 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         .route("/officer/cases/{reference}/status", post(actions::status))
         .route("/officer/cases/{reference}/grants", post(actions::grant))
         .route("/officer/cases/{reference}/revoke", post(actions::revoke))
+        .route("/officer/cases/{reference}/owner", post(actions::owner))
         .route("/officer/cases/{reference}/exclude", post(actions::exclude))
         .route(
             "/officer/cases/{reference}/exclude/confirm",
