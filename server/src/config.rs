@@ -263,6 +263,18 @@ impl Connections {
     }
 }
 
+/// The organisation's time zone, refused with the setting's name unless the time zone
+/// database knows it.
+fn time_zone(serve: &ServeArgs, file: &FileConfig) -> Result<OrgTimeZone, ConfigError> {
+    let name = serve.time_zone.as_deref().or(file.time_zone.as_deref());
+    OrgTimeZone::parse(name.unwrap_or(OrgTimeZone::DEFAULT)).map_err(|message| {
+        ConfigError::Invalid {
+            name: "SPEAKUP_TIME_ZONE",
+            message,
+        }
+    })
+}
+
 /// The given value or the default, refused with the setting's name outside `range`.
 fn ranged<T>(
     name: &'static str,
@@ -404,6 +416,7 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let site = SiteDefaults::resolve(serve, &file)?;
         let connections = Connections::resolve(serve, &file)?;
+        let time_zone = time_zone(serve, &file)?;
         let bind = serve
             .bind
             .or(file.bind)
@@ -457,17 +470,6 @@ impl Settings {
             50,
             1..=10_000,
         )?;
-        let time_zone = OrgTimeZone::parse(
-            serve
-                .time_zone
-                .as_deref()
-                .or(file.time_zone.as_deref())
-                .unwrap_or(OrgTimeZone::DEFAULT),
-        )
-        .map_err(|message| ConfigError::Invalid {
-            name: "SPEAKUP_TIME_ZONE",
-            message,
-        })?;
         Ok(Self {
             max_reporter_items_per_day,
             time_zone,

@@ -241,13 +241,9 @@ pub async fn render(
     let c = &o.case;
     let s = sections(state, &t, &c.reference, v, reveal).await?;
     let site = state.site.get();
+    let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
-        d: desk_for(
-            state,
-            who,
-            "case",
-            &format!("/officer/cases/{}", c.reference),
-        ),
+        d: desk_for(state, who, "case", &path),
         csrf: who.csrf(state),
         reference: c.reference.clone(),
         category: site

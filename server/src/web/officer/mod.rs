@@ -104,6 +104,32 @@ async fn home(who: Officer) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// The case list, case pages and the actions on a case (uploads apart: they get a larger
+/// body limit).
+fn case_routes() -> Router<SharedState> {
+    Router::new()
+        .route("/officer/cases", get(cases::list))
+        .route("/officer/cases/{reference}", get(case::show))
+        .route("/officer/cases/{reference}/reveal", post(case::reveal))
+        .route(
+            "/officer/cases/{reference}/items/{item}",
+            get(case::download),
+        )
+        .route("/officer/cases/{reference}/status", post(actions::status))
+        .route("/officer/cases/{reference}/grants", post(actions::grant))
+        .route("/officer/cases/{reference}/revoke", post(actions::revoke))
+        .route("/officer/cases/{reference}/owner", post(actions::owner))
+        .route("/officer/cases/{reference}/exclude", post(actions::exclude))
+        .route(
+            "/officer/cases/{reference}/exclude/confirm",
+            post(actions::confirm_exclusion),
+        )
+        .route(
+            "/officer/cases/{reference}/exclude/lift",
+            post(actions::lift_exclusion),
+        )
+}
+
 /// The login form gets a per-client budget of POSTs a minute (the same figure as the
 /// reporter forms', with the same trusted-proxy rule, kept in its own limiter, in memory
 /// only).
@@ -133,26 +159,7 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         )
         .route("/officer/account", get(account::show))
         .route("/officer/key/wrapped", get(account::wrapped_key))
-        .route("/officer/cases", get(cases::list))
-        .route("/officer/cases/{reference}", get(case::show))
-        .route("/officer/cases/{reference}/reveal", post(case::reveal))
-        .route(
-            "/officer/cases/{reference}/items/{item}",
-            get(case::download),
-        )
-        .route("/officer/cases/{reference}/status", post(actions::status))
-        .route("/officer/cases/{reference}/grants", post(actions::grant))
-        .route("/officer/cases/{reference}/revoke", post(actions::revoke))
-        .route("/officer/cases/{reference}/owner", post(actions::owner))
-        .route("/officer/cases/{reference}/exclude", post(actions::exclude))
-        .route(
-            "/officer/cases/{reference}/exclude/confirm",
-            post(actions::confirm_exclusion),
-        )
-        .route(
-            "/officer/cases/{reference}/exclude/lift",
-            post(actions::lift_exclusion),
-        )
+        .merge(case_routes())
         .route(
             "/officer/admin/accounts",
             get(admin::accounts).post(admin::create),
