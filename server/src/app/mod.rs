@@ -11,6 +11,7 @@ pub mod export;
 pub mod intake;
 pub mod items;
 pub mod mailbox;
+pub mod owners;
 pub mod readiness;
 pub mod retention;
 pub mod settings;

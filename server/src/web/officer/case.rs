@@ -19,6 +19,7 @@ use super::pages::{
 use super::session::Officer;
 use super::when;
 use crate::app::casework::{self, CaseView, Opened};
+use crate::clock::OrgTimeZone;
 use crate::domain::case::{ItemKind, Outcome};
 use crate::domain::holder::{Author, OfficerId};
 use crate::domain::officer::Role;
@@ -131,11 +132,11 @@ async fn sections(
     Ok(s)
 }
 
-fn events(t: &Tr, v: &CaseView) -> Vec<EventView> {
+fn events(t: &Tr, zone: &OrgTimeZone, v: &CaseView) -> Vec<EventView> {
     v.events
         .iter()
         .map(|e| EventView {
-            at: when(t, e.at),
+            at: when(t, zone, e.at),
             actor: match &e.actor {
                 Author::Officer(id) => name_of(&v.people, id),
                 Author::Reporter => e.actor.to_db(),
@@ -200,8 +201,11 @@ fn choices<T: Copy + std::fmt::Display>(t: &Tr, prefix: &str, all: &[T]) -> Vec<
         .collect()
 }
 
-/// The acknowledgement's suggested text, with the feedback date it would promise.
-fn ack_template(t: &Tr, reference: &str, v: &CaseView, org: &str) -> String {
+/// The acknowledgement's suggested text, with the feedback date it would promise, in the
+/// reporter's language whatever the officer's own (every template offered to officers for
+/// the reporter is built here, from `v.reporter_lang`).
+fn ack_template(reference: &str, v: &CaseView, org: &str) -> String {
+    let t = v.reporter_lang.tr();
     t.fmt(
         "case.ack_template",
         &[
@@ -237,13 +241,9 @@ pub async fn render(
     let c = &o.case;
     let s = sections(state, &t, &c.reference, v, reveal).await?;
     let site = state.site.get();
+    let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
-        d: desk_for(
-            state,
-            who,
-            "case",
-            &format!("/officer/cases/{}", c.reference),
-        ),
+        d: desk_for(state, who, "case", &path),
         csrf: who.csrf(state),
         reference: c.reference.clone(),
         category: site
@@ -265,13 +265,13 @@ pub async fn render(
         identity: s.identity,
         thread: s.thread,
         notes: s.notes,
-        events: events(&t, v),
+        events: events(&t, &state.settings.time_zone, v),
         to_both: format!("{} {}", c.case_recipient, c.reporter_recipient),
         to_case: c.case_recipient.clone(),
         transitions: choices(&t, "status", c.status.next()),
         outcomes: choices(&t, "outcome", Outcome::ALL),
-        can_acknowledge: c.status.may_acknowledge(),
-        ack_template: ack_template(&t, &c.reference, v, &site.org_name),
+        can_acknowledge: v.may_acknowledge,
+        ack_template: ack_template(&c.reference, v, &site.org_name),
         is_officer: who.has(Role::Officer),
         holders: holders(&t, v),
         grantable: colleagues(&v.grantable),
@@ -280,6 +280,9 @@ pub async fn render(
         exclusions: confirmed_exclusions(v),
         notice,
         has_wrapped_key: who.account.has_wrapped_identity,
+        owner: v.owner.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+        owner_choices: colleagues(&v.owner_choices),
+        reporter_lang: v.reporter_lang,
     };
     Ok(page.into_response())
 }
@@ -301,6 +304,8 @@ fn done_notice(done: &str) -> Option<&'static str> {
         "exclude_confirm" => "case.done.exclude_confirm",
         "exclude_lift" => "case.done.exclude_lift",
         "acknowledged" => "case.done.acknowledged",
+        "owner" => "workflow.done_owner",
+        "acknowledged_kept" => "workflow.done_acknowledged_kept",
         _ => return None,
     })
 }

@@ -27,6 +27,8 @@ pub struct FilterQuery {
     #[serde(default)]
     overdue: String,
     #[serde(default)]
+    mine: String,
+    #[serde(default)]
     sort: String,
 }
 
@@ -85,6 +87,7 @@ pub async fn list(
         category: q.category,
         assignee: q.assignee,
         overdue_only: q.overdue == "1",
+        mine_only: q.mine == "1",
         sort: q.sort,
     };
     let found = casework::list(&state, &who.account, &f).await?;
@@ -100,6 +103,7 @@ pub async fn list(
             received: t.date(l.case.received_on),
             status_key: format!("status.{}", l.case.status),
             assignees: l.assignees.join(", "),
+            owner: l.owner.clone().unwrap_or_default(),
             ack_due: t.date(l.deadlines.ack_due),
             ack_flag: l.deadlines.ack,
             feedback_due: t.date(l.deadlines.feedback_due),
@@ -115,6 +119,7 @@ pub async fn list(
         assignees,
         sorts,
         overdue_only: f.overdue_only,
+        mine_only: f.mine_only,
     }
     .into_response())
 }
