@@ -78,6 +78,11 @@ fn verdict(t: &Tr, v: &Verdict) -> (bool, String) {
     }
 }
 
+/// When every row was last checked, once the process has checked them all.
+fn full_check(t: &Tr, zone: &OrgTimeZone, c: Option<audit::Checkpoint>) -> Option<String> {
+    c.map(|c| t.fmt("audit.full_check", &[("at", &when(t, zone, c.full_at))]))
+}
+
 /// The link to the page of rows older than `seq` (0: the newest page), keeping the filters.
 fn older_link(f: &AuditFilter, seq: i64) -> String {
     let before = if seq > 0 {
@@ -109,12 +114,12 @@ pub async fn show(
     let r = audit::review(&state, &who.account, &filter).await?;
     let t = who.lang.tr();
     let (intact, verdict) = verdict(&t, &r.verdict);
-    let full_check = r
-        .checkpoint
-        .map(|c| t.fmt("audit.full_check", &[("at", &when(&t, c.full_at))]));
-    let older = r.older.map(|seq| older_link(&filter, seq));
-    let paged = filter.before.is_some();
-    let newest = older_link(&filter, 0);
+    let full_check = full_check(&t, &state.settings.time_zone, r.checkpoint);
+    let (older, paged, newest) = (
+        r.older.map(|seq| older_link(&filter, seq)),
+        filter.before.is_some(),
+        older_link(&filter, 0),
+    );
     let actions = audit::action::ALL
         .iter()
         .map(|a| Choice {
