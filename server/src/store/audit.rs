@@ -31,6 +31,10 @@ pub trait AuditLog: Send + Sync {
     async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
 
     async fn audit_head(&self) -> StoreResult<(i64, Vec<u8>)>;
+
+    /// One case's rows with one of `actions`, oldest first (the case page's history of who
+    /// was given or denied access).
+    async fn case_audit(&self, case_ref: &str, actions: &[&str]) -> StoreResult<Vec<AuditRecord>>;
 }
 
 macro_rules! audit_sql {
@@ -68,6 +72,27 @@ macro_rules! audit_sql {
                     .execute(&mut **tx)
                     .await?;
                 Ok(seq)
+            }
+        }
+
+        impl $store {
+            fn audit_records(rows: &[$row]) -> StoreResult<Vec<AuditRecord>> {
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditRecord {
+                            seq: r.try_get("seq")?,
+                            entry: AuditEntry {
+                                at: r.try_get("at")?,
+                                actor: r.try_get("actor")?,
+                                action: r.try_get("action")?,
+                                case_ref: r.try_get("case_ref")?,
+                                detail: r.try_get("detail")?,
+                            },
+                            prev_hash: r.try_get("prev_hash")?,
+                            hash: r.try_get("hash")?,
+                        })
+                    })
+                    .collect()
             }
         }
 
@@ -132,22 +157,20 @@ macro_rules! audit_sql {
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(AuditRecord {
-                            seq: r.try_get("seq")?,
-                            entry: AuditEntry {
-                                at: r.try_get("at")?,
-                                actor: r.try_get("actor")?,
-                                action: r.try_get("action")?,
-                                case_ref: r.try_get("case_ref")?,
-                                detail: r.try_get("detail")?,
-                            },
-                            prev_hash: r.try_get("prev_hash")?,
-                            hash: r.try_get("hash")?,
-                        })
-                    })
-                    .collect()
+                Self::audit_records(&rows)
+            }
+
+            async fn case_audit(&self, case_ref: &str, actions: &[&str]) -> StoreResult<Vec<AuditRecord>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, actor, action, case_ref, detail, prev_hash, hash FROM audit_log \
+                     WHERE case_ref = $1 ORDER BY seq",
+                )
+                .bind(case_ref)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut found = Self::audit_records(&rows)?;
+                found.retain(|r| actions.contains(&r.entry.action.as_str()));
+                Ok(found)
             }
 
             async fn audit_head(&self) -> StoreResult<(i64, Vec<u8>)> {
