@@ -13,11 +13,12 @@ use crate::officer::{
 };
 use crate::{Backend, Report, TestApp, file_report, hidden, open_mailbox, receipt};
 
-/// An admin, an officer with a key (alex) and a second officer with a key (bea), signed in.
+/// An admin, an officer with a key (alex) and an investigator with a key (ivan, who sees a
+/// case only once granted), signed in.
 pub struct Team {
     pub admin: Person,
     pub alex: Person,
-    pub bea: Person,
+    pub ivan: Person,
 }
 
 pub async fn team(app: &TestApp) -> Team {
@@ -26,11 +27,11 @@ pub async fn team(app: &TestApp) -> Team {
     login(app, &admin).await;
     let link = create_account(app, &admin, "alex@example.org", &["officer"]).await;
     let alex = enroll(app, &link, "alex@example.org", true).await;
-    let link = create_account(app, &admin, "bea@example.org", &["officer"]).await;
-    let bea = enroll(app, &link, "bea@example.org", true).await;
+    let link = create_account(app, &admin, "ivan@example.org", &["investigator"]).await;
+    let ivan = enroll(app, &link, "ivan@example.org", true).await;
     login(app, &alex).await;
-    login(app, &bea).await;
-    Team { admin, alex, bea }
+    login(app, &ivan).await;
+    Team { admin, alex, ivan }
 }
 
 /// Runs one statement on the test's database (planting dates).
@@ -176,7 +177,7 @@ pub fn listed(html: &str) -> Vec<String> {
 
 /// A case whose history spans six days, oldest first: the report with a file (day 0), the
 /// acknowledgement (day 1), a reply from the reporter (day 2), a note (day 3), a status change
-/// with its reason (day 4), a grant to bea (day 5) and a message with feedback (day 6). The
+/// with its reason (day 4), a grant to ivan (day 5) and a message with feedback (day 6). The
 /// server clock moves a day between the steps (everyone signs in again).
 pub struct History {
     pub reference: String,
@@ -263,7 +264,7 @@ pub async fn history(app: &TestApp, t: &Team) -> History {
     assert_eq!(status, 200, "{page}");
 
     next_day(app, &people).await;
-    grant(app, &t.alex, &t.bea, &reference).await;
+    grant(app, &t.alex, &t.ivan, &reference).await;
 
     next_day(app, &people).await;
     let case = open_case(app, &t.alex, &reference).await;
@@ -316,7 +317,10 @@ async fn reporter_reply(app: &TestApp, token: &str, text: &str) {
 /// `by` seals the case key to `to` (as the browser does).
 async fn grant(app: &TestApp, by: &Person, to: &Person, reference: &str) {
     let case = open_case(app, by, reference).await;
-    let form = &case.html[case.html.find("id=\"grant-account\"").expect("grant form")..];
+    let form = &case.html[case
+        .html
+        .find("id=\"grant-account\"")
+        .unwrap_or_else(|| panic!("grant form: {}", case.html))..];
     let recipient = to.identity.as_ref().expect("a key").to_public();
     let account = attr(form, &format!("data-recipient=\"{recipient}\""), "value");
     let key_file = format!(
