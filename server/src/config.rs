@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::clock::OrgTimeZone;
 use crate::domain::officer::parse_recipient;
 use crate::i18n::Lang;
 
@@ -82,6 +83,9 @@ pub struct ServeArgs {
     /// Most messages and attachments a reporter adds to one case in one day.
     #[arg(long, env = "SPEAKUP_MAX_REPORTER_ITEMS_PER_DAY")]
     pub max_reporter_items_per_day: Option<usize>,
+    /// The organisation's time zone (IANA name), for the times the workspace shows.
+    #[arg(long, env = "SPEAKUP_TIME_ZONE")]
+    pub time_zone: Option<String>,
 }
 
 /// The TOML file's shape: every setting optional, plus the category list.
@@ -104,6 +108,7 @@ pub struct FileConfig {
     pub min_upload_kib_per_sec: Option<u64>,
     pub max_connections: Option<usize>,
     pub max_reporter_items_per_day: Option<usize>,
+    pub time_zone: Option<String>,
     pub categories: Option<Vec<Category>>,
 }
 
@@ -200,6 +205,8 @@ pub struct Settings {
     pub connections: Connections,
     /// Items (messages and attachments) a reporter may add to one case per day.
     pub max_reporter_items_per_day: usize,
+    /// The organisation's time zone: officer-side times are shown in it.
+    pub time_zone: OrgTimeZone,
     /// Only the starting values of what admins change in the workspace; pages read the
     /// current values from `app::settings::Site`, the one source of truth.
     pub site: SiteDefaults,
@@ -254,6 +261,18 @@ impl Connections {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// The organisation's time zone, refused with the setting's name unless the time zone
+/// database knows it.
+fn time_zone(serve: &ServeArgs, file: &FileConfig) -> Result<OrgTimeZone, ConfigError> {
+    let name = serve.time_zone.as_deref().or(file.time_zone.as_deref());
+    OrgTimeZone::parse(name.unwrap_or(OrgTimeZone::DEFAULT)).map_err(|message| {
+        ConfigError::Invalid {
+            name: "SPEAKUP_TIME_ZONE",
+            message,
+        }
+    })
 }
 
 /// The given value or the default, refused with the setting's name outside `range`.
@@ -362,6 +381,7 @@ impl fmt::Debug for Settings {
                 "max_reporter_items_per_day",
                 &self.max_reporter_items_per_day,
             )
+            .field("time_zone", &self.time_zone)
             .field("categories", &self.site.categories.len())
             .finish()
     }
@@ -396,6 +416,7 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let site = SiteDefaults::resolve(serve, &file)?;
         let connections = Connections::resolve(serve, &file)?;
+        let time_zone = time_zone(serve, &file)?;
         let bind = serve
             .bind
             .or(file.bind)
@@ -451,6 +472,7 @@ impl Settings {
         )?;
         Ok(Self {
             max_reporter_items_per_day,
+            time_zone,
             database_url,
             key_file,
             bind,

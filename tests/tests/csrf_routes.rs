@@ -127,6 +127,12 @@ const ROUTES: &[Route] = &[
         &[("account", "{id}")],
     ),
     (
+        "/officer/cases/{reference}/owner",
+        Who::Officer,
+        Body::Urlencoded,
+        &[("account", "{id}")],
+    ),
+    (
         "/officer/cases/{reference}/exclude",
         Who::Officer,
         Body::Urlencoded,

@@ -13,13 +13,17 @@ use time::Date;
 use super::accounts::{audit_only, require};
 use super::audit::{action, entry};
 use super::items::message_with_files;
+use super::owners;
 use super::uploads::{StoredFile, discard};
 use super::{App, Error, Result};
-use crate::domain::case::{CaseStatus, ItemKind, Outcome};
+use crate::domain::case::{
+    CaseStatus, ItemKind, Outcome, may_acknowledge, status_after_acknowledgement,
+};
 use crate::domain::deadlines::{Counts, Deadlines, DueSoon};
 use crate::domain::holder::{AccessKind, Holder, OfficerId};
 use crate::domain::permission::{Permission, may_open_case};
 use crate::domain::timeline::{AccessChange, Moment};
+use crate::i18n::Lang;
 use crate::store::{AccessRecord, CaseUpdate, EventRecord, NewEvent};
 use crate::store::{CaseRecord, EnvelopeRecord, ItemRecord, NewEnvelope, OfficerRecord};
 
@@ -82,6 +86,8 @@ pub struct Filter {
     pub overdue_only: bool,
     /// Only cases whose acknowledgement (or feedback) is due soon.
     pub due: Option<DueSoon>,
+    /// Only the cases this person owns ("my cases").
+    pub mine_only: bool,
     /// `deadline` (default), `received` or `reference`.
     pub sort: String,
 }
@@ -91,6 +97,8 @@ pub struct Listed {
     pub deadlines: Deadlines,
     /// Names of the colleagues granted the case.
     pub assignees: Vec<String>,
+    /// The owner's name; `None` when the case is unowned (see `owners::owner`).
+    pub owner: Option<String>,
 }
 
 pub struct CaseList {
@@ -106,7 +114,11 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
     require(who, Permission::WorkOnCases)?;
     let today = app.clock.today();
     let access = app.store.all_case_access().await?;
-    let people = names(app).await?;
+    let officers = app.store.officers().await?;
+    let people: HashMap<OfficerId, String> = officers
+        .iter()
+        .map(|o| (o.id.clone(), o.name.clone()))
+        .collect();
     let mut granted: HashMap<&str, Vec<&OfficerId>> = HashMap::new();
     for a in access.iter().filter(|a| a.kind == AccessKind::Grant) {
         granted
@@ -138,9 +150,11 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
         .filter(|c| f.status.is_empty() || c.status.as_str() == f.status)
         .filter(|c| f.category.is_empty() || c.category == f.category)
         .filter(|c| f.assignee.is_empty() || assigned(c).iter().any(|id| id.as_str() == f.assignee))
+        .filter(|c| !f.mine_only || owners::owner(c, &officers).is_some_and(|o| o.id == who.id))
         .map(|c| Listed {
             deadlines: c.deadlines(today),
             assignees: assigned(&c).iter().map(|id| name_of(&people, id)).collect(),
+            owner: owners::owner(&c, &officers).map(|o| o.name.clone()),
             case: c,
         })
         .filter(|l| !f.overdue_only || l.deadlines.overdue())
@@ -163,16 +177,6 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
         counts,
         assignees,
     })
-}
-
-async fn names(app: &App) -> Result<HashMap<OfficerId, String>> {
-    Ok(app
-        .store
-        .officers()
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect())
 }
 
 fn name_of(people: &HashMap<OfficerId, String>, id: &OfficerId) -> String {
@@ -204,6 +208,14 @@ pub struct CaseView {
     pub feedback_promised: Date,
     /// Who gave or denied whom access, from the audit log (names where known).
     pub access_changes: Vec<AccessEntry>,
+    /// The case's owner (`None`: unowned), and who it could be handed to (empty unless this
+    /// person may manage case access).
+    pub owner: Option<OfficerRecord>,
+    pub owner_choices: Vec<OfficerRecord>,
+    /// Whether an acknowledgement may still be sent (any open status, none sent yet).
+    pub may_acknowledge: bool,
+    /// The language the reporter filed in: every template offered to officers is in it.
+    pub reporter_lang: Lang,
 }
 
 /// One access change of the case's history.
@@ -285,6 +297,12 @@ async fn access_changes(
         .collect())
 }
 
+/// The reporter's language, or for cases filed before it was kept, the instance's default
+/// language (the one every page falls back to).
+pub fn reporter_lang(case: &CaseRecord) -> Lang {
+    case.reporter_lang.unwrap_or_default()
+}
+
 /// Opens the case page (audited as `case_opened`), or with a reason, reveals the identity
 /// too (audited as `identity_revealed`, the reason in the clear so auditors can judge it).
 pub async fn view(
@@ -293,17 +311,24 @@ pub async fn view(
     o: &Opened,
     reveal_reason: Option<&str>,
 ) -> Result<CaseView> {
-    match reveal_reason {
-        None => audit_only(app, who, action::CASE_OPENED, &o.case.reference, "").await?,
-        Some(reason) => {
-            audit_only(
-                app,
-                who,
-                action::IDENTITY_REVEALED,
-                &o.case.reference,
-                reason,
-            )
-            .await?
+    let (name, detail) = match reveal_reason {
+        None => (action::CASE_OPENED, ""),
+        Some(reason) => (action::IDENTITY_REVEALED, reason),
+    };
+    let now = app.clock.now();
+    // The first officer to open an unowned case becomes its owner, in the same transaction
+    // as the opening's audit row.
+    match owners::claim(app, who, &o.case, now).await? {
+        None => audit_only(app, who, name, &o.case.reference, detail).await?,
+        Some(claim) => {
+            let update = CaseUpdate {
+                claim: Some(claim),
+                ..Default::default()
+            };
+            let opened = entry(now, &who.email, name, &o.case.reference, detail);
+            app.store
+                .update_case(&o.case.id, &update, &[opened])
+                .await?;
         }
     }
     case_view(app, who, o).await
@@ -314,9 +339,52 @@ pub fn reveal_reason_ok(reason: &str) -> bool {
     !reason.trim().is_empty() && reason.trim().chars().count() <= 500
 }
 
+/// Who holds a copy of the case key, as the access panel lists them.
+fn holder_views(
+    envelopes: &[EnvelopeRecord],
+    people: &HashMap<OfficerId, String>,
+    access: &[AccessRecord],
+) -> Vec<HolderView> {
+    let granted = |id: &OfficerId| {
+        access
+            .iter()
+            .any(|a| a.kind == AccessKind::Grant && &a.officer_id == id)
+    };
+    envelopes
+        .iter()
+        .map(|e| HolderView {
+            name: e
+                .holder
+                .officer()
+                .map(|id| name_of(people, id))
+                .unwrap_or_default(),
+            granted: e.holder.officer().is_some_and(granted),
+            holder: e.holder.clone(),
+        })
+        .collect()
+}
+
+/// The case's owner and, for someone who may manage case access, who it could go to.
+fn ownership(
+    who: &OfficerRecord,
+    c: &CaseRecord,
+    officers: &[OfficerRecord],
+    envelopes: &[EnvelopeRecord],
+    access: &[AccessRecord],
+) -> (Option<OfficerRecord>, Vec<OfficerRecord>) {
+    let choices = if Permission::ManageCaseAccess.granted_to(&who.roles) {
+        owners::choices(c, officers, envelopes, access)
+    } else {
+        Vec::new()
+    };
+    (owners::owner(c, officers).cloned(), choices)
+}
+
 /// The case view without an audit row (a form shown again after a refused reveal).
 pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<CaseView> {
-    let c = &o.case;
+    // Read again: opening the page may just have made this person the owner.
+    let fresh = app.store.case_by_reference(&o.case.reference).await?;
+    let c = fresh.as_ref().unwrap_or(&o.case);
     let today = app.clock.today();
     let officers = app.store.officers().await?;
     let people: HashMap<OfficerId, String> = officers
@@ -329,21 +397,6 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
             .iter()
             .any(|a| a.kind == kind && &a.officer_id == id)
     };
-    let holders = envelopes
-        .iter()
-        .map(|e| HolderView {
-            name: e
-                .holder
-                .officer()
-                .map(|id| name_of(&people, id))
-                .unwrap_or_default(),
-            granted: e
-                .holder
-                .officer()
-                .is_some_and(|id| has(AccessKind::Grant, id)),
-            holder: e.holder.clone(),
-        })
-        .collect();
     // A colleague whose copy is sealed to a key they no longer have (they replaced it after a
     // reset) can be given a fresh copy: only a copy to their current key counts as holding.
     let holds_current = |a: &OfficerRecord| {
@@ -359,6 +412,7 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         .filter(|a| !holds_current(a) && !has(AccessKind::Exclusion, &a.id))
         .cloned()
         .collect();
+    let (owner, owner_choices) = ownership(who, c, &officers, &envelopes, &o.access);
     let pending = app.store.pending_exclusions(&c.id).await?;
     let by_id = |id: &OfficerId| officers.iter().find(|a| &a.id == id).cloned();
     let pending_exclusions = pending
@@ -381,8 +435,8 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
     Ok(CaseView {
         items: app.store.items(&c.id).await?,
         events: app.store.events(&c.id).await?,
+        holders: holder_views(&envelopes, &people, &o.access),
         people,
-        holders,
         grantable,
         excludable,
         pending_exclusions,
@@ -390,6 +444,10 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         deadlines: c.deadlines(today),
         feedback_promised: Deadlines::feedback_promised(&c.dates(), today),
         access_changes: access_changes(app, &c.reference, &officers).await?,
+        owner,
+        owner_choices,
+        may_acknowledge: may_acknowledge(c.status, c.acknowledged_on),
+        reporter_lang: reporter_lang(c),
     })
 }
 
@@ -431,14 +489,18 @@ impl Sent {
     }
 }
 
-/// What kind of message: an ordinary one, or the acknowledgement (which also moves the case
-/// to `acknowledged`). Either may mark the Directive's feedback as given.
+/// What kind of message: an ordinary one, or the acknowledgement. Either may mark the
+/// Directive's feedback as given.
 pub struct MessageKind {
     pub acknowledgement: bool,
     pub feedback: bool,
 }
 
 /// A message the reporter reads in the mailbox (encrypted to the case and the reporter).
+/// The acknowledgement may be sent from any open status while none was sent; the first
+/// message to the reporter of a case not yet acknowledged counts as its acknowledgement.
+/// Either sets the acknowledgement date (moving a `received` case to `acknowledged`) and makes
+/// the sender the owner of an unowned case, with their audit rows, in one transaction.
 pub async fn message(
     app: &App,
     who: &OfficerRecord,
@@ -446,37 +508,27 @@ pub async fn message(
     sent: Sent,
     kind: MessageKind,
 ) -> Result<()> {
-    let ack = kind.acknowledgement;
+    let c = &o.case;
+    let ack = may_acknowledge(c.status, c.acknowledged_on);
     if (sent.message.is_none() && sent.files.is_empty())
-        || (ack && (sent.message.is_none() || !o.case.status.may_acknowledge()))
+        || (kind.acknowledgement && (sent.message.is_none() || !ack))
     {
         return sent.refuse(app, Error::Invalid).await;
     }
     let now = app.clock.now();
     let today = app.clock.today();
+    let moved = if ack {
+        status_after_acknowledgement(c.status)
+    } else {
+        None
+    };
+    let audit = message_audit(who, c, &kind, ack, moved, sent.files.len(), now);
+    let claim = if ack {
+        owners::claim(app, who, c, now).await?
+    } else {
+        None
+    };
     let author = crate::domain::holder::Author::Officer(who.id.clone());
-    let detail = format!(
-        "{}{}{} attachment(s)",
-        if ack { "acknowledgement; " } else { "" },
-        if kind.feedback { "feedback; " } else { "" },
-        sent.files.len()
-    );
-    let mut audit = vec![entry(
-        now,
-        &who.email,
-        action::MESSAGE_SENT,
-        &o.case.reference,
-        &detail,
-    )];
-    if ack {
-        audit.push(entry(
-            now,
-            &who.email,
-            action::STATUS_CHANGED,
-            &o.case.reference,
-            "acknowledged",
-        ));
-    }
     let update = CaseUpdate {
         items: message_with_files(
             sent.message.clone(),
@@ -486,18 +538,56 @@ pub async fn message(
             true,
             today,
         ),
-        event: ack.then(|| NewEvent {
+        event: moved.map(|status| NewEvent {
             at: now.unix_timestamp(),
             actor: who.id.clone(),
-            status: CaseStatus::Acknowledged,
+            status,
             outcome: None,
             reason: None,
         }),
         acknowledged_on: ack.then_some(today),
         feedback_on: kind.feedback.then_some(today),
         closed_on: None,
+        claim,
     };
     apply(app, o, sent, &update, &audit).await
+}
+
+/// The audit rows of a message: `message_sent` (saying whether it acknowledged the case, and
+/// how), and `status_changed` when the acknowledgement moved the case.
+fn message_audit(
+    who: &OfficerRecord,
+    c: &CaseRecord,
+    kind: &MessageKind,
+    ack: bool,
+    moved: Option<CaseStatus>,
+    files: usize,
+    now: time::OffsetDateTime,
+) -> Vec<crate::store::AuditEntry> {
+    let how = match (ack, kind.acknowledgement) {
+        (true, true) => "acknowledgement; ",
+        (true, false) => "acknowledgement (first message); ",
+        _ => "",
+    };
+    let feedback = if kind.feedback { "feedback; " } else { "" };
+    let detail = format!("{how}{feedback}{files} attachment(s)");
+    let mut audit = vec![entry(
+        now,
+        &who.email,
+        action::MESSAGE_SENT,
+        &c.reference,
+        &detail,
+    )];
+    if let Some(status) = moved {
+        audit.push(entry(
+            now,
+            &who.email,
+            action::STATUS_CHANGED,
+            &c.reference,
+            status.as_str(),
+        ));
+    }
+    audit
 }
 
 async fn apply(

@@ -4,7 +4,9 @@
 //! arrives encrypted, and the server checks what it can without keys (metadata values, the age
 //! format, one envelope for exactly each current holder) so that a broken or hostile client
 //! cannot file a case no officer can read. Both end in the same case shape, stored in one
-//! transaction before any receipt is shown, and queue `report_filed` with the day only.
+//! transaction before any receipt is shown, and queue `report_filed` with the day only. Both
+//! keep the language the reporter used the form in (one of four, needed for the templates
+//! officers answer with; nothing more about the reporter's browser is kept).
 
 use age::x25519::Recipient;
 use time::Date;
@@ -22,6 +24,7 @@ use crate::domain::holder::{Author, CaseId, Holder};
 use crate::domain::officer::{Role, parse_recipient};
 use crate::domain::receipt::{ReceiptToken, ReporterKeys};
 use crate::domain::reference::CaseReference;
+use crate::i18n::Lang;
 use crate::store::{NewCase, NewEnvelope, NewItem, Store, StoreError, StoreResult};
 
 /// Who a new case's key is sealed to: every active officer with the `officer` role (the
@@ -112,15 +115,16 @@ impl PlainIntake {
         [&self.to[0], &self.to[1]]
     }
 
-    /// Encrypts and stores the case; returns the receipt token (shown once) and the
-    /// reference. On failure the files are discarded.
+    /// Encrypts and stores the case with the language the reporter filed in; returns the
+    /// receipt token (shown once) and the reference. On failure the files are discarded.
     pub async fn file(
         self,
         app: &App,
         draft: &Draft,
+        lang: Lang,
         files: Vec<StoredFile>,
     ) -> Result<(ReceiptToken, CaseReference)> {
-        let filed = self.seal(app, draft, &files).await;
+        let filed = self.seal(app, draft, lang, &files).await;
         match filed {
             Ok(case) => finish(app, case, &files).await.map(|r| (self.token, r)),
             Err(e) => {
@@ -130,7 +134,13 @@ impl PlainIntake {
         }
     }
 
-    async fn seal(&self, app: &App, d: &Draft, files: &[StoredFile]) -> Result<NewCase> {
+    async fn seal(
+        &self,
+        app: &App,
+        d: &Draft,
+        lang: Lang,
+        files: &[StoredFile],
+    ) -> Result<NewCase> {
         let today = app.clock.today();
         let both: Vec<&Recipient> = self.recipients().to_vec();
         let report = ReportContent::new(&d.category, &d.what, &d.when_where, &d.involved);
@@ -158,6 +168,7 @@ impl PlainIntake {
             category: d.category.clone(),
             mode,
             received_on: today,
+            reporter_lang: lang,
             envelopes,
             items: report_items(report, identity, files, today),
         })
@@ -244,6 +255,8 @@ pub struct SealedReport {
     /// Sealed copies of the case key, each with the holder it names.
     pub envelopes: Vec<(String, Vec<u8>)>,
     pub files: Vec<StoredFile>,
+    /// The language the reporter used the form in.
+    pub lang: Lang,
 }
 
 /// How many sealed case keys a browser-path report carries: one per current holder, plus the
@@ -312,6 +325,7 @@ fn sealed_case(
         category: form.category.clone(),
         mode,
         received_on: today,
+        reporter_lang: form.lang,
         envelopes,
         items: report_items(report, form.identity.clone(), &form.files, today),
     })

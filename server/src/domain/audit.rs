@@ -113,6 +113,8 @@ pub mod action {
     pub const REPORT_FILED: &str = "report_filed";
     pub const REPORTER_REPLIED: &str = "reporter_replied";
     pub const MAILBOX_OPENED: &str = "mailbox_opened";
+    /// A case's owner set: by the first officer to work on it, or handed over.
+    pub const OWNER_CHANGED: &str = "owner_changed";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -142,6 +144,7 @@ pub mod action {
         REPORT_FILED,
         REPORTER_REPLIED,
         MAILBOX_OPENED,
+        OWNER_CHANGED,
     ];
 }
 

@@ -1,6 +1,7 @@
 //! Case workflow vocabulary: report modes, the ISO 37002 statuses and which may follow which,
 //! outcomes and item kinds. Only metadata the workflow needs lives here; everything a
-//! reporter wrote is an encrypted item elsewhere. Deadlines are in `deadlines`.
+//! reporter wrote is an encrypted item elsewhere. Deadlines are in `deadlines`. Keeps the
+//! rule that an acknowledgement is possible from any open status until one was sent.
 
 string_enum!(
     /// Anonymous: no identity item exists. Confidential: an encrypted identity item exists,
@@ -45,10 +46,24 @@ impl CaseStatus {
         }
     }
 
-    /// The acknowledgement message may be sent while nothing has been acknowledged yet.
-    pub fn may_acknowledge(self) -> bool {
-        self == CaseStatus::Received
+    /// Whether the case is still open (a closed case's deadlines are moot).
+    pub fn is_open(self) -> bool {
+        self != CaseStatus::Closed
     }
+}
+
+/// The acknowledgement may be sent from any open status while none was sent: a case moved on
+/// (to investigating, even concluded) before anyone acknowledged it still owes the reporter
+/// one, and its deadline stays overdue until it is sent. The first message to the reporter
+/// counts as the acknowledgement under the same rule.
+pub fn may_acknowledge(status: CaseStatus, acknowledged_on: Option<time::Date>) -> bool {
+    status.is_open() && acknowledged_on.is_none()
+}
+
+/// The status an acknowledgement moves the case to: `acknowledged` from `received`; a case
+/// already further along keeps its status (the acknowledgement only sets its date).
+pub fn status_after_acknowledgement(status: CaseStatus) -> Option<CaseStatus> {
+    (status == CaseStatus::Received).then_some(CaseStatus::Acknowledged)
 }
 
 string_enum!(
@@ -74,8 +89,24 @@ mod tests {
     }
 
     #[test]
-    fn acknowledging_is_possible_from_the_first_status_only() {
-        assert!(CaseStatus::Received.may_acknowledge());
-        assert!(!CaseStatus::Closed.may_acknowledge());
+    fn acknowledging_is_possible_from_any_open_status_until_done() {
+        let day = time::macros::date!(2026 - 11 - 28);
+        for s in [
+            CaseStatus::Received,
+            CaseStatus::Investigating,
+            CaseStatus::Concluded,
+        ] {
+            assert!(may_acknowledge(s, None), "{s}");
+            assert!(!may_acknowledge(s, Some(day)), "{s}");
+        }
+        assert!(!may_acknowledge(CaseStatus::Closed, None));
+        assert_eq!(
+            status_after_acknowledgement(CaseStatus::Received),
+            Some(CaseStatus::Acknowledged)
+        );
+        assert_eq!(
+            status_after_acknowledgement(CaseStatus::Investigating),
+            None
+        );
     }
 }

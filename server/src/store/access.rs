@@ -105,6 +105,21 @@ macro_rules! access_sql {
                 Ok(row.is_some())
             }
 
+            /// A colleague who loses their copy of the case key stops being its owner: the
+            /// case shows as unowned until someone takes it.
+            async fn release_owner(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+            ) -> StoreResult<()> {
+                sqlx::query("UPDATE cases SET owner_id = NULL WHERE id = $1 AND owner_id = $2")
+                    .bind(case_id.as_str())
+                    .bind(officer_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
             fn access_from_row(r: &$row) -> StoreResult<AccessRecord> {
                 Ok(AccessRecord {
                     case_id: CaseId::from(r.try_get::<String, _>("case_id")?),
@@ -235,6 +250,7 @@ macro_rules! access_sql {
             ) -> StoreResult<()> {
                 let mut tx = self.write_tx().await?;
                 Self::drop_holder(&mut tx, case_id, officer_id, true).await?;
+                Self::release_owner(&mut tx, case_id, officer_id).await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -313,6 +329,7 @@ macro_rules! access_sql {
                 let proposer = OfficerId::from(row.try_get::<String, _>("by_officer")?);
                 let at: i64 = row.try_get("at")?;
                 Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
+                Self::release_owner(&mut tx, case_id, officer_id).await?;
                 Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Exclusion, &proposer, at)
                     .await?;
                 Self::append_in(&mut tx, audit).await?;
@@ -355,6 +372,7 @@ macro_rules! access_sql {
             ) -> StoreResult<()> {
                 let mut tx = self.write_tx().await?;
                 Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
+                Self::release_owner(&mut tx, case_id, officer_id).await?;
                 Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Exclusion, by, at)
                     .await?;
                 Self::append_in(&mut tx, audit).await?;

@@ -1,7 +1,8 @@
 //! Cases, their items, envelopes and status history: filing a case in one transaction,
-//! adding reporter and officer items, an officer's update with its audit rows, and deletion
-//! with everything the case owns. Writes that number rows begin by locking the case row, so
-//! concurrent writers queue instead of picking the same sequence number.
+//! adding reporter and officer items, an officer's update with its audit rows, the case's
+//! owner (claimed or set with its audit row), and deletion with everything the case owns.
+//! Writes that number rows begin by locking the case row, so concurrent writers queue
+//! instead of picking the same sequence number.
 
 use sqlx::Row;
 use time::Date;
@@ -11,10 +12,11 @@ use super::backends::{
 };
 use super::{
     AuditEntry, CaseRecord, CaseUpdate, EnvelopeRecord, EventRecord, ItemRecord, NewCase, NewItem,
-    StoreError, StoreResult, parsed,
+    OwnerClaim, StoreError, StoreResult, parsed,
 };
-use crate::domain::holder::{Author, CaseId, Holder};
+use crate::domain::holder::{Author, CaseId, Holder, OfficerId};
 use crate::domain::receipt::stored_lookup;
+use crate::i18n::Lang;
 
 #[async_trait::async_trait]
 pub trait Cases: Send + Sync {
@@ -43,6 +45,16 @@ pub trait Cases: Send + Sync {
         audit: &[AuditEntry],
     ) -> StoreResult<()>;
 
+    /// Makes `owner` the case's owner if they hold a copy of the case key sealed to
+    /// `recipient` (their current key) and are not excluded; false (nothing written) if not.
+    async fn set_owner(
+        &self,
+        case_id: &CaseId,
+        owner: &OfficerId,
+        recipient: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
     /// Deletes a case with everything it owns: items, their ciphertext, envelopes, access
     /// rows and history (retention). The audit log keeps its entries about the case.
     async fn delete_case(&self, case_id: &CaseId, audit: &AuditEntry) -> StoreResult<()>;
@@ -53,7 +65,7 @@ pub trait Cases: Send + Sync {
 macro_rules! case_columns {
     () => {
         "id, reference, case_recipient, reporter_recipient, category, mode, status, \
-         received_on, acknowledged_on, feedback_on, closed_on"
+         received_on, acknowledged_on, feedback_on, closed_on, reporter_lang, owner_id"
     };
 }
 
@@ -80,6 +92,13 @@ macro_rules! cases_sql {
                     acknowledged_on: opt_day(r.try_get("acknowledged_on")?)?,
                     feedback_on: opt_day(r.try_get("feedback_on")?)?,
                     closed_on: opt_day(r.try_get("closed_on")?)?,
+                    reporter_lang: parsed(
+                        "cases.reporter_lang",
+                        r.try_get::<Option<String>, _>("reporter_lang")?
+                            .map(|l| Lang::from_code(&l).ok_or(()))
+                            .transpose(),
+                    )?,
+                    owner: r.try_get::<Option<String>, _>("owner_id")?.map(OfficerId::from),
                 })
             }
 
@@ -128,6 +147,25 @@ macro_rules! cases_sql {
                 sqlx::query("DELETE FROM clear_lookups").execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(rows.len() as u64)
+            }
+
+            /// Takes an unowned case (or one whose owner no longer counts) for the claimant,
+            /// only if the stored owner is still the one the caller saw; the audit row is
+            /// written only when the claim took.
+            async fn claim_owner(tx: &mut $tx, case_id: &CaseId, c: &OwnerClaim) -> StoreResult<()> {
+                let took = sqlx::query(
+                    "UPDATE cases SET owner_id = $2 WHERE id = $1 \
+                     AND COALESCE(owner_id, '') = COALESCE($3, '')",
+                )
+                .bind(case_id.as_str())
+                .bind(c.owner.as_str())
+                .bind(c.replacing.as_ref().map(|o| o.as_str()))
+                .execute(&mut **tx)
+                .await?;
+                if took.rows_affected() == 1 {
+                    Self::append_in(tx, &c.audit).await?;
+                }
+                Ok(())
             }
 
             pub(super) async fn insert_items(
@@ -182,8 +220,8 @@ macro_rules! cases_sql {
                 let mut tx = self.write_tx().await?;
                 sqlx::query(
                     "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
-                     category, mode, status, received_on) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8)",
+                     category, mode, status, received_on, reporter_lang) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9)",
                 )
                 .bind(c.id.as_str())
                 .bind(&c.reference)
@@ -194,6 +232,7 @@ macro_rules! cases_sql {
                 .bind(&c.category)
                 .bind(c.mode.as_str())
                 .bind(day_to_db(c.received_on))
+                .bind(c.reporter_lang.code())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
@@ -358,11 +397,45 @@ macro_rules! cases_sql {
                         sqlx::query(sql).bind(case_id.as_str()).bind(day_to_db(day)).execute(&mut *tx).await?;
                     }
                 }
+                if let Some(claim) = &u.claim {
+                    Self::claim_owner(&mut tx, case_id, claim).await?;
+                }
                 for entry in audit {
                     Self::append_in(&mut tx, entry).await?;
                 }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn set_owner(
+                &self,
+                case_id: &CaseId,
+                owner: &OfficerId,
+                recipient: &str,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                // Checked in the writing transaction: the new owner holds a working copy of
+                // the case key (sealed to their current key) and is not excluded.
+                let set = sqlx::query(
+                    "UPDATE cases SET owner_id = $2 WHERE id = $1 \
+                     AND EXISTS (SELECT 1 FROM case_keys WHERE case_id = $1 AND holder = $3 \
+                                 AND recipient = $4) \
+                     AND NOT EXISTS (SELECT 1 FROM case_access WHERE case_id = $1 \
+                                     AND officer_id = $2 AND kind = 'exclusion')",
+                )
+                .bind(case_id.as_str())
+                .bind(owner.as_str())
+                .bind(Holder::Officer(owner.clone()).to_db())
+                .bind(recipient)
+                .execute(&mut *tx)
+                .await?;
+                if set.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn delete_case(&self, case_id: &CaseId, audit: &AuditEntry) -> StoreResult<()> {

@@ -4,10 +4,12 @@
 
 use time::Date;
 
+use crate::domain::audit::AuditEntry;
 use crate::domain::case::{CaseStatus, ItemKind, Outcome, ReportMode};
 use crate::domain::deadlines::{CaseDates, Deadlines};
 use crate::domain::holder::{AccessKind, Author, CaseId, Holder, OfficerId};
 use crate::domain::officer::{Role, Roles};
+use crate::i18n::Lang;
 
 #[derive(Debug, Clone)]
 pub struct NewOfficer {
@@ -86,6 +88,8 @@ pub struct NewCase {
     pub category: String,
     pub mode: ReportMode,
     pub received_on: Date,
+    /// The language the reporter filed in (the templates offered to officers use it).
+    pub reporter_lang: Lang,
     pub envelopes: Vec<NewEnvelope>,
     pub items: Vec<NewItem>,
 }
@@ -103,6 +107,11 @@ pub struct CaseRecord {
     pub acknowledged_on: Option<Date>,
     pub feedback_on: Option<Date>,
     pub closed_on: Option<Date>,
+    /// The language the reporter filed in; `None` for cases filed before it was kept.
+    pub reporter_lang: Option<Lang>,
+    /// The officer responsible for the case, as stored (see `app::casework::owner` for when
+    /// it counts).
+    pub owner: Option<OfficerId>,
 }
 
 impl CaseRecord {
@@ -225,6 +234,17 @@ pub struct CaseUpdate {
     /// Set only if the case has no feedback date yet.
     pub feedback_on: Option<Date>,
     pub closed_on: Option<Date>,
+    /// Makes this officer the case's owner if the stored owner is still `replacing` (none, or
+    /// one who no longer counts); its audit row is appended only if the claim took.
+    pub claim: Option<OwnerClaim>,
+}
+
+/// The first officer who opens or acknowledges an unowned case becomes its owner.
+#[derive(Debug, Clone)]
+pub struct OwnerClaim {
+    pub owner: OfficerId,
+    pub replacing: Option<OfficerId>,
+    pub audit: AuditEntry,
 }
 
 /// A new one-time enrollment link: only the token's hash is stored.

@@ -1,8 +1,9 @@
 //! Officer actions on a case: messages to the reporter (and the acknowledgement), internal
-//! notes, status changes, grants, revocations and exclusions. Whatever carries content
-//! arrives already encrypted by the browser (see `shared::cipher_form`); each handler reads
-//! the form and calls one use case in `app::casework`, which checks roles and access and
-//! commits the action with its audit row.
+//! notes, status changes, grants, revocations, exclusions and handing the case to another
+//! owner. Whatever carries content arrives already encrypted by the browser (see
+//! `shared::cipher_form`); each handler reads the form and calls one use case in `app`
+//! (`casework`, `owners`), which checks roles and access and commits the action with its
+//! audit row.
 
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
@@ -12,6 +13,8 @@ use serde::Deserialize;
 
 use super::session::Officer;
 use crate::app::casework::{self, ExclusionStep, MessageKind, Sent};
+use crate::app::owners;
+use crate::domain::case::CaseStatus;
 use crate::web::SharedState;
 use crate::web::shared::cipher_form::{CipherForm, FormShape, read_checked};
 use crate::web::shared::error::{AppError, ErrorKind};
@@ -85,16 +88,19 @@ pub async fn message(
         acknowledgement: form.field("kind") == "acknowledgement",
         feedback: form.field("feedback") == "1",
     };
-    let ack = kind.acknowledgement;
+    // An acknowledgement moves only a `received` case (to `acknowledged`); a case further
+    // along keeps its status, and the notice says so.
+    let done = match (kind.acknowledgement, o.case.status) {
+        (false, _) => "message",
+        (true, CaseStatus::Received) => "acknowledged",
+        (true, _) => "acknowledged_kept",
+    };
     let sent = Sent {
         message: form.message,
         files: form.files,
     };
     casework::message(&state, &who.account, &o, sent, kind).await?;
-    Ok(back(
-        &o.case.reference,
-        if ack { "acknowledged" } else { "message" },
-    ))
+    Ok(back(&o.case.reference, done))
 }
 
 /// An internal note: encrypted to the case only, never shown to the reporter.
@@ -222,4 +228,19 @@ async fn review_exclusion(
         ExclusionStep::Lift => "exclude_lift",
     };
     Ok(back(&case.reference, done))
+}
+
+/// `POST /officer/cases/{reference}/owner`: hands the case to a colleague who holds it
+/// (audited as `owner_changed`). Needs no content, so no copy of the key either.
+pub async fn owner(
+    State(state): State<SharedState>,
+    who: Officer,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&state, &headers, &form.csrf)?;
+    let case = casework::for_access_review(&state, &who.account, &reference).await?;
+    owners::reassign(&state, &who.account, &case, &form.account).await?;
+    Ok(back(&case.reference, "owner"))
 }

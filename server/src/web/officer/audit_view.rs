@@ -11,6 +11,7 @@ use super::pages::{AuditPage, AuditRow, Choice, StatCount};
 use super::session::Officer;
 use super::when;
 use crate::app::audit::{self, AuditFilter, AuditRecord, Verdict};
+use crate::clock::OrgTimeZone;
 use crate::domain::audit::REPORTER_ACTOR;
 use crate::i18n::Tr;
 use crate::web::SharedState;
@@ -26,7 +27,17 @@ pub struct Filter {
     case: String,
 }
 
-fn row(t: &Tr, r: &AuditRecord) -> AuditRow {
+/// An action's label from `audit.action.*`; actions added by a feature since, whose labels
+/// live in that feature's own catalog block, from `<block>.audit_action.*`.
+fn action_label(t: &Tr, action: &str) -> String {
+    let key = format!("audit.action.{action}");
+    match t.get(&key) {
+        label if label != key => label.to_owned(),
+        _ => t.get(&format!("workflow.audit_action.{action}")).to_owned(),
+    }
+}
+
+fn row(t: &Tr, zone: &OrgTimeZone, r: &AuditRecord) -> AuditRow {
     AuditRow {
         seq: r.seq,
         // Reporter rows carry a day only: show no time for them.
@@ -35,12 +46,10 @@ fn row(t: &Tr, r: &AuditRecord) -> AuditRow {
                 .map(|d| t.date(d.date()))
                 .unwrap_or_default()
         } else {
-            when(t, r.entry.at)
+            when(t, zone, r.entry.at)
         },
         actor: r.entry.actor.clone(),
-        action: t
-            .get(&format!("audit.action.{}", r.entry.action))
-            .to_owned(),
+        action: action_label(t, &r.entry.action),
         case_ref: r.entry.case_ref.clone(),
         detail: r.entry.detail.clone(),
     }
@@ -82,7 +91,7 @@ pub async fn show(
         .iter()
         .map(|a| Choice {
             value: (*a).to_owned(),
-            label: t.get(&format!("audit.action.{a}")).to_owned(),
+            label: action_label(&t, a),
             selected: filter.action == *a,
         })
         .collect();
@@ -97,7 +106,11 @@ pub async fn show(
     Ok(AuditPage {
         d: desk_for(&state, &who, "audit", "/officer/audit"),
         shown: r.rows.len(),
-        rows: r.rows.iter().map(|x| row(&t, x)).collect(),
+        rows: r
+            .rows
+            .iter()
+            .map(|x| row(&t, &state.settings.time_zone, x))
+            .collect(),
         actions,
         actor: filter.actor,
         case_ref: filter.case,

@@ -21,6 +21,7 @@ use super::pages::{
 use super::session::Officer;
 use super::when;
 use crate::app::casework::{self, CaseView, Happened, Opened};
+use crate::clock::OrgTimeZone;
 use crate::domain::case::{ItemKind, Outcome};
 use crate::domain::holder::{Author, OfficerId};
 use crate::domain::officer::Role;
@@ -91,9 +92,9 @@ async fn item_view(
 }
 
 /// One status change as the history shows it.
-fn event_view(t: &Tr, v: &CaseView, e: &EventRecord) -> EventView {
+fn event_view(t: &Tr, zone: &OrgTimeZone, v: &CaseView, e: &EventRecord) -> EventView {
     EventView {
-        at: when(t, e.at),
+        at: when(t, zone, e.at),
         actor: match &e.actor {
             Author::Officer(id) => name_of(&v.people, id),
             Author::Reporter => e.actor.to_db(),
@@ -129,6 +130,7 @@ fn day_of(d: time::Date) -> String {
 async fn timeline(
     state: &SharedState,
     t: &Tr,
+    zone: &OrgTimeZone,
     reference: &str,
     v: &CaseView,
 ) -> Result<Vec<TimelineEntry>, AppError> {
@@ -155,7 +157,7 @@ async fn timeline(
                     &[("status", t.get(&format!("status.{}", e.status)))],
                 ),
                 day: day_of(Moment::timed(e.at, e.seq).day),
-                entry: Entry::Status(event_view(t, v, e)),
+                entry: Entry::Status(event_view(t, zone, v, e)),
             },
             Happened::Access(a) => TimelineEntry {
                 kind: "access",
@@ -163,7 +165,7 @@ async fn timeline(
                 day: day_of(Moment::timed(a.at, a.seq).day),
                 entry: Entry::Access(AccessView {
                     text: t.fmt(a.change.key(), &[("by", &a.by), ("whom", &a.whom)]),
-                    at: when(t, a.at),
+                    at: when(t, zone, a.at),
                 }),
             },
         });
@@ -234,8 +236,11 @@ fn choices<T: Copy + std::fmt::Display>(t: &Tr, prefix: &str, all: &[T]) -> Vec<
         .collect()
 }
 
-/// The acknowledgement's suggested text, with the feedback date it would promise.
-fn ack_template(t: &Tr, reference: &str, v: &CaseView, org: &str) -> String {
+/// The acknowledgement's suggested text, with the feedback date it would promise, in the
+/// reporter's language whatever the officer's own (every template offered to officers for
+/// the reporter is built here, from `v.reporter_lang`).
+fn ack_template(reference: &str, v: &CaseView, org: &str) -> String {
+    let t = v.reporter_lang.tr();
     t.fmt(
         "case.ack_template",
         &[
@@ -274,13 +279,9 @@ pub async fn render(
         false => None,
     };
     let site = state.site.get();
+    let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
-        d: desk_for(
-            state,
-            who,
-            "case",
-            &format!("/officer/cases/{}", c.reference),
-        ),
+        d: desk_for(state, who, "case", &path),
         csrf: who.csrf(state),
         reference: c.reference.clone(),
         category: site
@@ -299,13 +300,13 @@ pub async fn render(
         envelope: b64(&o.envelope.envelope),
         confidential: c.mode == crate::domain::case::ReportMode::Confidential,
         identity,
-        timeline: timeline(state, &t, &c.reference, v).await?,
+        timeline: timeline(state, &t, &state.settings.time_zone, &c.reference, v).await?,
         to_both: format!("{} {}", c.case_recipient, c.reporter_recipient),
         to_case: c.case_recipient.clone(),
         transitions: choices(&t, "status", c.status.next()),
         outcomes: choices(&t, "outcome", Outcome::ALL),
-        can_acknowledge: c.status.may_acknowledge(),
-        ack_template: ack_template(&t, &c.reference, v, &site.org_name),
+        can_acknowledge: v.may_acknowledge,
+        ack_template: ack_template(&c.reference, v, &site.org_name),
         is_officer: who.has(Role::Officer),
         holders: holders(&t, v),
         grantable: colleagues(&v.grantable),
@@ -314,6 +315,9 @@ pub async fn render(
         exclusions: confirmed_exclusions(v),
         notice,
         has_wrapped_key: who.account.has_wrapped_identity,
+        owner: v.owner.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+        owner_choices: colleagues(&v.owner_choices),
+        reporter_lang: v.reporter_lang,
     };
     Ok(page.into_response())
 }
@@ -335,6 +339,8 @@ fn done_notice(done: &str) -> Option<&'static str> {
         "exclude_confirm" => "case.done.exclude_confirm",
         "exclude_lift" => "case.done.exclude_lift",
         "acknowledged" => "case.done.acknowledged",
+        "owner" => "workflow.done_owner",
+        "acknowledged_kept" => "workflow.done_acknowledged_kept",
         _ => return None,
     })
 }

@@ -31,6 +31,8 @@ pub struct FilterQuery {
     #[serde(default)]
     due: String,
     #[serde(default)]
+    mine: String,
+    #[serde(default)]
     sort: String,
 }
 
@@ -94,6 +96,7 @@ fn counters(t: &Tr, n: &Counts, f: &Filter) -> Vec<Counter> {
     let only = |status: &str, due: Option<DueSoon>, overdue: bool| {
         f.category.is_empty()
             && f.assignee.is_empty()
+            && !f.mine_only
             && f.status == status
             && f.due == due
             && f.overdue_only == overdue
@@ -143,6 +146,28 @@ fn counters(t: &Tr, n: &Counts, f: &Filter) -> Vec<Counter> {
     ]
 }
 
+/// The table's rows: metadata only, dates in the officer's language.
+fn rows(t: &Tr, site: &Site, found: &CaseList, lang: Lang) -> Vec<CaseRow> {
+    found
+        .cases
+        .iter()
+        .map(|l| CaseRow {
+            reference: l.case.reference.clone(),
+            category: site
+                .category(&l.case.category)
+                .map_or_else(|| l.case.category.clone(), |k| k.label(lang)),
+            received: t.date(l.case.received_on),
+            status_key: format!("status.{}", l.case.status),
+            assignees: l.assignees.join(", "),
+            owner: l.owner.clone().unwrap_or_default(),
+            ack_due: t.date(l.deadlines.ack_due),
+            ack_flag: l.deadlines.ack,
+            feedback_due: t.date(l.deadlines.feedback_due),
+            feedback_flag: l.deadlines.feedback,
+        })
+        .collect()
+}
+
 pub async fn list(
     State(state): State<SharedState>,
     who: Officer,
@@ -154,27 +179,12 @@ pub async fn list(
         assignee: q.assignee,
         overdue_only: q.overdue == "1",
         due: q.due.parse().ok(),
+        mine_only: q.mine == "1",
         sort: q.sort,
     };
     let found = casework::list(&state, &who.account, &f).await?;
     let (t, site) = (who.lang.tr(), state.site.get());
-    let rows = found
-        .cases
-        .iter()
-        .map(|l| CaseRow {
-            reference: l.case.reference.clone(),
-            category: site
-                .category(&l.case.category)
-                .map_or_else(|| l.case.category.clone(), |k| k.label(who.lang)),
-            received: t.date(l.case.received_on),
-            status_key: format!("status.{}", l.case.status),
-            assignees: l.assignees.join(", "),
-            ack_due: t.date(l.deadlines.ack_due),
-            ack_flag: l.deadlines.ack,
-            feedback_due: t.date(l.deadlines.feedback_due),
-            feedback_flag: l.deadlines.feedback,
-        })
-        .collect();
+    let rows = rows(&t, &site, &found, who.lang);
     let (statuses, categories, assignees, sorts) = filters(&t, &site, &found, &f, who.lang);
     let dues = DueSoon::ALL
         .iter()
@@ -196,6 +206,7 @@ pub async fn list(
         dues,
         sorts,
         overdue_only: f.overdue_only,
+        mine_only: f.mine_only,
     }
     .into_response())
 }

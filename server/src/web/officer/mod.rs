@@ -16,11 +16,11 @@ pub mod pages;
 pub mod session;
 pub mod throttle;
 
+use crate::clock::{OrgTimeZone, offset_label};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use time::OffsetDateTime;
 
 use self::pages::{Desk, Me};
 use self::session::Officer;
@@ -75,16 +75,18 @@ pub fn desk_for(state: &SharedState, who: &Officer, page: &'static str, path: &s
     d
 }
 
-/// Officer-side times are exact (UTC); only reporter actions are reduced to days.
-pub fn when(t: &Tr, unix: i64) -> String {
-    match OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(at) => format!(
-            "{} {:02}:{:02} UTC",
+/// Officer-side times are exact, shown in the organisation's time zone with that moment's
+/// offset (`UTC+1`); only reporter actions are reduced to days.
+pub fn when(t: &Tr, zone: &OrgTimeZone, unix: i64) -> String {
+    match zone.local(unix) {
+        Some(at) => format!(
+            "{} {:02}:{:02} {}",
             t.date(at.date()),
             at.hour(),
-            at.minute()
+            at.minute(),
+            offset_label(at.offset())
         ),
-        Err(_) => String::new(),
+        None => String::new(),
     }
 }
 
@@ -100,6 +102,32 @@ async fn home(who: Officer) -> Response {
         "/officer/account"
     };
     Redirect::to(to).into_response()
+}
+
+/// The case list, case pages and the actions on a case (uploads apart: they get a larger
+/// body limit).
+fn case_routes() -> Router<SharedState> {
+    Router::new()
+        .route("/officer/cases", get(cases::list))
+        .route("/officer/cases/{reference}", get(case::show))
+        .route("/officer/cases/{reference}/reveal", post(case::reveal))
+        .route(
+            "/officer/cases/{reference}/items/{item}",
+            get(case::download),
+        )
+        .route("/officer/cases/{reference}/status", post(actions::status))
+        .route("/officer/cases/{reference}/grants", post(actions::grant))
+        .route("/officer/cases/{reference}/revoke", post(actions::revoke))
+        .route("/officer/cases/{reference}/owner", post(actions::owner))
+        .route("/officer/cases/{reference}/exclude", post(actions::exclude))
+        .route(
+            "/officer/cases/{reference}/exclude/confirm",
+            post(actions::confirm_exclusion),
+        )
+        .route(
+            "/officer/cases/{reference}/exclude/lift",
+            post(actions::lift_exclusion),
+        )
 }
 
 /// The login form gets a per-client budget of POSTs a minute (the same figure as the
@@ -131,25 +159,7 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         )
         .route("/officer/account", get(account::show))
         .route("/officer/key/wrapped", get(account::wrapped_key))
-        .route("/officer/cases", get(cases::list))
-        .route("/officer/cases/{reference}", get(case::show))
-        .route("/officer/cases/{reference}/reveal", post(case::reveal))
-        .route(
-            "/officer/cases/{reference}/items/{item}",
-            get(case::download),
-        )
-        .route("/officer/cases/{reference}/status", post(actions::status))
-        .route("/officer/cases/{reference}/grants", post(actions::grant))
-        .route("/officer/cases/{reference}/revoke", post(actions::revoke))
-        .route("/officer/cases/{reference}/exclude", post(actions::exclude))
-        .route(
-            "/officer/cases/{reference}/exclude/confirm",
-            post(actions::confirm_exclusion),
-        )
-        .route(
-            "/officer/cases/{reference}/exclude/lift",
-            post(actions::lift_exclusion),
-        )
+        .merge(case_routes())
         .route(
             "/officer/admin/accounts",
             get(admin::accounts).post(admin::create),

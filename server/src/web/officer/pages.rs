@@ -94,6 +94,8 @@ pub struct CaseRow {
     pub received: String,
     pub status_key: String,
     pub assignees: String,
+    /// The owner's name; empty when the case is unowned.
+    pub owner: String,
     pub ack_due: String,
     /// The CSS class is the state's stored word; the label its catalog key.
     pub ack_flag: DeadlineState,
@@ -137,6 +139,8 @@ pub struct CasesPage {
     pub dues: Vec<Choice>,
     pub sorts: Vec<Choice>,
     pub overdue_only: bool,
+    /// The "my cases" filter (cases this person owns).
+    pub mine_only: bool,
 }
 
 pub struct AttachmentView {
@@ -259,6 +263,12 @@ pub struct CasePage {
     pub exclusions: Vec<ExclusionView>,
     pub notice: Option<&'static str>,
     pub has_wrapped_key: bool,
+    /// The owner's name; empty when the case is unowned.
+    pub owner: String,
+    /// Who the case could be handed to (empty unless this person may manage case access).
+    pub owner_choices: Vec<Colleague>,
+    /// The reporter's language (its own name is shown; its code marks the templates' `lang`).
+    pub reporter_lang: crate::i18n::Lang,
 }
 
 pub struct AccountRow {

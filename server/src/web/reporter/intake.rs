@@ -156,7 +156,7 @@ pub async fn submit(
     };
     let files = std::mem::take(&mut reader.files);
     let attachments = files.len();
-    let (token, reference) = filing.file(&state, &draft, files).await?;
+    let (token, reference) = filing.file(&state, &draft, lang, files).await?;
     drop(draft);
     let page = ReceiptPage {
         c: chrome(&state, lang),
@@ -208,6 +208,7 @@ pub async fn submit_sealed(
         identity: form.identity,
         envelopes: form.envelopes,
         files: form.files,
+        lang,
     };
     let reference = intake::file_sealed(&state, sealed).await?;
     Ok(ReceiptPage {
