@@ -1,5 +1,6 @@
-//! Officers' work on cases: who may open a case, the case list with its deadlines, the case
-//! as the page shows it (ciphertext and metadata only), and every action (messages and the
+//! Officers' work on cases: who may open a case, the case list with its deadlines and
+//! counters, the case as the page shows it (ciphertext and metadata only, its history in
+//! chronological order), and every action (messages and the
 //! acknowledgement, notes, status changes, grants, revocations, exclusions, reveals,
 //! downloads). Each action is checked against `Permission` and the case's access rows, and
 //! commits with its audit row in one transaction; content arrives already encrypted by the
@@ -18,9 +19,10 @@ use super::{App, Error, Result};
 use crate::domain::case::{
     CaseStatus, ItemKind, Outcome, may_acknowledge, status_after_acknowledgement,
 };
-use crate::domain::deadlines::Deadlines;
+use crate::domain::deadlines::{Counts, Deadlines, DueSoon};
 use crate::domain::holder::{AccessKind, Holder, OfficerId};
 use crate::domain::permission::{Permission, may_open_case};
+use crate::domain::timeline::{AccessChange, Moment};
 use crate::i18n::Lang;
 use crate::store::{AccessRecord, CaseUpdate, EventRecord, NewEvent};
 use crate::store::{CaseRecord, EnvelopeRecord, ItemRecord, NewEnvelope, OfficerRecord};
@@ -82,6 +84,8 @@ pub struct Filter {
     pub category: String,
     pub assignee: String,
     pub overdue_only: bool,
+    /// Only cases whose acknowledgement (or feedback) is due soon.
+    pub due: Option<DueSoon>,
     /// Only the cases this person owns ("my cases").
     pub mine_only: bool,
     /// `deadline` (default), `received` or `reference`.
@@ -99,6 +103,8 @@ pub struct Listed {
 
 pub struct CaseList {
     pub cases: Vec<Listed>,
+    /// The counters over every case this person may see, whatever the filters.
+    pub counts: Counts,
     /// Everyone granted some case, as (id, name), for the assignee filter.
     pub assignees: Vec<(OfficerId, String)>,
 }
@@ -128,12 +134,19 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
         may_open_case(&who.roles, mine)
     };
     let assigned = |c: &CaseRecord| granted.get(c.id.as_str()).cloned().unwrap_or_default();
-    let mut cases: Vec<Listed> = app
+    let all: Vec<CaseRecord> = app
         .store
         .cases()
         .await?
         .into_iter()
-        .filter(|c| visible(c))
+        .filter(visible)
+        .collect();
+    let mut counts = Counts::default();
+    for c in &all {
+        counts.add(c.status, &c.deadlines(today));
+    }
+    let mut cases: Vec<Listed> = all
+        .into_iter()
         .filter(|c| f.status.is_empty() || c.status.as_str() == f.status)
         .filter(|c| f.category.is_empty() || c.category == f.category)
         .filter(|c| f.assignee.is_empty() || assigned(c).iter().any(|id| id.as_str() == f.assignee))
@@ -145,6 +158,7 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
             case: c,
         })
         .filter(|l| !f.overdue_only || l.deadlines.overdue())
+        .filter(|l| f.due.is_none_or(|d| l.deadlines.due_soon(d)))
         .collect();
     match f.sort.as_str() {
         "received" => cases.sort_by_key(|l| std::cmp::Reverse(l.case.received_on)),
@@ -158,7 +172,11 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
         .collect();
     assignees.sort();
     assignees.dedup();
-    Ok(CaseList { cases, assignees })
+    Ok(CaseList {
+        cases,
+        counts,
+        assignees,
+    })
 }
 
 fn name_of(people: &HashMap<OfficerId, String>, id: &OfficerId) -> String {
@@ -188,6 +206,8 @@ pub struct CaseView {
     pub deadlines: Deadlines,
     /// The feedback date an acknowledgement sent today would promise.
     pub feedback_promised: Date,
+    /// Who gave or denied whom access, from the audit log (names where known).
+    pub access_changes: Vec<AccessEntry>,
     /// The case's owner (`None`: unowned), and who it could be handed to (empty unless this
     /// person may manage case access).
     pub owner: Option<OfficerRecord>,
@@ -196,6 +216,85 @@ pub struct CaseView {
     pub may_acknowledge: bool,
     /// The language the reporter filed in: every template offered to officers is in it.
     pub reporter_lang: Lang,
+}
+
+/// One access change of the case's history.
+pub struct AccessEntry {
+    pub at: i64,
+    pub seq: i64,
+    pub change: AccessChange,
+    pub by: String,
+    pub whom: String,
+}
+
+/// One entry of the case's history.
+pub enum Happened<'a> {
+    /// The report, a message either way, a note, or a file sent on its own. The identity
+    /// and the files of a message are not entries of their own.
+    Item(&'a ItemRecord),
+    /// A status change (with its encrypted reason, if any).
+    Status(&'a EventRecord),
+    Access(&'a AccessEntry),
+}
+
+impl CaseView {
+    /// The case's whole history in chronological order (`domain::timeline::Moment`).
+    pub fn history(&self) -> Vec<Happened<'_>> {
+        let shown = |i: &&ItemRecord| match i.kind {
+            ItemKind::Identity => false,
+            ItemKind::Attachment => i.parent_id.is_none(),
+            _ => true,
+        };
+        let mut all: Vec<(Moment, Happened<'_>)> = self
+            .items
+            .iter()
+            .filter(shown)
+            .map(|i| (Moment::dated(i.created_on, i.seq), Happened::Item(i)))
+            .collect();
+        all.extend(
+            self.events
+                .iter()
+                .map(|e| (Moment::timed(e.at, e.seq), Happened::Status(e))),
+        );
+        all.extend(
+            self.access_changes
+                .iter()
+                .map(|a| (Moment::timed(a.at, a.seq), Happened::Access(a))),
+        );
+        // Stable: entries at the same moment keep the order they were added in.
+        all.sort_by_key(|(m, _)| *m);
+        all.into_iter().map(|(_, h)| h).collect()
+    }
+}
+
+/// The access changes of a case, from its audit rows, with names for the e-mail addresses.
+async fn access_changes(
+    app: &App,
+    case_ref: &str,
+    officers: &[OfficerRecord],
+) -> Result<Vec<AccessEntry>> {
+    let names: Vec<&str> = AccessChange::ALL.iter().map(|c| c.as_str()).collect();
+    let name = |email: &str| {
+        officers
+            .iter()
+            .find(|o| o.email == email)
+            .map_or_else(|| email.to_owned(), |o| o.name.clone())
+    };
+    Ok(app
+        .store
+        .case_audit(case_ref, &names)
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            Some(AccessEntry {
+                change: r.entry.action.parse().ok()?,
+                at: r.entry.at,
+                seq: r.seq,
+                by: name(&r.entry.actor),
+                whom: name(&r.entry.detail),
+            })
+        })
+        .collect())
 }
 
 /// The reporter's language, or for cases filed before it was kept, the instance's default
@@ -344,6 +443,7 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         exclusions,
         deadlines: c.deadlines(today),
         feedback_promised: Deadlines::feedback_promised(&c.dates(), today),
+        access_changes: access_changes(app, &c.reference, &officers).await?,
         owner,
         owner_choices,
         may_acknowledge: may_acknowledge(c.status, c.acknowledged_on),

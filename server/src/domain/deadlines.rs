@@ -1,7 +1,8 @@
 //! The EU Directive 2019/1937 deadlines and where a case stands against them: the dates
 //! (art. 9(1)(b) and (f)), the state of each deadline (met, open, due soon, overdue, or moot
-//! for a closed case) and the thresholds that make a deadline "due soon". The case list, the
-//! case page, the mailbox, the audit statistics and the CLI all read them from here.
+//! for a closed case), the thresholds that make a deadline "due soon", and the case list's
+//! counters (new, due soon, overdue). The case list, the case page, the mailbox, the audit
+//! statistics and the CLI all read them from here.
 
 use time::{Date, Duration, Month};
 
@@ -137,6 +138,49 @@ impl Deadlines {
     }
 }
 
+string_enum!(
+    /// A deadline the case list can show only the cases of which are "due soon" (within
+    /// [`ACK_DUE_SOON_DAYS`] or [`FEEDBACK_DUE_SOON_DAYS`]).
+    DueSoon {
+        Ack => "ack",
+        Feedback => "feedback",
+    }
+);
+
+impl Deadlines {
+    /// Whether that deadline is unmet and falls within its "due soon" threshold.
+    pub fn due_soon(&self, which: DueSoon) -> bool {
+        match which {
+            DueSoon::Ack => self.ack == DeadlineState::DueSoon,
+            DueSoon::Feedback => self.feedback == DeadlineState::DueSoon,
+        }
+    }
+}
+
+/// The case list's counters over the cases a person may see: new (nobody has acknowledged
+/// them yet), acknowledgement due soon, feedback due soon, and overdue. A case can count in
+/// several (a new case whose acknowledgement is due tomorrow is both new and due soon).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub new: usize,
+    pub ack_soon: usize,
+    pub feedback_soon: usize,
+    pub overdue: usize,
+}
+
+impl Counts {
+    /// A case is "new" while its status is `received`: the list's "new" link is the status
+    /// filter `received`, so the counter and the filter always agree.
+    pub const NEW_STATUS: CaseStatus = CaseStatus::Received;
+
+    pub fn add(&mut self, status: CaseStatus, d: &Deadlines) {
+        self.new += usize::from(status == Self::NEW_STATUS);
+        self.ack_soon += usize::from(d.due_soon(DueSoon::Ack));
+        self.feedback_soon += usize::from(d.due_soon(DueSoon::Feedback));
+        self.overdue += usize::from(d.overdue());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +232,48 @@ mod tests {
         );
         assert_eq!(Deadlines::next(&closed), Date::MAX);
         assert_eq!(Deadlines::next(&c), date!(2026 - 11 - 30));
+    }
+
+    #[test]
+    fn counters_follow_the_thresholds() {
+        let today = date!(2026 - 11 - 28);
+        let mut n = Counts::default();
+        // Received today: new, acknowledgement open.
+        let fresh = case(CaseStatus::Received, None);
+        let fresh = CaseDates {
+            received_on: today,
+            ..fresh
+        };
+        n.add(fresh.status, &Deadlines::on(&fresh, today));
+        // Received 5 days ago: new, acknowledgement due in 2 days.
+        let soon = CaseDates {
+            received_on: today - Duration::days(5),
+            ..fresh
+        };
+        n.add(soon.status, &Deadlines::on(&soon, today));
+        // Acknowledged, feedback due in 10 days.
+        let fb = CaseDates {
+            status: CaseStatus::Investigating,
+            received_on: date!(2026 - 09 - 01),
+            acknowledged_on: Some(date!(2026 - 09 - 07)),
+            feedback_on: None,
+        };
+        n.add(fb.status, &Deadlines::on(&fb, today));
+        // Received 8 days ago, never acknowledged: new and overdue.
+        let late = CaseDates {
+            received_on: today - Duration::days(8),
+            ..fresh
+        };
+        n.add(late.status, &Deadlines::on(&late, today));
+        assert_eq!(
+            n,
+            Counts {
+                new: 3,
+                ack_soon: 1,
+                feedback_soon: 1,
+                overdue: 1
+            }
+        );
+        assert_eq!("ack".parse::<DueSoon>(), Ok(DueSoon::Ack));
     }
 }

@@ -42,6 +42,7 @@ pub mod officer;
 pub mod permission;
 pub mod receipt;
 pub mod reference;
+pub mod timeline;
 
 /// A stored word outside its vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -41,6 +41,10 @@ pub trait AuditLog: Send + Sync {
         before: i64,
         limit: i64,
     ) -> StoreResult<Vec<AuditRecord>>;
+
+    /// One case's rows with one of `actions`, oldest first (the case page's history of who
+    /// was given or denied access).
+    async fn case_audit(&self, case_ref: &str, actions: &[&str]) -> StoreResult<Vec<AuditRecord>>;
 }
 
 /// What the auditor filters on: a part of the actor (matched case-insensitively), one exact
@@ -101,6 +105,12 @@ macro_rules! audit_sql {
                     .execute(&mut **tx)
                     .await?;
                 Ok(seq)
+            }
+        }
+
+        impl $store {
+            fn audit_records(rows: &[$row]) -> StoreResult<Vec<AuditRecord>> {
+                rows.iter().map(Self::audit_record).collect()
             }
         }
 
@@ -165,7 +175,7 @@ macro_rules! audit_sql {
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter().map(Self::audit_record).collect()
+                Self::audit_records(&rows)
             }
 
             async fn audit_search(
@@ -192,6 +202,19 @@ macro_rules! audit_sql {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::audit_record).collect()
+            }
+
+            async fn case_audit(&self, case_ref: &str, actions: &[&str]) -> StoreResult<Vec<AuditRecord>> {
+                let rows = sqlx::query(
+                    "SELECT seq, at, actor, action, case_ref, detail, prev_hash, hash FROM audit_log \
+                     WHERE case_ref = $1 ORDER BY seq",
+                )
+                .bind(case_ref)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut found = Self::audit_records(&rows)?;
+                found.retain(|r| actions.contains(&r.entry.action.as_str()));
+                Ok(found)
             }
 
             async fn audit_head(&self) -> StoreResult<(i64, Vec<u8>)> {

@@ -1,6 +1,7 @@
-//! The case page, the "reveal identity" action and attachment downloads. Access and the audit
-//! row of each view come from `app::casework`; what is sent is ciphertext for the browser to
-//! decrypt, and metadata.
+//! The case page (its history as one chronological timeline beside a panel with the details
+//! and the actions), the "reveal identity" action and attachment downloads. Access, the
+//! audit row of each view and the history's order come from `app::casework`; what is sent
+//! is ciphertext for the browser to decrypt, and metadata.
 
 use std::collections::HashMap;
 
@@ -14,17 +15,19 @@ use serde::Deserialize;
 
 use super::desk_for;
 use super::pages::{
-    AttachmentView, CasePage, Choice, Colleague, EventView, ExclusionView, Holder, ItemView,
+    AccessView, AttachmentView, CasePage, Choice, Colleague, Entry, EventView, ExclusionView,
+    Holder, ItemView, TimelineEntry,
 };
 use super::session::Officer;
 use super::when;
-use crate::app::casework::{self, CaseView, Opened};
+use crate::app::casework::{self, CaseView, Happened, Opened};
 use crate::clock::OrgTimeZone;
 use crate::domain::case::{ItemKind, Outcome};
 use crate::domain::holder::{Author, OfficerId};
 use crate::domain::officer::Role;
+use crate::domain::timeline::Moment;
 use crate::i18n::Tr;
-use crate::store::{ItemRecord, OfficerRecord, read_blob};
+use crate::store::{EventRecord, ItemRecord, OfficerRecord, read_blob};
 use crate::web::SharedState;
 use crate::web::shared::blob_stream::ciphertext_response;
 use crate::web::shared::error::AppError;
@@ -88,67 +91,99 @@ async fn item_view(
     })
 }
 
-/// The report, the identity (only when revealed), the thread with the reporter, and notes.
-struct Sections {
-    report: Option<ItemView>,
-    identity: Option<ItemView>,
-    thread: Vec<ItemView>,
-    notes: Vec<ItemView>,
+/// One status change as the history shows it.
+fn event_view(t: &Tr, zone: &OrgTimeZone, v: &CaseView, e: &EventRecord) -> EventView {
+    EventView {
+        at: when(t, zone, e.at),
+        actor: match &e.actor {
+            Author::Officer(id) => name_of(&v.people, id),
+            Author::Reporter => e.actor.to_db(),
+        },
+        status_key: format!("status.{}", e.status),
+        outcome_key: e
+            .outcome
+            .map(|o| format!("outcome.{o}"))
+            .unwrap_or_default(),
+        reason_age: e.reason.as_ref().map(|r| b64(r)).unwrap_or_default(),
+    }
 }
 
-async fn sections(
+/// An item's place in the history: its `data-kind` and its headline's catalog key.
+fn item_kind(i: &ItemRecord) -> (&'static str, &'static str) {
+    match (i.kind, i.author.is_reporter(), i.reporter_visible) {
+        (ItemKind::Report, _, _) => ("report", "timeline.report"),
+        (ItemKind::Message, true, _) => ("from-reporter", "timeline.from_reporter"),
+        (ItemKind::Message, false, _) => ("to-reporter", "timeline.to_reporter"),
+        (ItemKind::Note, _, _) => ("note", "timeline.note"),
+        (_, true, _) => ("file", "timeline.file_from_reporter"),
+        (_, false, true) => ("file", "timeline.file_to_reporter"),
+        (_, false, false) => ("file", "timeline.file_note"),
+    }
+}
+
+fn day_of(d: time::Date) -> String {
+    d.format(&time::format_description::well_known::Iso8601::DATE)
+        .unwrap_or_default()
+}
+
+/// The case's history, oldest first, as the timeline shows it (`CaseView::history`).
+async fn timeline(
+    state: &SharedState,
+    t: &Tr,
+    zone: &OrgTimeZone,
+    reference: &str,
+    v: &CaseView,
+) -> Result<Vec<TimelineEntry>, AppError> {
+    let mut out = Vec::new();
+    for h in v.history() {
+        out.push(match h {
+            Happened::Item(i) => {
+                let (kind, key) = item_kind(i);
+                let view = item_view(state, t, reference, i, v).await?;
+                TimelineEntry {
+                    kind,
+                    label: t.get(key).to_owned(),
+                    day: day_of(i.created_on),
+                    entry: match i.kind {
+                        ItemKind::Report => Entry::Report(view),
+                        _ => Entry::Item(view),
+                    },
+                }
+            }
+            Happened::Status(e) => TimelineEntry {
+                kind: "status",
+                label: t.fmt(
+                    "timeline.status",
+                    &[("status", t.get(&format!("status.{}", e.status)))],
+                ),
+                day: day_of(Moment::timed(e.at, e.seq).day),
+                entry: Entry::Status(event_view(t, zone, v, e)),
+            },
+            Happened::Access(a) => TimelineEntry {
+                kind: "access",
+                label: t.get("timeline.access.title").to_owned(),
+                day: day_of(Moment::timed(a.at, a.seq).day),
+                entry: Entry::Access(AccessView {
+                    text: t.fmt(a.change.key(), &[("by", &a.by), ("whom", &a.whom)]),
+                    at: when(t, zone, a.at),
+                }),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The identity item, only in the answer to a reveal.
+async fn identity(
     state: &SharedState,
     t: &Tr,
     reference: &str,
     v: &CaseView,
-    reveal: bool,
-) -> Result<Sections, AppError> {
-    let mut s = Sections {
-        report: None,
-        identity: None,
-        thread: Vec::new(),
-        notes: Vec::new(),
-    };
-    for i in &v.items {
-        let top_level_file = i.kind == ItemKind::Attachment && i.parent_id.is_none();
-        let slot = match i.kind {
-            ItemKind::Report => Some(&mut s.report),
-            ItemKind::Identity if reveal => Some(&mut s.identity),
-            _ => None,
-        };
-        let list = match i.kind {
-            ItemKind::Message => Some(&mut s.thread),
-            ItemKind::Note => Some(&mut s.notes),
-            _ if top_level_file && i.reporter_visible => Some(&mut s.thread),
-            _ if top_level_file => Some(&mut s.notes),
-            _ => None,
-        };
-        if let Some(slot) = slot {
-            *slot = Some(item_view(state, t, reference, i, v).await?);
-        } else if let Some(list) = list {
-            list.push(item_view(state, t, reference, i, v).await?);
-        }
+) -> Result<Option<ItemView>, AppError> {
+    match v.items.iter().find(|i| i.kind == ItemKind::Identity) {
+        Some(i) => Ok(Some(item_view(state, t, reference, i, v).await?)),
+        None => Ok(None),
     }
-    Ok(s)
-}
-
-fn events(t: &Tr, zone: &OrgTimeZone, v: &CaseView) -> Vec<EventView> {
-    v.events
-        .iter()
-        .map(|e| EventView {
-            at: when(t, zone, e.at),
-            actor: match &e.actor {
-                Author::Officer(id) => name_of(&v.people, id),
-                Author::Reporter => e.actor.to_db(),
-            },
-            status_key: format!("status.{}", e.status),
-            outcome_key: e
-                .outcome
-                .map(|o| format!("outcome.{o}"))
-                .unwrap_or_default(),
-            reason_age: e.reason.as_ref().map(|r| b64(r)).unwrap_or_default(),
-        })
-        .collect()
 }
 
 fn holders(t: &Tr, v: &CaseView) -> Vec<Holder> {
@@ -239,7 +274,10 @@ pub async fn render(
 ) -> Result<Response, AppError> {
     let t = who.lang.tr();
     let c = &o.case;
-    let s = sections(state, &t, &c.reference, v, reveal).await?;
+    let identity = match reveal {
+        true => identity(state, &t, &c.reference, v).await?,
+        false => None,
+    };
     let site = state.site.get();
     let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
@@ -260,12 +298,9 @@ pub async fn render(
         feedback_flag: v.deadlines.feedback,
         feedback: c.feedback_on.map(|d| t.date(d)).unwrap_or_default(),
         envelope: b64(&o.envelope.envelope),
-        report: s.report,
         confidential: c.mode == crate::domain::case::ReportMode::Confidential,
-        identity: s.identity,
-        thread: s.thread,
-        notes: s.notes,
-        events: events(&t, &state.settings.time_zone, v),
+        identity,
+        timeline: timeline(state, &t, &state.settings.time_zone, &c.reference, v).await?,
         to_both: format!("{} {}", c.case_recipient, c.reporter_recipient),
         to_case: c.case_recipient.clone(),
         transitions: choices(&t, "status", c.status.next()),

@@ -1,17 +1,19 @@
-//! `/officer/cases`: the case list with the EU Directive deadlines, filters and sorting.
-//! Metadata only (nothing to decrypt); which cases a person sees and where each stands
-//! against its deadlines come from `app::casework` and `domain::deadlines`.
+//! `/officer/cases`: the case list with the EU Directive deadlines, the counters above it
+//! (each a link to its filter), filters and sorting. Metadata only (nothing to decrypt);
+//! which cases a person sees, where each stands against its deadlines and what the counters
+//! count come from `app::casework` and `domain::deadlines`.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::desk_for;
-use super::pages::{CaseRow, CasesPage, Choice};
+use super::pages::{CaseRow, CasesPage, Choice, Counter};
 use super::session::Officer;
 use crate::app::casework::{self, CaseList, Filter};
 use crate::app::settings::Site;
 use crate::domain::case::CaseStatus;
+use crate::domain::deadlines::{ACK_DUE_SOON_DAYS, Counts, DueSoon, FEEDBACK_DUE_SOON_DAYS};
 use crate::i18n::{Lang, Tr};
 use crate::web::SharedState;
 use crate::web::shared::error::AppError;
@@ -26,6 +28,8 @@ pub struct FilterQuery {
     assignee: String,
     #[serde(default)]
     overdue: String,
+    #[serde(default)]
+    due: String,
     #[serde(default)]
     mine: String,
     #[serde(default)]
@@ -77,6 +81,93 @@ fn filters(t: &Tr, site: &Site, found: &CaseList, f: &Filter, lang: Lang) -> Fil
     (statuses, categories, assignees, sorts)
 }
 
+/// "Acknowledgement due within 2 days", "Feedback due within 14 days": the thresholds are
+/// the domain's.
+fn due_label(t: &Tr, which: DueSoon) -> String {
+    let (key, days) = match which {
+        DueSoon::Ack => ("workspace.count.ack_soon", ACK_DUE_SOON_DAYS),
+        DueSoon::Feedback => ("workspace.count.feedback_soon", FEEDBACK_DUE_SOON_DAYS),
+    };
+    t.fmt(key, &[("days", days.to_string().as_str())])
+}
+
+/// The counters above the list; the one whose filter the list shows now is marked current.
+fn counters(t: &Tr, n: &Counts, f: &Filter) -> Vec<Counter> {
+    let only = |status: &str, due: Option<DueSoon>, overdue: bool| {
+        f.category.is_empty()
+            && f.assignee.is_empty()
+            && !f.mine_only
+            && f.status == status
+            && f.due == due
+            && f.overdue_only == overdue
+    };
+    let new = Counts::NEW_STATUS.as_str();
+    let counter = |id, href, label, count, urgent, current| Counter {
+        id,
+        href,
+        label,
+        count,
+        urgent,
+        current,
+    };
+    vec![
+        counter(
+            "count-new",
+            "/officer/cases?status=received",
+            t.get("workspace.count.new").to_owned(),
+            n.new,
+            false,
+            only(new, None, false),
+        ),
+        counter(
+            "count-ack-soon",
+            "/officer/cases?due=ack",
+            due_label(t, DueSoon::Ack),
+            n.ack_soon,
+            true,
+            only("", Some(DueSoon::Ack), false),
+        ),
+        counter(
+            "count-feedback-soon",
+            "/officer/cases?due=feedback",
+            due_label(t, DueSoon::Feedback),
+            n.feedback_soon,
+            true,
+            only("", Some(DueSoon::Feedback), false),
+        ),
+        counter(
+            "count-overdue",
+            "/officer/cases?overdue=1",
+            t.get("workspace.count.overdue").to_owned(),
+            n.overdue,
+            true,
+            only("", None, true),
+        ),
+    ]
+}
+
+/// The table's rows: metadata only, dates in the officer's language.
+fn rows(t: &Tr, site: &Site, found: &CaseList, lang: Lang) -> Vec<CaseRow> {
+    found
+        .cases
+        .iter()
+        .map(|l| CaseRow {
+            reference: l.case.reference.clone(),
+            category: site
+                .category(&l.case.category)
+                .map_or_else(|| l.case.category.clone(), |k| k.label(lang)),
+            received: t.date(l.case.received_on),
+            status_key: format!("status.{}", l.case.status),
+            assignees: l.assignees.join(", "),
+            owner: l.owner.clone().unwrap_or_default(),
+            ack_due: t.date(l.deadlines.ack_due),
+            ack_flag: l.deadlines.ack,
+            feedback_due: t.date(l.deadlines.feedback_due),
+            feedback_flag: l.deadlines.feedback,
+        })
+        .collect()
+}
+
 pub async fn list(
     State(state): State<SharedState>,
     who: Officer,
@@ -87,36 +178,32 @@ pub async fn list(
         category: q.category,
         assignee: q.assignee,
         overdue_only: q.overdue == "1",
+        due: q.due.parse().ok(),
         mine_only: q.mine == "1",
         sort: q.sort,
     };
     let found = casework::list(&state, &who.account, &f).await?;
     let (t, site) = (who.lang.tr(), state.site.get());
-    let rows = found
-        .cases
+    let rows = rows(&t, &site, &found, who.lang);
+    let (statuses, categories, assignees, sorts) = filters(&t, &site, &found, &f, who.lang);
+    let dues = DueSoon::ALL
         .iter()
-        .map(|l| CaseRow {
-            reference: l.case.reference.clone(),
-            category: site
-                .category(&l.case.category)
-                .map_or_else(|| l.case.category.clone(), |k| k.label(who.lang)),
-            received: t.date(l.case.received_on),
-            status_key: format!("status.{}", l.case.status),
-            assignees: l.assignees.join(", "),
-            owner: l.owner.clone().unwrap_or_default(),
-            ack_due: t.date(l.deadlines.ack_due),
-            ack_flag: l.deadlines.ack,
-            feedback_due: t.date(l.deadlines.feedback_due),
-            feedback_flag: l.deadlines.feedback,
+        .map(|d| {
+            choice(
+                d.as_str(),
+                due_label(&t, *d),
+                f.due.map_or("", DueSoon::as_str),
+            )
         })
         .collect();
-    let (statuses, categories, assignees, sorts) = filters(&t, &site, &found, &f, who.lang);
     Ok(CasesPage {
         d: desk_for(&state, &who, "cases", "/officer/cases"),
         rows,
+        counters: counters(&t, &found.counts, &f),
         statuses,
         categories,
         assignees,
+        dues,
         sorts,
         overdue_only: f.overdue_only,
         mine_only: f.mine_only,

@@ -113,14 +113,30 @@ impl CaseRow {
     }
 }
 
+/// One of the counters above the case list: how many cases, and the link to them.
+pub struct Counter {
+    /// The link's element id (`count-new`, `count-ack-soon`, `count-feedback-soon`,
+    /// `count-overdue`).
+    pub id: &'static str,
+    pub href: &'static str,
+    pub label: String,
+    pub count: usize,
+    /// Shown as a warning when not zero.
+    pub urgent: bool,
+    /// The list shows exactly this filter now.
+    pub current: bool,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "officer_cases.html")]
 pub struct CasesPage {
     pub d: Desk,
     pub rows: Vec<CaseRow>,
+    pub counters: Vec<Counter>,
     pub statuses: Vec<Choice>,
     pub categories: Vec<Choice>,
     pub assignees: Vec<Choice>,
+    pub dues: Vec<Choice>,
     pub sorts: Vec<Choice>,
     pub overdue_only: bool,
     /// The "my cases" filter (cases this person owns).
@@ -149,6 +165,32 @@ pub struct EventView {
     pub status_key: String,
     pub outcome_key: String,
     pub reason_age: String,
+}
+
+/// What one entry of the case's history shows.
+pub enum Entry {
+    /// The report (its fields filled in by the browser) and its files.
+    Report(ItemView),
+    /// A message either way, a note, or a file sent on its own.
+    Item(ItemView),
+    Status(EventView),
+    Access(AccessView),
+}
+
+/// The sentence saying who gave or denied whom access, and when.
+pub struct AccessView {
+    pub text: String,
+    pub at: String,
+}
+
+pub struct TimelineEntry {
+    /// `data-kind` and a CSS class: `report`, `from-reporter`, `to-reporter`, `note`,
+    /// `file`, `status` or `access`.
+    pub kind: &'static str,
+    pub label: String,
+    /// The day (`YYYY-MM-DD`) of the entry, for `<time datetime>`.
+    pub day: String,
+    pub entry: Entry,
 }
 
 pub struct Holder {
@@ -201,13 +243,11 @@ pub struct CasePage {
     pub feedback_flag: DeadlineState,
     pub feedback: String,
     pub envelope: String,
-    pub report: Option<ItemView>,
     pub confidential: bool,
     /// Present only in the response to the "reveal identity" action.
     pub identity: Option<ItemView>,
-    pub thread: Vec<ItemView>,
-    pub notes: Vec<ItemView>,
-    pub events: Vec<EventView>,
+    /// The case's whole history, oldest first.
+    pub timeline: Vec<TimelineEntry>,
     /// Case and reporter recipients, for messages the reporter reads.
     pub to_both: String,
     pub to_case: String,
