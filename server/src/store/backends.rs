@@ -145,7 +145,7 @@ impl PostgresStore {
     pub(super) async fn write_tx(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.write_tx().await
+        self.pool.begin().await
     }
 
     async fn nothing_more(&self) -> StoreResult<()> {
