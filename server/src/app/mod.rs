@@ -10,6 +10,7 @@ pub mod export;
 pub mod intake;
 pub mod items;
 pub mod mailbox;
+pub mod notify;
 pub mod retention;
 pub mod settings;
 pub mod uploads;
@@ -25,6 +26,8 @@ pub struct App {
     pub settings: Settings,
     pub clock: SharedClock,
     pub site: settings::SiteHolder,
+    /// The notification mail transport; `None` when `SPEAKUP_SMTP_URL` is unset.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 impl App {
@@ -34,7 +37,14 @@ impl App {
         clock: SharedClock,
     ) -> Result<Self, Error> {
         let site = settings::SiteHolder::load(store.as_ref(), &settings).await?;
+        let mailer = settings
+            .mail
+            .as_ref()
+            .map(crate::mail::Mailer::new)
+            .transpose()
+            .map_err(Error::internal)?;
         Ok(Self {
+            mailer,
             store,
             settings,
             clock,

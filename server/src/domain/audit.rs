@@ -113,6 +113,8 @@ pub mod action {
     pub const REPORT_FILED: &str = "report_filed";
     pub const REPORTER_REPLIED: &str = "reporter_replied";
     pub const MAILBOX_OPENED: &str = "mailbox_opened";
+    pub const NOTIFY_CHANGED: &str = "notify_changed";
+    pub const TEST_MAIL: &str = "test_mail";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -142,6 +144,8 @@ pub mod action {
         REPORT_FILED,
         REPORTER_REPLIED,
         MAILBOX_OPENED,
+        NOTIFY_CHANGED,
+        TEST_MAIL,
     ];
 }
 
