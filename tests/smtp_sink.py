@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import sys
+import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -49,6 +50,8 @@ class Sink:
 
 
 def main():
+    # AUTH without TLS is what this loopback-only test server is for.
+    warnings.simplefilter("ignore")
     folder, password = sys.argv[1], sys.argv[2]
 
     def authenticator(server, session, envelope, mechanism, auth_data):

@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server (applies migrations first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage the officers whose age keys receive new cases.
@@ -237,7 +237,10 @@ async fn notify(
     );
     let report = crate::app::notify::run(&app, args.now).await?;
     if report.busy {
-        writeln!(out, "another instance is sending notifications; nothing sent")?;
+        writeln!(
+            out,
+            "another instance is sending notifications; nothing sent"
+        )?;
         return Ok(());
     }
     writeln!(out, "sent {} notification mail(s)", report.sent)?;

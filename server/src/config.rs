@@ -602,12 +602,16 @@ impl MailSettings {
                 return Err(invalid("SPEAKUP_SMTP_FROM", "needs SPEAKUP_SMTP_URL"));
             }
             if escalation.is_some() {
-                return Err(invalid("SPEAKUP_ESCALATION_EMAIL", "needs SPEAKUP_SMTP_URL"));
+                return Err(invalid(
+                    "SPEAKUP_ESCALATION_EMAIL",
+                    "needs SPEAKUP_SMTP_URL",
+                ));
             }
             return Ok(None);
         };
         let smtp = SmtpServer::parse(url.expose())?;
-        let from = from.ok_or_else(|| invalid("SPEAKUP_SMTP_FROM", "is required with SPEAKUP_SMTP_URL"))?;
+        let from =
+            from.ok_or_else(|| invalid("SPEAKUP_SMTP_FROM", "is required with SPEAKUP_SMTP_URL"))?;
         Ok(Some(Self {
             smtp,
             from: mailbox("SPEAKUP_SMTP_FROM", &from)?,
@@ -623,8 +627,12 @@ impl SmtpServer {
     /// repeat the URL (it may hold the password).
     pub fn parse(raw: &str) -> Result<Self, ConfigError> {
         const NAME: &str = "SPEAKUP_SMTP_URL";
-        let url = url::Url::parse(raw.trim())
-            .map_err(|_| invalid(NAME, "is not a URL (smtp://user:pass@host:587 or smtps://…)"))?;
+        let url = url::Url::parse(raw.trim()).map_err(|_| {
+            invalid(
+                NAME,
+                "is not a URL (smtp://user:pass@host:587 or smtps://…)",
+            )
+        })?;
         let mut tls = match url.scheme() {
             "smtp" => SmtpTls::StartTls,
             "smtps" => SmtpTls::Implicit,
@@ -670,7 +678,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -941,7 +951,10 @@ mod tests {
         )
         .unwrap();
         let m = s.mail.clone().unwrap();
-        assert_eq!((m.smtp.host.as_str(), m.smtp.port), ("mail.example.org", 587));
+        assert_eq!(
+            (m.smtp.host.as_str(), m.smtp.port),
+            ("mail.example.org", 587)
+        );
         assert_eq!(m.smtp.tls, SmtpTls::StartTls);
         assert_eq!(m.smtp.user.as_deref(), Some("mailer"));
         assert_eq!(m.smtp.password.as_ref().unwrap().expose(), "s3cr+t+x");
@@ -950,13 +963,28 @@ mod tests {
         assert!(!shown.contains("s3cr"), "{shown}");
         let p = SmtpServer::parse("smtps://h").unwrap();
         assert_eq!((p.tls, p.port), (SmtpTls::Implicit, 465));
-        assert_eq!(SmtpServer::parse("smtp://h:2525?tls=none").unwrap().tls, SmtpTls::None);
+        assert_eq!(
+            SmtpServer::parse("smtp://h:2525?tls=none").unwrap().tls,
+            SmtpTls::None
+        );
         let refused = [
-            (mail("http://u:pw@h", Some("a@b.c"), None), "SPEAKUP_SMTP_URL"),
-            (mail("smtp://u:pw@h?tls=maybe", Some("a@b.c"), None), "SPEAKUP_SMTP_URL"),
+            (
+                mail("http://u:pw@h", Some("a@b.c"), None),
+                "SPEAKUP_SMTP_URL",
+            ),
+            (
+                mail("smtp://u:pw@h?tls=maybe", Some("a@b.c"), None),
+                "SPEAKUP_SMTP_URL",
+            ),
             (mail("smtps://u:pw@h", None, None), "SPEAKUP_SMTP_FROM"),
-            (mail("smtps://u:pw@h", Some("not an address"), None), "SPEAKUP_SMTP_FROM"),
-            (mail("smtps://u:pw@h", Some("a@b.c"), Some("x@")), "SPEAKUP_ESCALATION_EMAIL"),
+            (
+                mail("smtps://u:pw@h", Some("not an address"), None),
+                "SPEAKUP_SMTP_FROM",
+            ),
+            (
+                mail("smtps://u:pw@h", Some("a@b.c"), Some("x@")),
+                "SPEAKUP_ESCALATION_EMAIL",
+            ),
         ];
         for (serve, name) in refused {
             let err = refusal(serve, "");

@@ -45,7 +45,9 @@ impl Mailer {
         let s = &settings.smtp;
         let smtp = |e: lettre::transport::smtp::Error| MailError::Smtp(e.to_string());
         let builder = match s.tls {
-            SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(smtp)?,
+            SmtpTls::Implicit => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(smtp)?
+            }
             SmtpTls::StartTls => {
                 AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host).map_err(smtp)?
             }
@@ -54,7 +56,8 @@ impl Mailer {
         let mut builder = builder.port(s.port).timeout(Some(TIMEOUT));
         if let Some(user) = &s.user {
             let password = s.password.as_ref().map(|p| p.expose().to_owned());
-            builder = builder.credentials(Credentials::new(user.clone(), password.unwrap_or_default()));
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.unwrap_or_default()));
         }
         let from = settings
             .from

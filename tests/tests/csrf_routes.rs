@@ -172,7 +172,12 @@ const ROUTES: &[Route] = &[
         Body::Urlencoded,
         &[("mode", "off")],
     ),
-    ("/officer/admin/settings/test-mail", Who::Admin, Body::Urlencoded, &[]),
+    (
+        "/officer/admin/settings/test-mail",
+        Who::Admin,
+        Body::Urlencoded,
+        &[],
+    ),
 ];
 
 /// The POST routes documented in docs/architecture.md's "Routes" tables: every table row

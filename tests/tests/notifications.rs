@@ -44,7 +44,11 @@ impl Mail {
         Self {
             to: v["to"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default(),
             subject: text("subject"),
             body: text("body"),
@@ -100,10 +104,7 @@ impl Sink {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         names.sort();
-        names
-            .iter()
-            .map(|p| Mail::read(p))
-            .collect()
+        names.iter().map(|p| Mail::read(p)).collect()
     }
 
     /// The mails once at least `n` arrived (they are written as they are accepted).
@@ -196,7 +197,11 @@ fn day(offset: i64) -> String {
 fn count(mail: &Mail, label: &str) -> usize {
     mail.body
         .lines()
-        .find(|l| l.trim_start().split_once("  ").is_some_and(|(_, rest)| rest == label))
+        .find(|l| {
+            l.trim_start()
+                .split_once("  ")
+                .is_some_and(|(_, rest)| rest == label)
+        })
         .and_then(|l| l.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no line {label:?} in {}", mail.body))
@@ -367,7 +372,10 @@ async fn an_officers_choice_is_respected(backend: Backend) {
     login(&app, &quiet).await;
     let page = app.page(&quiet.client, "/officer/account?lang=nl").await;
     assert!(page.contains("id=\"notify-form\""), "{page}");
-    assert!(page.contains("id=\"notify-all\" name=\"mode\" value=\"all\" checked"));
+    assert!(
+        page.contains("id=\"notify-all\" name=\"mode\" value=\"all\" checked"),
+        "{page}"
+    );
     let choose = |mode: &'static str| {
         let client = quiet.client.clone();
         let url = app.url("/officer/account/notifications");
@@ -469,6 +477,7 @@ async fn the_admin_sends_a_test_mail_and_sees_the_last_error(backend: Backend) {
     let audited = "SELECT COUNT(*) FROM audit_log WHERE action = 'test_mail'";
     assert_eq!(app.scalar(audited).await, 1);
     // A server that does not answer: the run fails, the error is shown, the password is not.
+    exec(&app, "DELETE FROM notify_sent").await;
     let dead = format!("smtp://mailer:{SMTP_PASSWORD}@127.0.0.1:1?tls=none");
     let out = try_cli(
         &app,
@@ -496,21 +505,37 @@ async fn bad_mail_settings_are_refused_with_their_name(backend: Backend) {
         return;
     };
     let bad: &[(&[&str], &str)] = &[
-        (&["--smtp-url", "http://mailer:pw-x@host"], "SPEAKUP_SMTP_URL"),
+        (
+            &["--smtp-url", "http://mailer:pw-x@host"],
+            "SPEAKUP_SMTP_URL",
+        ),
         (
             &["--smtp-url", "smtp://mailer:pw-x@host?tls=maybe"],
             "SPEAKUP_SMTP_URL",
         ),
-        (&["--smtp-url", "smtps://mailer:pw-x@host"], "SPEAKUP_SMTP_FROM"),
+        (
+            &["--smtp-url", "smtps://mailer:pw-x@host"],
+            "SPEAKUP_SMTP_FROM",
+        ),
         (
             &["--smtp-url", "smtps://host", "--smtp-from", "nobody"],
             "SPEAKUP_SMTP_FROM",
         ),
         (
-            &["--smtp-url", "smtps://host", "--smtp-from", FROM, "--escalation-email", "x@"],
+            &[
+                "--smtp-url",
+                "smtps://host",
+                "--smtp-from",
+                FROM,
+                "--escalation-email",
+                "x@",
+            ],
             "SPEAKUP_ESCALATION_EMAIL",
         ),
-        (&["--escalation-email", ESCALATION], "SPEAKUP_ESCALATION_EMAIL"),
+        (
+            &["--escalation-email", ESCALATION],
+            "SPEAKUP_ESCALATION_EMAIL",
+        ),
     ];
     for (args, name) in bad {
         let mut argv = vec!["notify", "--now"];

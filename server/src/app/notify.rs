@@ -121,7 +121,7 @@ async fn run_held(app: &App, mailer: &Mailer, at_once: bool) -> Result<RunReport
     let mut report = RunReport::default();
     for officer in store.officers().await? {
         let notified = officer.has_role(Role::Officer) || officer.has_role(Role::Investigator);
-        if officer.disabled || !officer.enrolled || !notified {
+        if officer.disabled || !notified {
             continue;
         }
         officer_mails(app, mailer, &officer, &key, at_once, &mut report).await?;
@@ -212,7 +212,12 @@ async fn escalation(
     at_once: bool,
     report: &mut RunReport,
 ) -> Result<()> {
-    let Some(to) = app.settings.mail.as_ref().and_then(|m| m.escalation.clone()) else {
+    let Some(to) = app
+        .settings
+        .mail
+        .as_ref()
+        .and_then(|m| m.escalation.clone())
+    else {
         return Ok(());
     };
     let now = app.clock.now();
@@ -229,7 +234,12 @@ async fn escalation(
     let Some(digest) = Digest::escalation(&cases, now.date()) else {
         return Ok(());
     };
-    let (subject, body) = render(Lang::En.tr(), Kind::Escalation, &digest, &workspace_link(app));
+    let (subject, body) = render(
+        Lang::En.tr(),
+        Kind::Escalation,
+        &digest,
+        &workspace_link(app),
+    );
     let period = day_period("esc", now.date());
     deliver(app, mailer, &to, &period, &subject, body, report).await?;
     Ok(())
@@ -273,12 +283,7 @@ async fn deliver(
 }
 
 fn stamp(at: time::OffsetDateTime) -> String {
-    format!(
-        "{} {:02}:{:02} UTC",
-        at.date(),
-        at.hour(),
-        at.minute()
-    )
+    format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
 }
 
 /// What the admin settings page shows: whether mail is configured, the last delivery and the
@@ -310,11 +315,18 @@ pub async fn send_test(app: &App, admin: &OfficerRecord, lang: Lang) -> Result<b
     let t = lang.tr();
     let now = app.clock.now();
     let outcome = mailer
-        .send(&admin.email, t.get("notify.test.subject"), t.get("notify.test.body").to_owned())
+        .send(
+            &admin.email,
+            t.get("notify.test.subject"),
+            t.get("notify.test.body").to_owned(),
+        )
         .await;
     let (row, detail) = match &outcome {
         Ok(()) => (("last_ok", stamp(now)), "delivered".to_owned()),
-        Err(e) => (("last_error", format!("{} {e}", stamp(now))), "failed".to_owned()),
+        Err(e) => (
+            ("last_error", format!("{} {e}", stamp(now))),
+            "failed".to_owned(),
+        ),
     };
     let audit = entry(now, &admin.email, action::TEST_MAIL, "", &detail);
     app.store().set_notify_status(&[row], Some(&audit)).await?;
@@ -322,7 +334,12 @@ pub async fn send_test(app: &App, admin: &OfficerRecord, lang: Lang) -> Result<b
 }
 
 /// An officer's choice of mails, saved with its audit row.
-pub async fn choose(app: &App, officer: &OfficerRecord, mode: NotifyMode, lang: Lang) -> Result<()> {
+pub async fn choose(
+    app: &App,
+    officer: &OfficerRecord,
+    mode: NotifyMode,
+    lang: Lang,
+) -> Result<()> {
     let audit = entry(
         app.clock.now(),
         &officer.email,

@@ -200,7 +200,9 @@ mod tests {
             hour_period(datetime!(2026-11-28 07:05 UTC)),
             "hour:2026-11-28T07"
         );
-        assert!(hour_period(datetime!(2026-11-27 23:05 UTC)) < hour_period_floor(date!(2026 - 11 - 28)));
+        assert!(
+            hour_period(datetime!(2026-11-27 23:05 UTC)) < hour_period_floor(date!(2026 - 11 - 28))
+        );
     }
 
     #[test]
@@ -209,7 +211,10 @@ mod tests {
         let h = datetime!(2026-11-28 14:00 UTC);
         let a = hourly_slot(&key, "officer-a", h);
         // Stable within the hour, on every instance.
-        assert_eq!(a, hourly_slot(&key, "officer-a", h + time::Duration::minutes(59)));
+        assert_eq!(
+            a,
+            hourly_slot(&key, "officer-a", h + time::Duration::minutes(59))
+        );
         assert!(a < 3600);
         // Spread over the hour across officers and hours, and different under another key.
         let slots: Vec<u32> = (0..200)
@@ -224,7 +229,12 @@ mod tests {
         let at = h + time::Duration::seconds(i64::from(a));
         assert!(hourly_due(&key, "officer-a", at, false));
         if a > 0 {
-            assert!(!hourly_due(&key, "officer-a", at - time::Duration::seconds(1), false));
+            assert!(!hourly_due(
+                &key,
+                "officer-a",
+                at - time::Duration::seconds(1),
+                false
+            ));
             assert!(hourly_due(&key, "officer-a", h, true));
         }
     }
@@ -244,7 +254,10 @@ mod tests {
         assert_eq!(d.ack_due_soon, 1);
         assert_eq!(d.overdue, 1);
         assert!(d.has_news());
-        assert_eq!(d.references, vec!["SU-AAAA-AAAA", "SU-BBBB-BBBB", "SU-CCCC-CCCC"]);
+        assert_eq!(
+            d.references,
+            vec!["SU-AAAA-AAAA", "SU-BBBB-BBBB", "SU-CCCC-CCCC"]
+        );
         let esc = Digest::escalation(
             &hs.iter()
                 .map(|h| (h.reference.clone(), h.dates))
