@@ -130,10 +130,6 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
             get(enroll::form).post(enroll::submit),
         )
         .route("/officer/account", get(account::show))
-        .route(
-            "/officer/account/notifications",
-            post(account::notifications),
-        )
         .route("/officer/key/wrapped", get(account::wrapped_key))
         .route("/officer/cases", get(cases::list))
         .route("/officer/cases/{reference}", get(case::show))
@@ -166,7 +162,16 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
             "/officer/admin/settings",
             get(admin::settings).post(admin::save_settings),
         )
-        .route("/officer/admin/settings/test-mail", post(admin::test_mail))
         .route("/officer/audit", get(audit_view::show))
-        .merge(uploads)
+        .merge(uploads.merge(notify_routes()))
+}
+
+/// Notification mails: an officer's choice, an admin's test mail.
+fn notify_routes() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/officer/account/notifications",
+            post(account::notifications),
+        )
+        .route("/officer/admin/settings/test-mail", post(admin::test_mail))
 }
