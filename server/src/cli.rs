@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::app::accounts::{self, Changer, LINK_HOURS, NewAccount};
 use crate::app::audit::{self, action};
 use crate::app::{App, export};
 use crate::clock::SystemClock;
-use crate::config::{self, CommonArgs, ServeArgs, Settings};
+use crate::config::{self, CommonArgs, MailArgs, ServeArgs, Settings};
 use crate::domain::audit::CLI_ACTOR;
 use crate::domain::officer::{OfficerEmail, OfficerName, Role, Roles, parse_recipient};
 use crate::store::{self, SharedStore};
@@ -35,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server (applies migrations first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage the officers whose age keys receive new cases.
@@ -78,6 +78,18 @@ pub enum Command {
         #[arg(long, env = "SPEAKUP_KEY_FILE")]
         key_file: Option<PathBuf>,
     },
+    /// Send the officers' notification mails that are due (SMTP settings as for `serve`).
+    Notify(NotifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Send everything due today at once: the daily digest whatever the hour, and the
+    /// "new activity" mail without waiting for its random moment in the hour.
+    #[arg(long)]
+    pub now: bool,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +181,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
             force,
             key_file,
         } => restore(&cli.common, &file, force, key_file, out).await,
+        Command::Notify(args) => notify(&cli.common, args, out).await,
     }
 }
 
@@ -303,8 +316,13 @@ async fn serve(
 /// The use cases' context for a command: the database, the settings links need (the
 /// public URL), and the system clock.
 async fn app(common: &CommonArgs) -> anyhow::Result<App> {
+    app_with(common, MailArgs::default()).await
+}
+
+async fn app_with(common: &CommonArgs, mail: MailArgs) -> anyhow::Result<App> {
     let store = open_store(common).await?;
     let args = ServeArgs {
+        mail,
         public_url: std::env::var("SPEAKUP_PUBLIC_URL").ok(),
         bind: std::env::var("SPEAKUP_BIND")
             .ok()
@@ -313,6 +331,33 @@ async fn app(common: &CommonArgs) -> anyhow::Result<App> {
     };
     let settings = Settings::resolve(common, &args)?;
     Ok(App::new(store, settings, Arc::new(SystemClock)).await?)
+}
+
+async fn notify(
+    common: &CommonArgs,
+    args: NotifyArgs,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let app = app_with(common, args.mail).await?;
+    anyhow::ensure!(
+        app.mailer.is_some(),
+        "notification mail is off: set SPEAKUP_SMTP_URL and SPEAKUP_SMTP_FROM"
+    );
+    let report = crate::app::notify::run(&app, args.now).await?;
+    if report.busy {
+        writeln!(
+            out,
+            "another instance is sending notifications; nothing sent"
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "sent {} notification mail(s)", report.sent)?;
+    anyhow::ensure!(
+        report.failed == 0,
+        "{} notification mail(s) could not be delivered (see the admin settings page)",
+        report.failed
+    );
+    Ok(())
 }
 
 async fn officer(

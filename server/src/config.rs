@@ -86,6 +86,60 @@ pub struct ServeArgs {
     /// The organisation's time zone (IANA name), for the times the workspace shows.
     #[arg(long, env = "SPEAKUP_TIME_ZONE")]
     pub time_zone: Option<String>,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// The notification mail settings (`speakup serve` and `speakup notify`); all off when unset.
+#[derive(Debug, Clone, Args, Default)]
+pub struct MailArgs {
+    /// SMTP server for officer notifications: `smtp://user:pass@host:587` (STARTTLS) or
+    /// `smtps://user:pass@host:465` (implicit TLS). Off when unset.
+    #[arg(long, env = "SPEAKUP_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Redacted>,
+    /// The sender of notification mails (`Speak Up <noreply@example.org>`).
+    #[arg(long, env = "SPEAKUP_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Also receives a digest of overdue acknowledgements and feedback (the head of compliance).
+    #[arg(long, env = "SPEAKUP_ESCALATION_EMAIL")]
+    pub escalation_email: Option<String>,
+}
+
+/// A secret setting (the SMTP URL with its password): `Debug` and `Display` never show it,
+/// and it is wiped when dropped.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Redacted(String);
+
+impl Redacted {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Redacted {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl From<&str> for Redacted {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Drop for Redacted {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 /// The TOML file's shape: every setting optional, plus the category list.
@@ -109,6 +163,9 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub max_reporter_items_per_day: Option<usize>,
     pub time_zone: Option<String>,
+    pub smtp_url: Option<Redacted>,
+    pub smtp_from: Option<String>,
+    pub escalation_email: Option<String>,
     pub categories: Option<Vec<Category>>,
 }
 
@@ -207,6 +264,8 @@ pub struct Settings {
     pub max_reporter_items_per_day: usize,
     /// The organisation's time zone: officer-side times are shown in it.
     pub time_zone: OrgTimeZone,
+    /// Notification mail; `None` when `SPEAKUP_SMTP_URL` is unset.
+    pub mail: Option<MailSettings>,
     /// Only the starting values of what admins change in the workspace; pages read the
     /// current values from `app::settings::Site`, the one source of truth.
     pub site: SiteDefaults,
@@ -383,6 +442,7 @@ impl fmt::Debug for Settings {
             )
             .field("time_zone", &self.time_zone)
             .field("categories", &self.site.categories.len())
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -415,6 +475,7 @@ impl Settings {
         file: FileConfig,
     ) -> Result<Self, ConfigError> {
         let site = SiteDefaults::resolve(serve, &file)?;
+        let mail = MailSettings::resolve(&serve.mail, &file)?;
         let connections = Connections::resolve(serve, &file)?;
         let time_zone = time_zone(serve, &file)?;
         let bind = serve
@@ -473,6 +534,7 @@ impl Settings {
         Ok(Self {
             max_reporter_items_per_day,
             time_zone,
+            mail,
             database_url,
             key_file,
             bind,
@@ -644,6 +706,160 @@ impl Settings {
         }
         out
     }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// `smtp://`: STARTTLS, required (the mail is not sent without it).
+    StartTls,
+    /// `smtps://`: TLS from the first byte.
+    Implicit,
+    /// `smtp://…?tls=none`: no TLS, for a relay on the same host or network only.
+    None,
+}
+
+/// The SMTP server, parsed from `SPEAKUP_SMTP_URL`; the password stays [`Redacted`].
+#[derive(Debug, Clone)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub user: Option<String>,
+    pub password: Option<Redacted>,
+}
+
+/// Notification mail: the server, the sender and the escalation address.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub smtp: SmtpServer,
+    pub from: String,
+    pub escalation: Option<String>,
+}
+
+fn invalid(name: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        message: message.to_owned(),
+    }
+}
+
+/// A mailbox (`name <address>` or `address`) or a refusal naming the setting.
+fn mailbox(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    value
+        .trim()
+        .parse::<lettre::message::Mailbox>()
+        .map(|m| m.to_string())
+        .map_err(|_| invalid(name, "is not an e-mail address"))
+}
+
+impl MailSettings {
+    fn resolve(args: &MailArgs, file: &FileConfig) -> Result<Option<Self>, ConfigError> {
+        let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+        let url = args
+            .smtp_url
+            .clone()
+            .or_else(|| file.smtp_url.clone())
+            .filter(|u| !u.expose().trim().is_empty());
+        let from = nonempty(&args.smtp_from).or_else(|| nonempty(&file.smtp_from));
+        let escalation =
+            nonempty(&args.escalation_email).or_else(|| nonempty(&file.escalation_email));
+        let Some(url) = url else {
+            if from.is_some() {
+                return Err(invalid("SPEAKUP_SMTP_FROM", "needs SPEAKUP_SMTP_URL"));
+            }
+            if escalation.is_some() {
+                return Err(invalid(
+                    "SPEAKUP_ESCALATION_EMAIL",
+                    "needs SPEAKUP_SMTP_URL",
+                ));
+            }
+            return Ok(None);
+        };
+        let smtp = SmtpServer::parse(url.expose())?;
+        let from =
+            from.ok_or_else(|| invalid("SPEAKUP_SMTP_FROM", "is required with SPEAKUP_SMTP_URL"))?;
+        Ok(Some(Self {
+            smtp,
+            from: mailbox("SPEAKUP_SMTP_FROM", &from)?,
+            escalation: escalation
+                .map(|e| mailbox("SPEAKUP_ESCALATION_EMAIL", &e))
+                .transpose()?,
+        }))
+    }
+}
+
+impl SmtpServer {
+    /// Parses `smtp://[user[:pass]@]host[:port][?tls=none]` or `smtps://…`. Messages never
+    /// repeat the URL (it may hold the password).
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        const NAME: &str = "SPEAKUP_SMTP_URL";
+        let url = url::Url::parse(raw.trim()).map_err(|_| {
+            invalid(
+                NAME,
+                "is not a URL (smtp://user:pass@host:587 or smtps://…)",
+            )
+        })?;
+        let mut tls = match url.scheme() {
+            "smtp" => SmtpTls::StartTls,
+            "smtps" => SmtpTls::Implicit,
+            _ => return Err(invalid(NAME, "must start with smtp:// or smtps://")),
+        };
+        for (k, v) in url.query_pairs() {
+            match (k.as_ref(), v.as_ref(), tls) {
+                ("tls", "none", SmtpTls::StartTls) => tls = SmtpTls::None,
+                ("tls", "required", SmtpTls::StartTls) => {}
+                _ => return Err(invalid(NAME, "the only option is ?tls=none (smtp:// only)")),
+            }
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| invalid(NAME, "names no host"))?
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let decode = |s: &str| percent_decode(s);
+        let user = Some(decode(url.username())).filter(|u| !u.is_empty());
+        let password = url.password().map(|p| Redacted(decode(p)));
+        if password.is_some() && user.is_none() {
+            return Err(invalid(NAME, "has a password but no user name"));
+        }
+        let port = url.port().unwrap_or(match tls {
+            SmtpTls::Implicit => 465,
+            SmtpTls::StartTls => 587,
+            SmtpTls::None => 25,
+        });
+        Ok(Self {
+            host,
+            port,
+            tls,
+            user,
+            password,
+        })
+    }
+}
+
+/// `%XX` escapes of a URL's user name or password, decoded (`+` stays a plus).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The key file: as configured, else `speakup.key` beside a SQLite database file; `None`
@@ -879,6 +1095,75 @@ mod tests {
             s.connections.trusted_proxies,
             vec![IpAddr::from([127, 0, 0, 1])]
         );
+    }
+
+    #[test]
+    fn mail_settings_are_parsed_checked_and_redacted() {
+        let mail = |url: &str, from: Option<&str>, esc: Option<&str>| ServeArgs {
+            mail: MailArgs {
+                smtp_url: Some(url.into()),
+                smtp_from: from.map(Into::into),
+                escalation_email: esc.map(Into::into),
+            },
+            ..Default::default()
+        };
+        let s = Settings::from_parts(
+            &CommonArgs::default(),
+            &mail(
+                "smtp://mailer:s3cr%2Bt+x@mail.example.org",
+                Some("Speak Up <noreply@example.org>"),
+                Some("head@example.org"),
+            ),
+            FileConfig::default(),
+        )
+        .unwrap();
+        let m = s.mail.clone().unwrap();
+        assert_eq!(
+            (m.smtp.host.as_str(), m.smtp.port),
+            ("mail.example.org", 587)
+        );
+        assert_eq!(m.smtp.tls, SmtpTls::StartTls);
+        assert_eq!(m.smtp.user.as_deref(), Some("mailer"));
+        assert_eq!(m.smtp.password.as_ref().unwrap().expose(), "s3cr+t+x");
+        assert_eq!(m.escalation.as_deref(), Some("head@example.org"));
+        let shown = format!("{s:?} {:?}", mail("smtp://u:s3cr%2Bt+x@h", None, None));
+        assert!(!shown.contains("s3cr"), "{shown}");
+        let p = SmtpServer::parse("smtps://h").unwrap();
+        assert_eq!((p.tls, p.port), (SmtpTls::Implicit, 465));
+        assert_eq!(
+            SmtpServer::parse("smtp://h:2525?tls=none").unwrap().tls,
+            SmtpTls::None
+        );
+        let refused = [
+            (
+                mail("http://u:pw@h", Some("a@b.c"), None),
+                "SPEAKUP_SMTP_URL",
+            ),
+            (
+                mail("smtp://u:pw@h?tls=maybe", Some("a@b.c"), None),
+                "SPEAKUP_SMTP_URL",
+            ),
+            (mail("smtps://u:pw@h", None, None), "SPEAKUP_SMTP_FROM"),
+            (
+                mail("smtps://u:pw@h", Some("not an address"), None),
+                "SPEAKUP_SMTP_FROM",
+            ),
+            (
+                mail("smtps://u:pw@h", Some("a@b.c"), Some("x@")),
+                "SPEAKUP_ESCALATION_EMAIL",
+            ),
+        ];
+        for (serve, name) in refused {
+            let err = refusal(serve, "");
+            assert!(err.contains(name), "{err}");
+            assert!(!err.contains("pw"), "{err}");
+        }
+        let err = refusal(ServeArgs::default(), "escalation_email = \"a@b.c\"\n");
+        assert!(err.contains("SPEAKUP_ESCALATION_EMAIL"), "{err}");
+        let file: FileConfig =
+            toml::from_str("smtp_url = \"smtps://h\"\nsmtp_from = \"a@b.c\"\n").unwrap();
+        let s = Settings::from_parts(&CommonArgs::default(), &ServeArgs::default(), file).unwrap();
+        assert!(s.mail.is_some());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod domain;
 pub mod i18n;
 pub mod keyfile;
+pub mod mail;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -1,7 +1,7 @@
 //! Starting and stopping the HTTP server: state assembly, the listener (connection limits and
 //! timeouts live in `connections`), graceful shutdown (requests in flight finish; each store
 //! write is one transaction, so nothing is left half-written) and the daily purge of uploads a
-//! crash left unfinished.
+//! crash left unfinished, and the notification mail loop.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,11 +71,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let purge = tokio::spawn(purge_loop(state.clone()));
     let refresh = tokio::spawn(refresh_loop(state.clone()));
+    let notify = tokio::spawn(notify_loop(state.clone()));
     let limits = state.settings.connections.clone();
     let app = web::router(state);
     let result = crate::connections::serve(listener, app, limits, shutdown).await;
     purge.abort();
     refresh.abort();
+    notify.abort();
     result
 }
 
@@ -145,6 +147,23 @@ async fn purge_loop(state: SharedState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "purged unfinished uploads"),
             Err(e) => tracing::warn!(error = %e, "purging unfinished uploads failed"),
+        }
+    }
+}
+
+/// Sends the notification mails that fall due (see crate::app::notify): every minute, so the
+/// random moment within each hour is kept to the minute. Off when no SMTP server is set.
+async fn notify_loop(state: SharedState) {
+    if state.mailer.is_none() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match crate::app::notify::run(&state, false).await {
+            Ok(r) if r.sent > 0 => tracing::info!(count = r.sent, "sent notification mails"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the notification run failed"),
         }
     }
 }

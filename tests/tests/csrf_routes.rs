@@ -172,6 +172,18 @@ const ROUTES: &[Route] = &[
         Body::Urlencoded,
         &[("org_name", "Forged Inc"), ("categories", "fraud")],
     ),
+    (
+        "/officer/account/notifications",
+        Who::Officer,
+        Body::Urlencoded,
+        &[("mode", "off")],
+    ),
+    (
+        "/officer/admin/settings/test-mail",
+        Who::Admin,
+        Body::Urlencoded,
+        &[],
+    ),
 ];
 
 /// The POST routes documented in docs/architecture.md's "Routes" tables: every table row

@@ -11,6 +11,7 @@ pub mod export;
 pub mod intake;
 pub mod items;
 pub mod mailbox;
+pub mod notify;
 pub mod owners;
 pub mod readiness;
 pub mod retention;
@@ -30,6 +31,8 @@ pub struct App {
     pub site: settings::SiteHolder,
     /// How far the audit chain is known to be intact (see `audit::check`).
     pub audit_checkpoint: audit::Checkpoints,
+    /// The notification mail transport; `None` when `SPEAKUP_SMTP_URL` is unset.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 impl App {
@@ -39,7 +42,14 @@ impl App {
         clock: SharedClock,
     ) -> Result<Self, Error> {
         let site = settings::SiteHolder::load(store.as_ref(), &settings).await?;
+        let mailer = settings
+            .mail
+            .as_ref()
+            .map(crate::mail::Mailer::new)
+            .transpose()
+            .map_err(Error::internal)?;
         Ok(Self {
+            mailer,
             store,
             settings,
             clock,

@@ -115,6 +115,8 @@ pub mod action {
     pub const MAILBOX_OPENED: &str = "mailbox_opened";
     /// A case's owner set: by the first officer to work on it, or handed over.
     pub const OWNER_CHANGED: &str = "owner_changed";
+    pub const NOTIFY_CHANGED: &str = "notify_changed";
+    pub const TEST_MAIL: &str = "test_mail";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -145,6 +147,8 @@ pub mod action {
         REPORTER_REPLIED,
         MAILBOX_OPENED,
         OWNER_CHANGED,
+        NOTIFY_CHANGED,
+        TEST_MAIL,
     ];
 }
 

@@ -9,6 +9,7 @@ mod audit;
 mod backends;
 mod blobs;
 mod cases;
+mod notify;
 pub mod ops;
 mod records;
 mod sessions;
@@ -22,6 +23,7 @@ pub use audit::{AuditLog, AuditSearch};
 pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;
 pub use cases::Cases;
+pub use notify::{HoldingRow, Notices};
 pub use records::*;
 pub use sessions::Sessions;
 pub use settings::SiteSettings;
@@ -58,7 +60,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// method is a whole unit of work in its own transaction.
 #[async_trait::async_trait]
 pub trait Store:
-    Blobs + Cases + CaseAccess + Accounts + Sessions + AuditLog + SiteSettings + Send + Sync + 'static
+    Blobs
+    + Cases
+    + CaseAccess
+    + Accounts
+    + Sessions
+    + AuditLog
+    + SiteSettings
+    + Notices
+    + Send
+    + Sync
+    + 'static
 {
     /// "sqlite" or "postgres", for logs and diagnostics.
     fn backend(&self) -> &'static str;

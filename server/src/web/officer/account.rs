@@ -2,22 +2,27 @@
 //! the signed-in person their own passphrase-wrapped key; it is unwrapped only in their
 //! browser, so the server never holds a usable officer key.
 
+use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
 
 use super::desk_for;
-use super::pages::AccountPage;
+use super::pages::{AccountPage, Choice};
 use super::session::Officer;
-use crate::app::accounts;
+use crate::app::{accounts, notify};
+use crate::domain::notify::NotifyMode;
 use crate::web::SharedState;
-use crate::web::shared::error::AppError;
+use crate::web::shared::error::{AppError, ErrorKind};
 
 #[derive(serde::Deserialize)]
 pub struct AccountQuery {
     /// Set by the first sign-in after an admin's reset; the date shown is the stored one.
     #[serde(default)]
     reset: Option<String>,
+    /// Set after the notification choice was saved.
+    #[serde(default)]
+    notify: Option<String>,
 }
 
 pub async fn show(
@@ -31,7 +36,20 @@ pub async fn show(
         .and(who.account.reset_at)
         .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
         .map(|at| t.fmt("account.reset_notice", &[("date", &t.date(at.date()))]));
+    let (mode, _) = notify::preference(state.store(), &who.account).await?;
+    let notify_modes = NotifyMode::ALL
+        .iter()
+        .map(|m| Choice {
+            value: m.as_str().to_owned(),
+            label: t.get(&format!("notify.mode.{}", m.as_str())).to_owned(),
+            selected: *m == mode,
+        })
+        .collect();
     Ok(AccountPage {
+        csrf: who.csrf(&state),
+        notify_modes,
+        notify_saved: q.notify.is_some(),
+        mail_on: state.mailer.is_some(),
         d: desk_for(&state, &who, "account", "/officer/account"),
         roles: who
             .account
@@ -44,6 +62,27 @@ pub async fn show(
         reset_notice,
     }
     .into_response())
+}
+
+/// `POST /officer/account/notifications`: the officer's choice of mails (`mode` = `all`,
+/// `digest` or `off`), saved with its audit row; mails then come in this session's language.
+pub async fn notifications(
+    State(state): State<SharedState>,
+    who: Officer,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    who.check_csrf(&state, &headers, field("csrf"))?;
+    let mode: NotifyMode = field("mode")
+        .parse()
+        .map_err(|_| AppError::from(ErrorKind::BadRequest))?;
+    notify::choose(&state, &who.account, mode, who.lang).await?;
+    Ok(Redirect::to("/officer/account?notify=saved").into_response())
 }
 
 pub async fn wrapped_key(

@@ -9,9 +9,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::desk_for;
-use super::pages::{AccountRow, AccountsPage, Choice, NoticeField, SettingsPage};
+use super::pages::{AccountRow, AccountsPage, Choice, MailPanel, NoticeField, SettingsPage};
 use super::session::Officer;
 use crate::app::accounts::{self, AccountChange, Changer, LINK_HOURS, NewAccount, require};
+use crate::app::notify;
 use crate::app::settings::{self, SettingsInput};
 use crate::domain::holder::OfficerId;
 use crate::domain::officer::{OfficerEmail, OfficerName, Role, Roles};
@@ -180,14 +181,29 @@ fn notice_fields(input: &SettingsInput) -> Vec<NoticeField> {
         .collect()
 }
 
+/// The mail panel of the settings page, with a test mail's outcome if one was just sent.
+async fn mail_panel(
+    state: &SharedState,
+    test_result: Option<&'static str>,
+) -> Result<MailPanel, AppError> {
+    let status = notify::status(state).await?;
+    Ok(MailPanel {
+        configured: status.configured,
+        last_ok: status.last_ok,
+        last_error: status.last_error,
+        test_result,
+    })
+}
+
 fn settings_page(
     state: &SharedState,
     who: &Officer,
     input: &SettingsInput,
-    saved: bool,
+    (saved, mail): (bool, MailPanel),
     errors: Vec<&'static str>,
 ) -> SettingsPage {
     SettingsPage {
+        mail,
         d: desk_for(state, who, "admin-settings", "/officer/admin/settings"),
         csrf: who.csrf(state),
         org_name: input.org_name.clone(),
@@ -206,7 +222,30 @@ pub async fn settings(
 ) -> Result<Response, AppError> {
     require(&who.account, Permission::ChangeSettings)?;
     let input = SettingsInput::from_site(&state.site.get());
-    Ok(settings_page(&state, &who, &input, false, Vec::new()).into_response())
+    let mail = mail_panel(&state, None).await?;
+    Ok(settings_page(&state, &who, &input, (false, mail), Vec::new()).into_response())
+}
+
+/// `POST /officer/admin/settings/test-mail`: a test mail to the admin's own address; the page
+/// then shows whether it was delivered, and the error if not (audited either way).
+pub async fn test_mail(
+    State(state): State<SharedState>,
+    who: Officer,
+    headers: HeaderMap,
+    Form(form): Form<Pairs>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&state, &headers, get(&form, "csrf"))?;
+    require(&who.account, Permission::ChangeSettings)?;
+    let result = if state.mailer.is_none() {
+        "settings.mail.off"
+    } else if notify::send_test(&state, &who.account, who.lang).await? {
+        "settings.mail.test_sent"
+    } else {
+        "settings.mail.test_failed"
+    };
+    let input = SettingsInput::from_site(&state.site.get());
+    let mail = mail_panel(&state, Some(result)).await?;
+    Ok(settings_page(&state, &who, &input, (false, mail), Vec::new()).into_response())
 }
 
 pub async fn save_settings(
@@ -232,11 +271,13 @@ pub async fn save_settings(
         retention_months: get(&form, "retention_months").to_owned(),
     };
     if let Err(errors) = settings::save(&state, &who.account, &input).await? {
-        let page = settings_page(&state, &who, &input, false, errors);
+        let mail = mail_panel(&state, None).await?;
+        let page = settings_page(&state, &who, &input, (false, mail), errors);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut saved = SettingsInput::from_site(&state.site.get());
     // The escrow field shows what was typed (a saved empty value falls back to the default).
     saved.escrow = input.escrow;
-    Ok(settings_page(&state, &who, &saved, true, Vec::new()).into_response())
+    let mail = mail_panel(&state, None).await?;
+    Ok(settings_page(&state, &who, &saved, (true, mail), Vec::new()).into_response())
 }

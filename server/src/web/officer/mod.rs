@@ -173,5 +173,15 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
             get(admin::settings).post(admin::save_settings),
         )
         .route("/officer/audit", get(audit_view::show))
-        .merge(uploads)
+        .merge(uploads.merge(notify_routes()))
+}
+
+/// Notification mails: an officer's choice, an admin's test mail.
+fn notify_routes() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/officer/account/notifications",
+            post(account::notifications),
+        )
+        .route("/officer/admin/settings/test-mail", post(admin::test_mail))
 }

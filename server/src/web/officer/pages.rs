@@ -315,6 +315,17 @@ pub struct SettingsPage {
     pub retention_months: u8,
     pub saved: bool,
     pub errors: Vec<&'static str>,
+    pub mail: MailPanel,
+}
+
+/// The admin's view of notification mail: configured or not, the last delivery, the last
+/// delivery error (never a mail's contents) and the outcome of a test mail just sent.
+pub struct MailPanel {
+    pub configured: bool,
+    pub last_ok: Option<String>,
+    pub last_error: Option<String>,
+    /// Catalog key of the test mail's outcome, when one was just sent.
+    pub test_result: Option<&'static str>,
 }
 
 pub struct AuditRow {
@@ -363,4 +374,10 @@ pub struct AccountPage {
     pub has_wrapped_key: bool,
     /// Shown at the first sign-in after an admin reset the account.
     pub reset_notice: Option<String>,
+    pub csrf: String,
+    /// The notification choices (all, digest only, off), the current one selected.
+    pub notify_modes: Vec<Choice>,
+    pub notify_saved: bool,
+    /// Whether this server sends mail at all.
+    pub mail_on: bool,
 }
