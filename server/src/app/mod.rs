@@ -10,6 +10,7 @@ pub mod export;
 pub mod intake;
 pub mod items;
 pub mod mailbox;
+pub mod posters;
 pub mod retention;
 pub mod settings;
 pub mod uploads;

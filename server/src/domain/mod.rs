@@ -40,6 +40,7 @@ pub mod deadlines;
 pub mod holder;
 pub mod officer;
 pub mod permission;
+pub mod poster;
 pub mod receipt;
 pub mod reference;
 

@@ -13,6 +13,7 @@ pub mod cases;
 pub mod enroll;
 pub mod login;
 pub mod pages;
+pub mod posters;
 pub mod session;
 pub mod throttle;
 
@@ -162,6 +163,9 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
             "/officer/admin/settings",
             get(admin::settings).post(admin::save_settings),
         )
+        .route("/officer/admin/posters", get(posters::index))
+        .route("/officer/admin/posters/screen/{file}", get(posters::screen))
+        .route("/officer/admin/posters/{format}/{set}", get(posters::print))
         .route("/officer/audit", get(audit_view::show))
         .merge(uploads)
 }
