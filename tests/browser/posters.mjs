@@ -5,10 +5,11 @@
 // tests/tests/browser_posters.rs:
 //
 //   node posters.mjs print --base URL --cookie "name=value; …" --paths P1,P2,… --out DIR
-//     Prints {posters: [{path, pdf, screenshot, clipped_px, console}]}; the Rust test then counts
+//     Prints {posters: [{path, pdf, screenshot, clipped_px}]} (screenshots and each page's HTML go to
+//     SPEAKUP_ARTIFACTS); the Rust test then counts
 //     the pages of each PDF and decodes its QR codes.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { ARTIFACTS, check, checkProblems, launch, need, newContext, run, watchedPage } from "./common.mjs";
@@ -68,6 +69,7 @@ async function print(opts) {
       const name = path.replace(/^\/officer\/admin\/posters\//, "").replaceAll("/", "-");
       const screenshot = join(ARTIFACTS, `poster-${name}.png`);
       await page.screenshot({ path: screenshot, fullPage: true });
+      writeFileSync(join(ARTIFACTS, `poster-${name}.html`), await page.content());
       await page.emulateMedia({ media: "print" });
       const clippedPx = await clipped(page);
       const pdf = join(out, `${name}.pdf`);

@@ -94,7 +94,7 @@ async fn every_poster_prints_on_one_page_and_scans(backend: Backend) {
             "{path}: page of {w}×{h} pt, not {format}"
         );
         // The card is small: a finer scan, as a phone held close would see it.
-        let dpi = if *format == "card" { 300 } else { 150 };
+        let dpi = if *format == "card" { 400 } else { 200 };
         let mut found: Vec<String> = qr_support::decode_pdf(&pdf, dpi)
             .into_iter()
             .map(|(text, _)| text)
@@ -103,7 +103,7 @@ async fn every_poster_prints_on_one_page_and_scans(backend: Backend) {
         note(&format!("{path}: 1 page, codes {found:?}"));
         assert_eq!(
             found,
-            vec![ONION.to_owned(), PUBLIC_URL.to_owned()],
+            vec![PUBLIC_URL.to_owned(), ONION.to_owned()],
             "{path}: the printed codes"
         );
     }
