@@ -266,8 +266,7 @@ fn a_malformed_onion_address_is_refused_at_start() {
     }
     let file: FileConfig = toml_file("onion_url = \"http://not-an-onion.example\"\n");
     let err = Settings::from_parts(&CommonArgs::default(), &ServeArgs::default(), file)
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(err.contains("SPEAKUP_ONION_URL"), "{err}");
 }
