@@ -163,9 +163,6 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
             "/officer/admin/settings",
             get(admin::settings).post(admin::save_settings),
         )
-        .route("/officer/admin/posters", get(posters::index))
-        .route("/officer/admin/posters/screen/{file}", get(posters::screen))
-        .route("/officer/admin/posters/{format}/{set}", get(posters::print))
         .route("/officer/audit", get(audit_view::show))
-        .merge(uploads)
+        .merge(uploads.merge(posters::routes()))
 }

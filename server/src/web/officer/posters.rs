@@ -6,9 +6,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 use super::desk_for;
 use super::pages::Desk;
@@ -20,6 +22,14 @@ use crate::domain::poster::{PosterFormat, PosterSet};
 use crate::i18n::Lang;
 use crate::web::SharedState;
 use crate::web::shared::error::{AppError, ErrorKind};
+
+/// The Posters page, one printable poster, the video-wall image.
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/officer/admin/posters", get(index))
+        .route("/officer/admin/posters/screen/{file}", get(screen))
+        .route("/officer/admin/posters/{format}/{set}", get(print))
+}
 
 pub struct SetRow {
     pub code: &'static str,
