@@ -292,6 +292,15 @@ async fn serve(
         settings.public_url.clone()
     };
     writeln!(out, "Speak Up is running: open {open} in a browser.")?;
+    if settings.intake_address().is_none() {
+        // Posters and their QR codes print only a configured address, never a guessed one.
+        tracing::info!("SPEAKUP_PUBLIC_URL is not set: posters and QR codes are off");
+        writeln!(
+            out,
+            "SPEAKUP_PUBLIC_URL is not set, so there are no posters or QR codes (/poster/qr.svg):\n\
+             set it to the address reporters use, for example https://speakup.example.org."
+        )?;
+    }
     if holders.is_empty() {
         writeln!(
             out,

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// The address reporters use (links, QR codes; `https://` turns on HSTS and Secure cookies).
     #[arg(long, env = "SPEAKUP_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The same site as an onion service (`http://….onion`): shown on posters, announced to
+    /// Tor Browser with `Onion-Location`.
+    #[arg(long, env = "SPEAKUP_ONION_URL")]
+    pub onion_url: Option<String>,
     /// The organisation's name, shown on every page.
     #[arg(long, env = "SPEAKUP_ORG_NAME")]
     pub org_name: Option<String>,
@@ -149,6 +153,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub bind: Option<SocketAddr>,
     pub public_url: Option<String>,
+    pub onion_url: Option<String>,
     pub org_name: Option<String>,
     pub escrow_recipient: Option<String>,
     pub max_attachment_mib: Option<u64>,
@@ -251,6 +256,11 @@ pub struct Settings {
     pub database_url: String,
     pub bind: SocketAddr,
     pub public_url: String,
+    /// Whether `public_url` was configured rather than derived from the bind address: the
+    /// posters' QR codes print only a configured address, never a guessed one.
+    pub public_url_set: bool,
+    /// The onion service address (checked: `http(s)://….onion`), without a trailing slash.
+    pub onion_url: Option<String>,
     pub max_attachment_bytes: u64,
     pub max_attachments: usize,
     pub rate_per_client: u32,
@@ -425,6 +435,7 @@ impl fmt::Debug for Settings {
             )
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
+            .field("onion_url", &self.onion_url)
             .field("org_name", &self.site.org_name)
             .field(
                 "escrow_recipient",
@@ -482,11 +493,14 @@ impl Settings {
             .bind
             .or(file.bind)
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let public_url = serve
+        let configured_url = serve
             .public_url
             .clone()
             .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{bind}"));
+            .filter(|u| !u.trim().is_empty());
+        let public_url_set = configured_url.is_some();
+        let public_url = configured_url.unwrap_or_else(|| format!("http://{bind}"));
+        let onion_url = onion_url(serve.onion_url.clone().or(file.onion_url))?;
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(ConfigError::Invalid {
                 name: "SPEAKUP_PUBLIC_URL",
@@ -539,6 +553,8 @@ impl Settings {
             key_file,
             bind,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url_set,
+            onion_url,
             site,
             max_attachment_bytes: max_attachment_mib * 1024 * 1024,
             max_attachments,
@@ -862,6 +878,28 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+impl Settings {
+    /// The address posters and their QR codes carry: the configured public URL, exactly,
+    /// or none when it was not configured (a QR code of a guessed address would send
+    /// people nowhere, or somewhere else).
+    pub fn intake_address(&self) -> Option<&str> {
+        self.public_url_set.then_some(self.public_url.as_str())
+    }
+}
+
+/// `SPEAKUP_ONION_URL`: empty is unset; anything else must be an onion service's address.
+fn onion_url(given: Option<String>) -> Result<Option<String>, ConfigError> {
+    given
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| {
+            crate::domain::poster::parse_onion_url(&u).map_err(|e| ConfigError::Invalid {
+                name: "SPEAKUP_ONION_URL",
+                message: format!("{u:?} {e}"),
+            })
+        })
+        .transpose()
+}
+
 /// The key file: as configured, else `speakup.key` beside a SQLite database file; `None`
 /// for any other database, which must configure it (checked at start, see crate::keyfile).
 fn key_file(database_url: &str, configured: Option<PathBuf>) -> Option<PathBuf> {
@@ -943,6 +981,35 @@ mod tests {
             .to_string();
         assert!(err.contains("SPEAKUP_ESCROW_RECIPIENT"), "{err}");
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
+    }
+
+    #[test]
+    fn the_onion_address_is_checked_and_the_public_url_marked_as_set() {
+        let s = Settings::from_parts(
+            &CommonArgs::default(),
+            &ServeArgs::default(),
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(s.intake_address(), None);
+        assert_eq!(s.onion_url, None);
+        let serve = ServeArgs {
+            public_url: Some("https://speak.example.org/".into()),
+            onion_url: Some("http://abcdefghij234567.onion/".into()),
+            ..Default::default()
+        };
+        let s =
+            Settings::from_parts(&CommonArgs::default(), &serve, FileConfig::default()).unwrap();
+        assert_eq!(s.intake_address(), Some("https://speak.example.org"));
+        assert_eq!(
+            s.onion_url.as_deref(),
+            Some("http://abcdefghij234567.onion")
+        );
+        let err = refusal(
+            ServeArgs::default(),
+            "onion_url = \"https://speak.example.org\"\n",
+        );
+        assert!(err.contains("SPEAKUP_ONION_URL"), "{err}");
     }
 
     #[test]

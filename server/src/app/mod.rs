@@ -13,6 +13,7 @@ pub mod items;
 pub mod mailbox;
 pub mod notify;
 pub mod owners;
+pub mod posters;
 pub mod readiness;
 pub mod retention;
 pub mod settings;

@@ -41,6 +41,7 @@ pub mod holder;
 pub mod notify;
 pub mod officer;
 pub mod permission;
+pub mod poster;
 pub mod receipt;
 pub mod reference;
 pub mod timeline;

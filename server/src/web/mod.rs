@@ -59,6 +59,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(reporter::routes(upload_limit, s))
         .merge(officer::routes(upload_limit, s))
         .route("/static/style.css", get(shared::assets::stylesheet))
+        .route("/static/poster.css", get(shared::assets::poster_stylesheet))
         .route("/static/officer.js", get(shared::assets::officer_script))
         .route("/static/reporter.js", get(shared::assets::reporter_script))
         .route("/healthz", get(shared::assets::health))

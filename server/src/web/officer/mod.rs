@@ -13,6 +13,7 @@ pub mod cases;
 pub mod enroll;
 pub mod login;
 pub mod pages;
+pub mod posters;
 pub mod session;
 pub mod throttle;
 
@@ -173,7 +174,7 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
             get(admin::settings).post(admin::save_settings),
         )
         .route("/officer/audit", get(audit_view::show))
-        .merge(uploads.merge(notify_routes()))
+        .merge(uploads.merge(notify_routes()).merge(posters::routes()))
 }
 
 /// Notification mails: an officer's choice, an admin's test mail.

@@ -6,6 +6,7 @@ pub mod intake;
 pub mod landing;
 pub mod mailbox;
 pub mod pages;
+pub mod poster;
 pub mod session;
 
 use axum::Router;
@@ -36,6 +37,8 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         ));
     Router::new()
         .route("/", get(landing::landing))
+        .route("/poster/qr.svg", get(poster::qr_svg))
+        .route("/poster/qr.png", get(poster::qr_png))
         .route("/report", get(intake::form))
         .route("/follow-up", get(mailbox::follow_up_form))
         .route("/mailbox", get(mailbox::show))

@@ -9,6 +9,8 @@ use super::error::{AppError, ErrorKind};
 use crate::web::SharedState;
 
 pub const STYLESHEET: &str = include_str!("../../../../frontend/static/style.css");
+/// The posters' own stylesheet (page sizes, print layout), loaded only by a printable poster.
+pub const POSTER_STYLESHEET: &str = include_str!("../../../../frontend/static/poster.css");
 /// The officers' browser bundle, built from `frontend/js` and committed (so no Node is
 /// needed to run the server). Served only to pages that use it.
 pub const OFFICER_JS: &str = include_str!("../../../../frontend/static/officer.js");
@@ -25,6 +27,10 @@ fn typed(body: &'static str, content_type: &'static str) -> Response {
 
 pub async fn stylesheet() -> Response {
     typed(STYLESHEET, "text/css; charset=utf-8")
+}
+
+pub async fn poster_stylesheet() -> Response {
+    typed(POSTER_STYLESHEET, "text/css; charset=utf-8")
 }
 
 pub async fn officer_script() -> Response {

@@ -1,11 +1,13 @@
 //! Security headers on every response. Keeps rule `reporter-anonymity` (no third-party resources,
-//! strict CSP, no referrer leaks) and makes sure no page with case data is cached.
+//! strict CSP, no referrer leaks) and makes sure no page with case data is cached. Announces
+//! the onion service (`Onion-Location`) to Tor Browser on pages served over the clear web.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::domain::poster::is_onion_host;
 use crate::web::SharedState;
 
 /// Nothing from anywhere but here, and no script at all: pages that do not load one of our
@@ -44,6 +46,29 @@ fn scripted(path: &str) -> bool {
         || path.starts_with("/mailbox")
 }
 
+/// The public QR codes of an intake address (`/poster/qr.svg`, `.png`, and an entity's under
+/// its own prefix): the same for everyone, so caches may keep them.
+fn public_image(path: &str) -> bool {
+    !path.starts_with("/officer")
+        && (path.ends_with("/poster/qr.svg") || path.ends_with("/poster/qr.png"))
+}
+
+/// `Onion-Location: <onion address + path>` when an onion address is configured and the
+/// request did not come to it (a `Host` ending in `.onion` is already on Tor).
+fn onion_location(state: &SharedState, req: &Request) -> Option<HeaderValue> {
+    let onion = state.settings.onion_url.as_deref()?;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())
+        .unwrap_or("");
+    if is_onion_host(host) {
+        return None;
+    }
+    HeaderValue::from_str(&format!("{onion}{}", req.uri().path())).ok()
+}
+
 pub async fn security_headers(
     State(state): State<SharedState>,
     req: Request,
@@ -51,8 +76,11 @@ pub async fn security_headers(
 ) -> Response {
     let path = req.uri().path();
     let is_static = path.starts_with("/static/");
+    let is_public_image = public_image(path);
     let csp = if scripted(path) { SCRIPTED_CSP } else { CSP };
+    let onion = onion_location(&state, &req);
     let mut res = next.run(req).await;
+    let cacheable = is_static || (is_public_image && res.status().is_success());
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -68,7 +96,10 @@ pub async fn security_headers(
         );
     }
     // Pages may carry decrypted case data; only the stylesheet and scripts may be cached.
-    if is_static {
+    if let Some(onion) = onion {
+        h.insert("onion-location", onion);
+    }
+    if cacheable {
         h.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=3600"),

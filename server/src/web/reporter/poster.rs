@@ -1,0 +1,37 @@
+//! `/poster/qr.svg` and `/poster/qr.png`: the QR code of the intake address, public so that
+//! anyone may print or embed it. Keeps rule `reporter-anonymity`: the code carries the
+//! configured address exactly (no tracking parameter), and with no configured address there
+//! is no code (a localized 404), never one of a guessed address.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::posters;
+use crate::web::SharedState;
+use crate::web::shared::error::{AppError, ErrorKind};
+
+/// The address the instance's posters carry. (An entity's poster would pass its own.)
+fn intake_address(state: &SharedState) -> Result<&str, AppError> {
+    state
+        .settings
+        .intake_address()
+        .ok_or_else(|| ErrorKind::NotFound.into())
+}
+
+fn image(body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+pub async fn qr_svg(State(state): State<SharedState>) -> Result<Response, AppError> {
+    let svg = posters::qr_svg(intake_address(&state)?)?;
+    Ok(image(svg.into_bytes(), "image/svg+xml"))
+}
+
+pub async fn qr_png(State(state): State<SharedState>) -> Result<Response, AppError> {
+    let png = posters::qr_png(intake_address(&state)?)?;
+    Ok(image(png, "image/png"))
+}
