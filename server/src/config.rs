@@ -629,7 +629,36 @@ impl Settings {
                 .join(","),
         );
         self.non_default_limits(&d, &mut note);
+        self.non_default_extras(&d, &mut note);
         out
+    }
+
+    /// The time zone, the onion address and mail: the SMTP server by host and port only
+    /// (its URL may carry a password).
+    fn non_default_extras(&self, d: &Settings, note: &mut impl FnMut(&'static str, bool, String)) {
+        note(
+            "SPEAKUP_TIME_ZONE",
+            self.time_zone.name() != d.time_zone.name(),
+            self.time_zone.name().to_owned(),
+        );
+        note(
+            "SPEAKUP_ONION_URL",
+            self.onion_url.is_some(),
+            self.onion_url.clone().unwrap_or_default(),
+        );
+        if let Some(m) = &self.mail {
+            note(
+                "SPEAKUP_SMTP_URL",
+                true,
+                format!("{}:{} ({:?})", m.smtp.host, m.smtp.port, m.smtp.tls),
+            );
+            note("SPEAKUP_SMTP_FROM", true, m.from.clone());
+            note(
+                "SPEAKUP_ESCALATION_EMAIL",
+                m.escalation.is_some(),
+                m.escalation.clone().unwrap_or_default(),
+            );
+        }
     }
 
     fn non_default_limits(&self, d: &Settings, note: &mut impl FnMut(&'static str, bool, String)) {
@@ -710,13 +739,23 @@ impl Settings {
         let mut out = Vec::new();
         if !self.bind.ip().is_loopback() && !self.uses_tls() {
             out.push(format!(
-                "SPEAKUP_BIND {} is reachable from other machines but SPEAKUP_PUBLIC_URL is not https://:                  reports could travel unencrypted; put a TLS proxy in front and set SPEAKUP_PUBLIC_URL=https://…",
+                "SPEAKUP_BIND {} is reachable from other machines but SPEAKUP_PUBLIC_URL is not \
+                 https://: reports could travel unencrypted; put a TLS proxy in front and set \
+                 SPEAKUP_PUBLIC_URL=https://…",
                 self.bind
             ));
         }
         if !escrow {
             out.push(
-                "no escrow key (SPEAKUP_ESCROW_RECIPIENT or the admin Settings page):                  if every officer loses their key, the cases cannot be opened by anyone"
+                "no escrow key (SPEAKUP_ESCROW_RECIPIENT or the admin Settings page): if every \
+                 officer loses their key, the cases cannot be opened by anyone"
+                    .to_owned(),
+            );
+        }
+        if self.mail.is_none() {
+            out.push(
+                "no SPEAKUP_SMTP_URL: officers get no mail about new cases, replies or deadlines, \
+                 so the 7-day acknowledgement depends on someone signing in"
                     .to_owned(),
             );
         }

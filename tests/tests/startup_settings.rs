@@ -41,7 +41,8 @@ fn dangerous_settings_are_warned_and_secrets_redacted() {
             assert!(logs.contains(shown), "missing `{shown}` in:\n{logs}");
         }
         let warned = server_warnings();
-        assert_eq!(warned.len(), 2, "{warned:?}");
+        assert_eq!(warned.len(), 3, "{warned:?}");
+        assert!(warned.iter().any(|w| w.contains("no SPEAKUP_SMTP_URL")));
         assert!(
             warned
                 .iter()
@@ -56,14 +57,30 @@ fn dangerous_settings_are_warned_and_secrets_redacted() {
                 bind: Some("0.0.0.0:8443".parse().unwrap()),
                 public_url: Some("https://speakup.example.org".into()),
                 escrow_recipient: Some(escrow),
+                time_zone: Some("Europe/Paris".into()),
+                mail: speakup::config::MailArgs {
+                    smtp_url: Some("smtp://mailer:m4ilPW@mail.example.org:587".into()),
+                    smtp_from: Some("Speak Up <noreply@example.org>".into()),
+                    escalation_email: None,
+                },
                 ..Default::default()
             },
         );
         speakup::server::log_settings(&quiet, true);
+        assert_eq!(server_warnings().len(), 3, "no new warnings");
+        // Loopback (behind a proxy, or development): only the missing mail is worth a word.
         let loopback = settings("sqlite:/tmp/never/speakup.db", ServeArgs::default());
         speakup::server::log_settings(&loopback, true);
-        assert_eq!(server_warnings().len(), 2, "no new warnings");
+        let warned = server_warnings();
+        assert_eq!(warned.len(), 4, "{warned:?}");
+        assert!(warned[3].contains("no SPEAKUP_SMTP_URL"), "{warned:?}");
         let logs = String::from_utf8_lossy(&captured_logs()).into_owned();
+        assert!(
+            !logs.contains("m4ilPW"),
+            "the SMTP password reached the log"
+        );
+        assert!(logs.contains("setting=\"SPEAKUP_SMTP_URL\" value=mail.example.org:587"));
+        assert!(logs.contains("setting=\"SPEAKUP_TIME_ZONE\" value=Europe/Paris"));
         assert!(logs.contains("setting=\"SPEAKUP_PUBLIC_URL\" value=https://speakup.example.org"));
         assert!(logs.contains("setting=\"SPEAKUP_ESCROW_RECIPIENT\" value=age1"));
     });

@@ -157,9 +157,14 @@ async fn officer_mails(
         return Ok(());
     }
     let now = app.clock.now();
-    let today = now.date();
-    if digest_due(now, DIGEST_HOUR, at_once) {
-        let period = day_period("day", today);
+    // The digest goes out at its hour in the organisation's time zone, for that local day.
+    let local = app
+        .settings
+        .time_zone
+        .local(now.unix_timestamp())
+        .unwrap_or(now);
+    if digest_due(local, DIGEST_HOUR, at_once) {
+        let period = day_period("day", local.date());
         officer_mail(app, mailer, officer, lang, Kind::Daily, &period, report).await?;
     }
     let id = officer.id.as_str();
@@ -221,7 +226,12 @@ async fn escalation(
         return Ok(());
     };
     let now = app.clock.now();
-    if !digest_due(now, DIGEST_HOUR, at_once) {
+    let local = app
+        .settings
+        .time_zone
+        .local(now.unix_timestamp())
+        .unwrap_or(now);
+    if !digest_due(local, DIGEST_HOUR, at_once) {
         return Ok(());
     }
     let cases: Vec<_> = app
@@ -240,7 +250,7 @@ async fn escalation(
         &digest,
         &workspace_link(app),
     );
-    let period = day_period("esc", now.date());
+    let period = day_period("esc", local.date());
     deliver(app, mailer, &to, &period, &subject, body, report).await?;
     Ok(())
 }

@@ -20,7 +20,7 @@ string_enum!(
     }
 );
 
-/// The daily digest goes out from this hour on (UTC).
+/// The daily digest goes out from this hour on, in the organisation's time zone.
 pub const DIGEST_HOUR: u8 = 7;
 /// At most this many case references are listed; the rest are counted in "and N more".
 pub const MAX_REFERENCES: usize = 12;
