@@ -107,6 +107,10 @@ pub struct MailArgs {
     /// Also receives a digest of overdue acknowledgements and feedback (the head of compliance).
     #[arg(long, env = "SPEAKUP_ESCALATION_EMAIL")]
     pub escalation_email: Option<String>,
+    /// The language of the escalation mail: en, nl, fr or de (default en). The address
+    /// belongs to no officer account, so no officer's choice applies.
+    #[arg(long, env = "SPEAKUP_ESCALATION_LANG")]
+    pub escalation_lang: Option<String>,
 }
 
 /// A secret setting (the SMTP URL with its password): `Debug` and `Display` never show it,
@@ -171,6 +175,7 @@ pub struct FileConfig {
     pub smtp_url: Option<Redacted>,
     pub smtp_from: Option<String>,
     pub escalation_email: Option<String>,
+    pub escalation_lang: Option<String>,
     pub categories: Option<Vec<Category>>,
 }
 
@@ -493,20 +498,9 @@ impl Settings {
             .bind
             .or(file.bind)
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let configured_url = serve
-            .public_url
-            .clone()
-            .or(file.public_url)
-            .filter(|u| !u.trim().is_empty());
-        let public_url_set = configured_url.is_some();
-        let public_url = configured_url.unwrap_or_else(|| format!("http://{bind}"));
+        let (public_url, public_url_set) =
+            public_url(serve.public_url.clone().or(file.public_url), bind)?;
         let onion_url = onion_url(serve.onion_url.clone().or(file.onion_url))?;
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(ConfigError::Invalid {
-                name: "SPEAKUP_PUBLIC_URL",
-                message: "must start with http:// or https://".into(),
-            });
-        }
         let max_attachment_mib = ranged(
             "SPEAKUP_MAX_ATTACHMENT_MIB",
             serve.max_attachment_mib.or(file.max_attachment_mib),
@@ -790,6 +784,8 @@ pub struct MailSettings {
     pub smtp: SmtpServer,
     pub from: String,
     pub escalation: Option<String>,
+    /// The escalation mail's language (`SPEAKUP_ESCALATION_LANG`).
+    pub escalation_lang: crate::i18n::Lang,
 }
 
 fn invalid(name: &'static str, message: &str) -> ConfigError {
@@ -831,6 +827,15 @@ impl MailSettings {
             }
             return Ok(None);
         };
+        let escalation_lang = match nonempty(&args.escalation_lang)
+            .or_else(|| nonempty(&file.escalation_lang))
+        {
+            None => crate::i18n::Lang::En,
+            Some(code) => crate::i18n::Lang::ALL
+                .into_iter()
+                .find(|l| l.code() == code.trim())
+                .ok_or_else(|| invalid("SPEAKUP_ESCALATION_LANG", "must be en, nl, fr or de"))?,
+        };
         let smtp = SmtpServer::parse(url.expose())?;
         let from =
             from.ok_or_else(|| invalid("SPEAKUP_SMTP_FROM", "is required with SPEAKUP_SMTP_URL"))?;
@@ -840,6 +845,7 @@ impl MailSettings {
             escalation: escalation
                 .map(|e| mailbox("SPEAKUP_ESCALATION_EMAIL", &e))
                 .transpose()?,
+            escalation_lang,
         }))
     }
 }
@@ -924,6 +930,21 @@ impl Settings {
     pub fn intake_address(&self) -> Option<&str> {
         self.public_url_set.then_some(self.public_url.as_str())
     }
+}
+
+/// `SPEAKUP_PUBLIC_URL` and whether it was configured: empty is unset, and then the address
+/// follows the listen address.
+fn public_url(given: Option<String>, bind: SocketAddr) -> Result<(String, bool), ConfigError> {
+    let configured = given.filter(|u| !u.trim().is_empty());
+    let set = configured.is_some();
+    let url = configured.unwrap_or_else(|| format!("http://{bind}"));
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError::Invalid {
+            name: "SPEAKUP_PUBLIC_URL",
+            message: "must start with http:// or https://".into(),
+        });
+    }
+    Ok((url, set))
 }
 
 /// `SPEAKUP_ONION_URL`: empty is unset; anything else must be an onion service's address.
@@ -1210,6 +1231,7 @@ mod tests {
                 smtp_url: Some(url.into()),
                 smtp_from: from.map(Into::into),
                 escalation_email: esc.map(Into::into),
+                escalation_lang: None,
             },
             ..Default::default()
         };
@@ -1301,8 +1323,10 @@ mod tests {
         )
         .unwrap();
         assert!(d.non_default().is_empty(), "{:?}", d.non_default());
-        assert!(d.dangers(true).is_empty());
-        assert_eq!(d.dangers(false).len(), 1);
+        // The defaults send no mail: the only danger with an escrow key.
+        assert_eq!(d.dangers(true).len(), 1);
+        assert!(d.dangers(true)[0].contains("SPEAKUP_SMTP_URL"));
+        assert_eq!(d.dangers(false).len(), 2);
         assert!(d.dangers(false)[0].contains("escrow"));
         let common = CommonArgs {
             database_url: Some("postgres://u:hunter2@db/x".into()),
@@ -1330,10 +1354,24 @@ mod tests {
         assert!(s.dangers(true)[0].contains("SPEAKUP_PUBLIC_URL"));
         let https = ServeArgs {
             public_url: Some("https://speakup.example.org".into()),
+            mail: MailArgs {
+                smtp_url: Some("smtps://mail.example.org".into()),
+                smtp_from: Some("noreply@example.org".into()),
+                escalation_email: None,
+                escalation_lang: Some("nl".into()),
+            },
             ..serve
         };
         let s = Settings::from_parts(&common, &https, FileConfig::default()).unwrap();
-        assert!(s.dangers(true).is_empty());
+        assert!(s.dangers(true).is_empty(), "{:?}", s.dangers(true));
+        assert_eq!(
+            s.mail.as_ref().map(|m| m.escalation_lang),
+            Some(crate::i18n::Lang::Nl)
+        );
+        let mut klingon = https.clone();
+        klingon.mail.escalation_lang = Some("tlh".into());
+        let err = Settings::from_parts(&common, &klingon, FileConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("SPEAKUP_ESCALATION_LANG"), "{err}");
         assert!(format!("{:?}", s.non_default()).contains("https://speakup.example.org"));
     }
 }

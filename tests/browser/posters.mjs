@@ -21,17 +21,6 @@ const OPTIONS = {
   out: { type: "string" },
 };
 
-function cookies(base, header) {
-  return header
-    .split(";")
-    .map((c) => c.trim())
-    .filter(Boolean)
-    .map((c) => {
-      const at = c.indexOf("=");
-      return { name: c.slice(0, at), value: c.slice(at + 1), url: base };
-    });
-}
-
 /** How far the poster's content reaches past its box (CSS px), in print layout. */
 async function clipped(page) {
   return page.evaluate(() => {
@@ -57,7 +46,9 @@ async function print(opts) {
   const browser = await launch();
   try {
     const context = await newContext(browser);
-    await context.addCookies(cookies(base, need(opts, "cookie")));
+    // The session cookie goes as a header: with an https public URL it is a `__Host-`
+    // cookie, which Chromium's cookie store refuses for this plain-HTTP test origin.
+    await context.setExtraHTTPHeaders({ cookie: need(opts, "cookie") });
     const problems = [];
     const page = await watchedPage(context, problems);
     page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));

@@ -166,9 +166,18 @@ async fn sealed_intake_refuses_what_it_cannot_bound(backend: Backend) {
     cases.push(("a second report part", twice));
 
     for (what, attempt) in &cases {
-        let (status, body) = post(&app, &client, attempt).await;
+        let (mut status, mut body) = post(&app, &client, attempt).await;
         // An unknown name is refused as such (400), not by the count of text parts (413).
         if what.starts_with("unknown") {
+            // The refusal comes before the client has sent the whole body, so on a busy
+            // machine the connection may close under the client before it reads the answer
+            // (reported as a send error); only an answer tells which refusal it was.
+            for _ in 0..5 {
+                if !body.starts_with("error sending request") {
+                    break;
+                }
+                (status, body) = post(&app, &client, attempt).await;
+            }
             assert_eq!(status, 400, "{what}: {body}");
         }
         assert!(

@@ -62,6 +62,7 @@ fn dangerous_settings_are_warned_and_secrets_redacted() {
                     smtp_url: Some("smtp://mailer:m4ilPW@mail.example.org:587".into()),
                     smtp_from: Some("Speak Up <noreply@example.org>".into()),
                     escalation_email: None,
+                    escalation_lang: None,
                 },
                 ..Default::default()
             },

@@ -209,8 +209,8 @@ fn workspace_link(app: &App) -> String {
     format!("{}/officer/cases", app.settings.public_url)
 }
 
-/// The escalation address's daily digest of overdue cases (English: it is no officer's
-/// account, so no interface language is known).
+/// The escalation address's daily digest of overdue cases, in `SPEAKUP_ESCALATION_LANG` (the
+/// address is no officer's account, so no interface language is known).
 async fn escalation(
     app: &App,
     mailer: &Mailer,
@@ -244,12 +244,12 @@ async fn escalation(
     let Some(digest) = Digest::escalation(&cases, now.date()) else {
         return Ok(());
     };
-    let (subject, body) = render(
-        Lang::En.tr(),
-        Kind::Escalation,
-        &digest,
-        &workspace_link(app),
-    );
+    let lang = app
+        .settings
+        .mail
+        .as_ref()
+        .map_or(Lang::En, |m| m.escalation_lang);
+    let (subject, body) = render(lang.tr(), Kind::Escalation, &digest, &workspace_link(app));
     let period = day_period("esc", local.date());
     deliver(app, mailer, &to, &period, &subject, body, report).await?;
     Ok(())
