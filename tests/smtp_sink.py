@@ -1,16 +1,19 @@
 """A real SMTP server for the notification tests (tests/tests/notifications.rs).
 
-Usage: python3 smtp_sink.py DIR PASSWORD
+Usage: python3 smtp_sink.py DIR PASSWORD [starttls|implicit CERT KEY]
 Listens on 127.0.0.1 at a free port, prints `PORT <n>` once ready, and writes every mail it
 accepts to DIR as NNNN.eml (the raw message as received) and then NNNN.json (recipients,
 subject, decoded body and sizes). AUTH PLAIN/LOGIN is offered without TLS (a test on
-loopback) and accepts only the user `mailer` with PASSWORD. Runs until killed.
+loopback) and accepts only the user `mailer` with PASSWORD. With `starttls` it requires
+STARTTLS before anything else; with `implicit` it speaks TLS from the first byte; both with the
+certificate and key in CERT and KEY (PEM). Runs until killed.
 """
 
 import asyncio
 import email
 import email.policy
 import itertools
+import ssl
 import json
 import os
 import socket
@@ -65,6 +68,15 @@ def main():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    tls = {}
+    if len(sys.argv) > 3:
+        mode, cert, key = sys.argv[3], sys.argv[4], sys.argv[5]
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        if mode == "starttls":
+            tls = {"tls_context": context, "require_starttls": True}
+        else:
+            tls = {"ssl_context": context}
     controller = Controller(
         Sink(folder),
         hostname="127.0.0.1",
@@ -72,6 +84,7 @@ def main():
         authenticator=authenticator,
         auth_require_tls=False,
         auth_required=True,
+        **tls,
     )
     controller.start()
     print(f"PORT {port}", flush=True)

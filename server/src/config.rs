@@ -111,6 +111,10 @@ pub struct MailArgs {
     /// belongs to no officer account, so no officer's choice applies.
     #[arg(long, env = "SPEAKUP_ESCALATION_LANG")]
     pub escalation_lang: Option<String>,
+    /// A PEM file with the certificate of a private certificate authority that signed the
+    /// SMTP server's certificate (trusted in addition to the public roots).
+    #[arg(long, env = "SPEAKUP_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 /// A secret setting (the SMTP URL with its password): `Debug` and `Display` never show it,
@@ -176,6 +180,7 @@ pub struct FileConfig {
     pub smtp_from: Option<String>,
     pub escalation_email: Option<String>,
     pub escalation_lang: Option<String>,
+    pub smtp_ca_file: Option<PathBuf>,
     pub categories: Option<Vec<Category>>,
 }
 
@@ -786,6 +791,8 @@ pub struct MailSettings {
     pub escalation: Option<String>,
     /// The escalation mail's language (`SPEAKUP_ESCALATION_LANG`).
     pub escalation_lang: crate::i18n::Lang,
+    /// A private certificate authority for the SMTP server (`SPEAKUP_SMTP_CA_FILE`), PEM.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 fn invalid(name: &'static str, message: &str) -> ConfigError {
@@ -836,6 +843,13 @@ impl MailSettings {
                 .find(|l| l.code() == code.trim())
                 .ok_or_else(|| invalid("SPEAKUP_ESCALATION_LANG", "must be en, nl, fr or de"))?,
         };
+        let ca_pem = args
+            .smtp_ca_file
+            .clone()
+            .or_else(|| file.smtp_ca_file.clone())
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| ca_file(&p))
+            .transpose()?;
         let smtp = SmtpServer::parse(url.expose())?;
         let from =
             from.ok_or_else(|| invalid("SPEAKUP_SMTP_FROM", "is required with SPEAKUP_SMTP_URL"))?;
@@ -846,8 +860,23 @@ impl MailSettings {
                 .map(|e| mailbox("SPEAKUP_ESCALATION_EMAIL", &e))
                 .transpose()?,
             escalation_lang,
+            ca_pem,
         }))
     }
+}
+
+/// Reads `SPEAKUP_SMTP_CA_FILE`: it must hold a PEM certificate.
+fn ca_file(path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    const NAME: &str = "SPEAKUP_SMTP_CA_FILE";
+    let pem = std::fs::read(path)
+        .map_err(|e| invalid(NAME, &format!("{} cannot be read: {e}", path.display())))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(invalid(
+            NAME,
+            &format!("{} holds no PEM certificate", path.display()),
+        ));
+    }
+    Ok(pem)
 }
 
 impl SmtpServer {
@@ -1232,6 +1261,7 @@ mod tests {
                 smtp_from: from.map(Into::into),
                 escalation_email: esc.map(Into::into),
                 escalation_lang: None,
+                smtp_ca_file: None,
             },
             ..Default::default()
         };
@@ -1359,6 +1389,7 @@ mod tests {
                 smtp_from: Some("noreply@example.org".into()),
                 escalation_email: None,
                 escalation_lang: Some("nl".into()),
+                smtp_ca_file: None,
             },
             ..serve
         };

@@ -1,5 +1,6 @@
 //! The mail transport for officer notifications: SMTP with STARTTLS (`smtp://`) or implicit
-//! TLS (`smtps://`) through lettre and rustls. It sends plain-text mails whose body is always
+//! TLS (`smtps://`) through lettre and rustls, the certificate checked against the public roots
+//! and an optional private authority (`SPEAKUP_SMTP_CA_FILE`). It sends plain-text mails whose body is always
 //! base64-encoded, so a mail's size depends only on its text's length (which the digests keep
 //! constant), never on which characters a digest happened to contain. The SMTP password is
 //! handed to lettre and nowhere else: no log line or error message carries it.
@@ -9,6 +10,7 @@ use std::time::Duration;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{MailSettings, SmtpTls};
@@ -40,18 +42,25 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// TLS to the SMTP server, checked against the public roots (webpki-roots) and, when
+/// `SPEAKUP_SMTP_CA_FILE` names one, a private certificate authority.
+fn tls_parameters(settings: &MailSettings) -> Result<TlsParameters, MailError> {
+    let tls = |e: lettre::transport::smtp::Error| MailError::Smtp(e.to_string());
+    let mut builder = TlsParameters::builder(settings.smtp.host.clone());
+    if let Some(pem) = &settings.ca_pem {
+        builder = builder.add_root_certificate(Certificate::from_pem(pem).map_err(tls)?);
+    }
+    builder.build_rustls().map_err(tls)
+}
+
 impl Mailer {
     pub fn new(settings: &MailSettings) -> Result<Self, MailError> {
         let s = &settings.smtp;
-        let smtp = |e: lettre::transport::smtp::Error| MailError::Smtp(e.to_string());
+        let plain = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host);
         let builder = match s.tls {
-            SmtpTls::Implicit => {
-                AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(smtp)?
-            }
-            SmtpTls::StartTls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host).map_err(smtp)?
-            }
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
+            SmtpTls::Implicit => plain.tls(Tls::Wrapper(tls_parameters(settings)?)),
+            SmtpTls::StartTls => plain.tls(Tls::Required(tls_parameters(settings)?)),
+            SmtpTls::None => plain,
         };
         let mut builder = builder.port(s.port).timeout(Some(TIMEOUT));
         if let Some(user) = &s.user {

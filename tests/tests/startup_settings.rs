@@ -63,6 +63,7 @@ fn dangerous_settings_are_warned_and_secrets_redacted() {
                     smtp_from: Some("Speak Up <noreply@example.org>".into()),
                     escalation_email: None,
                     escalation_lang: None,
+                    smtp_ca_file: None,
                 },
                 ..Default::default()
             },
