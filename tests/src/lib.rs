@@ -440,6 +440,27 @@ impl TestApp {
     }
 
     /// The single integer a query returns (a `COUNT(*)`), on either database.
+    /// Runs one statement on the app's database, as someone with database access would.
+    pub async fn execute(&self, sql: &str) {
+        let q = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c =
+                    <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.database_url)
+                        .await
+                        .expect("connect");
+                sqlx::Executor::execute(&mut c, q).await.map(|_| ())
+            }
+            Backend::Postgres => {
+                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::Executor::execute(&mut c, q).await.map(|_| ())
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     pub async fn scalar(&self, sql: &str) -> i64 {
         let q = sqlx::AssertSqlSafe(sql.to_owned());
         match self.backend {

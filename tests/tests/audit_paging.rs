@@ -7,24 +7,6 @@ use speakup::domain::audit::AuditEntry;
 use speakup_tests::officer::{admin_via_cli, attr, create_account, enroll, login};
 use speakup_tests::*;
 
-async fn execute(app: &TestApp, sql: &str) {
-    let q = sqlx::AssertSqlSafe(sql.to_owned());
-    match app.backend {
-        Backend::Sqlite => {
-            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::Executor::execute(&mut c, q).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::Executor::execute(&mut c, q).await.unwrap();
-        }
-    }
-}
-
 /// The row numbers in the page's table, in page order.
 fn shown(page: &str) -> Vec<i64> {
     let body = &page[page.find("<tbody>").expect("table body")..];
@@ -125,10 +107,9 @@ async fn audit_is_paged_filtered_and_checked(backend: Backend) {
     // but the page that shows the row calls the chain broken there, and so does every
     // later view, since a broken chain forgets the checkpoint.
     let old = 20;
-    execute(
-        &app,
-        &format!("UPDATE audit_log SET detail = 'nothing happened' WHERE seq = {old}"),
-    )
+    app.execute(&format!(
+        "UPDATE audit_log SET detail = 'nothing happened' WHERE seq = {old}"
+    ))
     .await;
     let page = app
         .page(
@@ -142,10 +123,9 @@ async fn audit_is_paged_filtered_and_checked(backend: Backend) {
     let v = verdict(&app.page(&auditor.client, "/officer/audit").await);
     assert!(v.contains(&format!("BROKEN at row {old}")), "{v}");
     // Put back, the chain is intact again (checked in full, as no checkpoint is left).
-    execute(
-        &app,
-        &format!("UPDATE audit_log SET detail = '' WHERE seq = {old}"),
-    )
+    app.execute(&format!(
+        "UPDATE audit_log SET detail = '' WHERE seq = {old}"
+    ))
     .await;
     let v = verdict(&app.page(&auditor.client, "/officer/audit").await);
     assert!(v.contains("class=\"box ok\""), "{v}");
@@ -189,23 +169,20 @@ async fn rewrite_from(app: &TestApp, from: i64) {
             r.entry.detail = "rewritten".into();
         }
         let hash = chain_hash(&prev, r.seq, &r.entry);
-        execute(
-            app,
-            &format!(
-                "UPDATE audit_log SET detail = '{}', prev_hash = {}, hash = {} WHERE seq = {}",
-                r.entry.detail,
-                bytes(&prev),
-                bytes(&hash),
-                r.seq
-            ),
-        )
+        app.execute(&format!(
+            "UPDATE audit_log SET detail = '{}', prev_hash = {}, hash = {} WHERE seq = {}",
+            r.entry.detail,
+            bytes(&prev),
+            bytes(&hash),
+            r.seq
+        ))
         .await;
         prev = hash.to_vec();
     }
-    execute(
-        app,
-        &format!("UPDATE audit_head SET hash = {} WHERE id = 1", bytes(&prev)),
-    )
+    app.execute(&format!(
+        "UPDATE audit_head SET hash = {} WHERE id = 1",
+        bytes(&prev)
+    ))
     .await;
 }
 

@@ -186,7 +186,7 @@ async fn mail_goes_out_over_tls_only_to_a_trusted_server(backend: Backend) {
             assert!(tokio::time::Instant::now() < deadline, "{mode}: {out}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        run_sql(&app, "DELETE FROM notify_sent").await;
+        app.execute("DELETE FROM notify_sent").await;
     }
     // A CA file that holds no certificate is refused at start, by name.
     let bogus = certs.path().join("server.csr");
@@ -197,24 +197,6 @@ async fn mail_goes_out_over_tls_only_to_a_trusted_server(backend: Backend) {
     assert!(!contains(&captured_logs(), SMTP_PASSWORD));
     app.expect_warnings(&["could not be delivered"]);
     app.finish().await;
-}
-
-async fn run_sql(app: &TestApp, sql: &str) {
-    let q = sqlx::AssertSqlSafe(sql.to_owned());
-    match app.backend {
-        Backend::Sqlite => {
-            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::Executor::execute(&mut c, q).await.unwrap();
-        }
-        Backend::Postgres => {
-            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::Executor::execute(&mut c, q).await.unwrap();
-        }
-    }
 }
 
 on_both_databases!(mail_goes_out_over_tls_only_to_a_trusted_server);
