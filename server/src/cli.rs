@@ -80,6 +80,22 @@ pub enum Command {
     },
     /// Send the officers' notification mails that are due (SMTP settings as for `serve`).
     Notify(NotifyArgs),
+    /// Print the yearly figures (whole months; any figure from fewer than 5 cases as `<5`).
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The first month: `YYYY-MM` or a date `YYYY-MM-DD` (its month); default January of
+    /// this year.
+    #[arg(long, default_value = "")]
+    pub from: String,
+    /// The last month, included (same forms); default this month.
+    #[arg(long, default_value = "")]
+    pub to: String,
+    /// `csv` or `json`.
+    #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +198,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
             key_file,
         } => restore(&cli.common, &file, force, key_file, out).await,
         Command::Notify(args) => notify(&cli.common, args, out).await,
+        Command::Stats(args) => stats(&cli.common, &args, out).await,
     }
 }
 
@@ -546,4 +563,29 @@ async fn case(
             Ok(())
         }
     }
+}
+
+/// `speakup stats`: the figures the statistics page shows, audited as taken by the operator.
+async fn stats(
+    common: &CommonArgs,
+    args: &StatsArgs,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    use crate::app::stats::{self, Format, Taker};
+    let app = app(common).await?;
+    let range = stats::range(&args.from, &args.to, app.clock.today()).map_err(|_| {
+        anyhow::anyhow!(
+            "--from/--to: give months as YYYY-MM (or dates YYYY-MM-DD), the second not before \
+             the first, at most ten years apart (got {:?} and {:?})",
+            args.from,
+            args.to
+        )
+    })?;
+    let format = Format::parse(&args.format).context("--format: csv or json")?;
+    let text = stats::export(&app, Taker::Cli, &range, format).await?;
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        writeln!(out)?;
+    }
+    Ok(())
 }

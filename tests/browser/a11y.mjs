@@ -12,7 +12,7 @@
 //     itself needs JavaScript): report form with validation errors, receipt
 //     (server-encrypted), mailbox (server mode; with an error shown). Officer pages: login, failed login,
 //     enrollment, case list, case page (key unlocked, report decrypted), admin accounts,
-//     settings, audit log, account, an officer 404.
+//     settings, audit log, statistics, account, an officer 404.
 //     Prints {axe_version, axe_injection, pages: [{name, url, violations, dark_violations,
 //     phone: {scroll_width, small_targets}}]}. Violations are reported, not judged: the Rust
 //     test fails on any with impact "serious" or "critical".
@@ -435,6 +435,7 @@ async function officer(browser, base, opts) {
       ["/officer/admin/accounts", "admin accounts"],
       ["/officer/admin/settings", "admin settings"],
       ["/officer/audit", "audit log"],
+      ["/officer/stats", "statistics"],
       ["/officer/account", "officer account"],
       ["/officer/no-such-page", "officer 404"],
     ]) {

@@ -3,7 +3,7 @@
 //! officer reaches: landing, report form (also with validation errors), receipt (browser and
 //! server encryption), follow-up (also failed), mailbox (sealed and server mode), error pages,
 //! officer login (also failed), enrollment, case list, case page (locked and decrypted), admin
-//! accounts, settings, audit log and account, in the light and the dark colour scheme.
+//! accounts, settings, audit log, statistics and account, in the light and the dark colour scheme.
 //! The test fails on any violation of impact "serious" or "critical", listing them; the
 //! lesser ones are printed.
 //!
@@ -44,6 +44,7 @@ const PAGES: &[&str] = &[
     "admin accounts",
     "admin settings",
     "audit log",
+    "statistics",
     "officer account",
     "officer 404",
 ];

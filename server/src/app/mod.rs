@@ -17,6 +17,7 @@ pub mod posters;
 pub mod readiness;
 pub mod retention;
 pub mod settings;
+pub mod stats;
 pub mod uploads;
 
 use crate::clock::SharedClock;

@@ -117,6 +117,8 @@ pub mod action {
     pub const OWNER_CHANGED: &str = "owner_changed";
     pub const NOTIFY_CHANGED: &str = "notify_changed";
     pub const TEST_MAIL: &str = "test_mail";
+    /// The yearly figures taken as a file (CSV download or `speakup stats`), with the range.
+    pub const STATS_EXPORTED: &str = "stats_exported";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -149,6 +151,7 @@ pub mod action {
         OWNER_CHANGED,
         NOTIFY_CHANGED,
         TEST_MAIL,
+        STATS_EXPORTED,
     ];
 }
 

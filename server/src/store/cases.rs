@@ -16,6 +16,7 @@ use super::{
 };
 use crate::domain::holder::{Author, CaseId, Holder, OfficerId};
 use crate::domain::receipt::stored_lookup;
+use crate::domain::stats::CaseFacts;
 use crate::i18n::Lang;
 
 #[async_trait::async_trait]
@@ -56,8 +57,14 @@ pub trait Cases: Send + Sync {
     ) -> StoreResult<bool>;
 
     /// Deletes a case with everything it owns: items, their ciphertext, envelopes, access
-    /// rows and history (retention). The audit log keeps its entries about the case.
-    async fn delete_case(&self, case_id: &CaseId, audit: &AuditEntry) -> StoreResult<()>;
+    /// rows and history (retention), leaving `left` for the yearly figures. The audit log
+    /// keeps its entries about the case.
+    async fn delete_case(
+        &self,
+        case_id: &CaseId,
+        left: &CaseFacts,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
 
     async fn events(&self, case_id: &CaseId) -> StoreResult<Vec<EventRecord>>;
 }
@@ -438,7 +445,12 @@ macro_rules! cases_sql {
                 Ok(true)
             }
 
-            async fn delete_case(&self, case_id: &CaseId, audit: &AuditEntry) -> StoreResult<()> {
+            async fn delete_case(
+                &self,
+                case_id: &CaseId,
+                left: &CaseFacts,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
                 let mut tx = self.write_tx().await?;
                 let case_id = case_id.as_str();
                 let rows = sqlx::query(
@@ -467,6 +479,7 @@ macro_rules! cases_sql {
                     sqlx::query("DELETE FROM chunks WHERE blob_id = $1").bind(b).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM blobs WHERE id = $1").bind(b).execute(&mut *tx).await?;
                 }
+                Self::leave_stats_in(&mut tx, left).await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())

@@ -14,6 +14,7 @@ pub mod ops;
 mod records;
 mod sessions;
 mod settings;
+mod stats;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub use notify::{HoldingRow, Notices};
 pub use records::*;
 pub use sessions::Sessions;
 pub use settings::SiteSettings;
+pub use stats::{Statistics, StatsCase};
 
 pub use crate::domain::audit::{AuditEntry, AuditRecord};
 
@@ -68,6 +70,7 @@ pub trait Store:
     + AuditLog
     + SiteSettings
     + Notices
+    + Statistics
     + Send
     + Sync
     + 'static

@@ -35,10 +35,16 @@ pub struct Filter {
 /// live in that feature's own catalog block, from `<block>.audit_action.*`.
 fn action_label(t: &Tr, action: &str) -> String {
     let key = format!("audit.action.{action}");
-    match t.get(&key) {
-        label if label != key => label.to_owned(),
-        _ => t.get(&format!("workflow.audit_action.{action}")).to_owned(),
+    if t.get(&key) != key {
+        return t.get(&key).to_owned();
     }
+    for block in ["workflow", "stats"] {
+        let k = format!("{block}.audit_action.{action}");
+        if t.get(&k) != k {
+            return t.get(&k).to_owned();
+        }
+    }
+    action.to_owned()
 }
 
 fn row(t: &Tr, zone: &OrgTimeZone, r: &AuditRecord) -> AuditRow {

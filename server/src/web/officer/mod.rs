@@ -15,6 +15,7 @@ pub mod login;
 pub mod pages;
 pub mod posters;
 pub mod session;
+pub mod stats;
 pub mod throttle;
 
 use crate::clock::{OrgTimeZone, offset_label};
@@ -174,6 +175,8 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
             get(admin::settings).post(admin::save_settings),
         )
         .route("/officer/audit", get(audit_view::show))
+        .route("/officer/stats", get(stats::show))
+        .route("/officer/stats.csv", get(stats::csv))
         .merge(uploads.merge(notify_routes()).merge(posters::routes()))
 }
 

@@ -1,0 +1,198 @@
+//! `/officer/stats` and `/officer/stats.csv`: the yearly figures for auditors, as tables and
+//! server-rendered SVG bar charts (no script, no third-party code; each chart hidden from
+//! screen readers beside the table that carries the same figures), and as a CSV download.
+//! Every figure has been through the small-cell rule (`domain::stats`) before it gets here.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::desk_for;
+use super::pages::Desk;
+use super::session::Officer;
+use crate::app::stats::{self, Format, Taker};
+use crate::domain::stats::{Cell, Figures, Table};
+use crate::i18n::{Lang, Tr};
+use crate::web::SharedState;
+use crate::web::shared::error::AppError;
+
+#[derive(Deserialize, Default)]
+pub struct RangeQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// One bar of a chart: its label, the figure as shown, and its geometry.
+pub struct Bar {
+    pub label: String,
+    pub shown: String,
+    pub y: u32,
+    pub width: u32,
+    pub text_y: u32,
+}
+
+/// A table of the page with its chart.
+pub struct Chart {
+    pub id: &'static str,
+    pub title: String,
+    pub bars: Vec<Bar>,
+    pub total: String,
+    pub height: u32,
+}
+
+/// A figure with its label (shares and durations).
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_stats.html")]
+pub struct StatsPage {
+    pub d: Desk,
+    pub from: String,
+    pub to: String,
+    /// Why the requested months were not used.
+    pub error: Option<String>,
+    pub csv: String,
+    pub charts: Vec<Chart>,
+    pub facts: Vec<Fact>,
+}
+
+const BAR_HEIGHT: u32 = 22;
+const BAR_GAP: u32 = 8;
+/// The longest bar, in the chart's own units (the SVG scales to the column's width).
+const BAR_MAX: f64 = 400.0;
+
+/// A row's label in the reader's language: stored words through the catalog, categories
+/// through the site's names, months as they are.
+fn label(t: &Tr, state: &SharedState, lang: Lang, table: &str, key: &str) -> String {
+    match table {
+        "month" => key.to_owned(),
+        "category" => state
+            .site
+            .get()
+            .category(key)
+            .map(|c| c.label(lang))
+            .unwrap_or_else(|| key.to_owned()),
+        "outcome" if key == crate::domain::stats::NO_OUTCOME => {
+            t.get("stats.no_outcome").to_owned()
+        }
+        _ => t.get(&format!("{table}.{key}")).to_owned(),
+    }
+}
+
+fn chart(t: &Tr, state: &SharedState, lang: Lang, id: &'static str, table: &Table) -> Chart {
+    let max = table
+        .rows
+        .iter()
+        .filter_map(|(_, c)| c.value())
+        .fold(0.0, f64::max);
+    let bars = table
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, (key, cell))| {
+            let y = i as u32 * (BAR_HEIGHT + BAR_GAP);
+            // A withheld cell draws no bar: its length would give the number away.
+            let width = match (cell, max > 0.0) {
+                (Cell::Shown(v), true) => (v / max * BAR_MAX).round().max(1.0) as u32,
+                _ => 0,
+            };
+            Bar {
+                label: label(t, state, lang, id, key),
+                shown: cell.to_string(),
+                y,
+                width,
+                text_y: y + BAR_HEIGHT - 6,
+            }
+        })
+        .collect::<Vec<_>>();
+    Chart {
+        id,
+        title: t.get(&format!("stats.by_{id}")).to_owned(),
+        height: (bars.len() as u32 * (BAR_HEIGHT + BAR_GAP)).max(BAR_HEIGHT),
+        bars,
+        total: table.total.to_string(),
+    }
+}
+
+fn facts(t: &Tr, f: &Figures) -> Vec<Fact> {
+    let mut out = Vec::new();
+    for (name, s) in f.shares() {
+        out.push(Fact {
+            label: t.fmt(&format!("stats.{name}"), &[("cases", &s.cases.to_string())]),
+            value: match s.percent {
+                Cell::Withheld => s.percent.to_string(),
+                p => format!("{p} %"),
+            },
+        });
+    }
+    for (name, d) in f.durations() {
+        for (what, cell) in [("median", d.median), ("max", d.max)] {
+            out.push(Fact {
+                label: t.get(&format!("stats.{name}.{what}")).to_owned(),
+                value: cell.to_string(),
+            });
+        }
+    }
+    out
+}
+
+pub async fn show(
+    State(state): State<SharedState>,
+    who: Officer,
+    Query(q): Query<RangeQuery>,
+) -> Result<Response, AppError> {
+    let today = state.clock.today();
+    // Months that do not read show this year's figures under a message naming the problem.
+    let (range, error) = match stats::range(&q.from, &q.to, today) {
+        Ok(r) => (r, None),
+        Err(_) => (stats::range("", "", today)?, Some("stats.invalid_range")),
+    };
+    let f = stats::figures(&state, &who.account, &range).await?;
+    let t = who.lang.tr();
+    let charts = f
+        .tables()
+        .into_iter()
+        .map(|(id, table)| chart(&t, &state, who.lang, id, table))
+        .collect();
+    let query = serde_urlencoded::to_string([("from", &f.from), ("to", &f.to)]).unwrap_or_default();
+    Ok(StatsPage {
+        d: desk_for(&state, &who, "stats", "/officer/stats"),
+        error: error.map(|k| t.get(k).to_owned()),
+        facts: facts(&t, &f),
+        csv: format!("/officer/stats.csv?{query}"),
+        from: f.from,
+        to: f.to,
+        charts,
+    }
+    .into_response())
+}
+
+pub async fn csv(
+    State(state): State<SharedState>,
+    who: Officer,
+    Query(q): Query<RangeQuery>,
+) -> Result<Response, AppError> {
+    let range = stats::range(&q.from, &q.to, state.clock.today())?;
+    let body = stats::export(&state, Taker::Auditor(&who.account), &range, Format::Csv).await?;
+    let name = format!(
+        "attachment; filename=\"speakup-statistics-{}-{}.csv\"",
+        range.first().map(|m| m.to_string()).unwrap_or_default(),
+        range.last().map(|m| m.to_string()).unwrap_or_default()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        body,
+    )
+        .into_response())
+}
