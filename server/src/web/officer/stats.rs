@@ -43,6 +43,8 @@ pub struct Chart {
     pub bars: Vec<Bar>,
     pub total: String,
     pub height: u32,
+    /// `0 0 640 height` (built here: the template's whitespace rule would join the numbers).
+    pub view_box: String,
 }
 
 /// A figure with its label (shares and durations).
@@ -113,10 +115,12 @@ fn chart(t: &Tr, state: &SharedState, lang: Lang, id: &'static str, table: &Tabl
             }
         })
         .collect::<Vec<_>>();
+    let height = (bars.len() as u32 * (BAR_HEIGHT + BAR_GAP)).max(BAR_HEIGHT);
     Chart {
         id,
+        view_box: format!("0 0 640 {height}"),
         title: t.get(&format!("stats.by_{id}")).to_owned(),
-        height: (bars.len() as u32 * (BAR_HEIGHT + BAR_GAP)).max(BAR_HEIGHT),
+        height,
         bars,
         total: table.total.to_string(),
     }
