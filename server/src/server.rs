@@ -110,10 +110,10 @@ async fn purge_loop(state: SharedState) {
             Ok(n) => tracing::info!(count = n, "ended expired officer sessions"),
             Err(e) => tracing::warn!(error = %e, "ending expired officer sessions failed"),
         }
-        let months = state.site.get().retention_months;
+        let policy = state.site.get().retention();
         match crate::app::retention::apply(
             state.store(),
-            months,
+            &policy,
             state.clock.today(),
             state.clock.now(),
         )

@@ -915,3 +915,11 @@ pub async fn spawn_on(
         expected_warnings: Vec::new(),
     }
 }
+
+/// A retention policy of the organisation's period alone, in months (no period by outcome).
+pub fn retention_months(months: u8) -> speakup::domain::retention::Policy {
+    speakup::domain::retention::Policy {
+        months,
+        ..Default::default()
+    }
+}

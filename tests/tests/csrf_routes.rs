@@ -133,6 +133,12 @@ const ROUTES: &[Route] = &[
         &[("account", "{id}")],
     ),
     (
+        "/officer/cases/{reference}/hold",
+        Who::Officer,
+        Body::Urlencoded,
+        &[("hold", "set"), ("reason", "A proceeding")],
+    ),
+    (
         "/officer/cases/{reference}/exclude",
         Who::Officer,
         Body::Urlencoded,

@@ -227,9 +227,14 @@ async fn figures_are_published_safely(backend: Backend) {
 
     // Retention deletes the three closed cases; what they left keeps the figures whole.
     let today = app.clock.today();
-    let deleted = speakup::app::retention::apply(app.store.as_ref(), 1, today, app.clock.now())
-        .await
-        .unwrap();
+    let deleted = speakup::app::retention::apply(
+        app.store.as_ref(),
+        &retention_months(1),
+        today,
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(deleted, 3);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM cases").await, 10);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM case_stats").await, 3);

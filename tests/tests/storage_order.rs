@@ -112,10 +112,14 @@ async fn deleted_cases_leave_no_ciphertext_on_disk(backend: Backend) {
         .await
         .unwrap();
     drop(c);
-    let deleted =
-        speakup::app::retention::apply(app.store.as_ref(), 1, app.clock.today(), app.clock.now())
-            .await
-            .unwrap();
+    let deleted = speakup::app::retention::apply(
+        app.store.as_ref(),
+        &retention_months(1),
+        app.clock.today(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(deleted, 1);
     let after = raw_files(&app);
     for s in &samples {

@@ -897,13 +897,13 @@ async fn retention_deletes_closed_cases(backend: Backend) {
     close(cases[1].id.clone(), today - time::Duration::days(30)).await;
     let now = speakup::clock::Clock::now(app.clock.as_ref());
     assert_eq!(
-        speakup::app::retention::apply(app.store.as_ref(), 0, today, now)
+        speakup::app::retention::apply(app.store.as_ref(), &retention_months(0), today, now)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        speakup::app::retention::apply(app.store.as_ref(), 12, today, now)
+        speakup::app::retention::apply(app.store.as_ref(), &retention_months(12), today, now)
             .await
             .unwrap(),
         1

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod backup;
 pub mod casework;
 pub mod export;
+pub mod holds;
 pub mod intake;
 pub mod items;
 pub mod mailbox;

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::audit::{action, entry};
 use super::{App, Error};
 use crate::config::{Category, Settings};
+use crate::domain::case::Outcome;
 use crate::domain::officer::parse_recipient;
+use crate::domain::retention::{MAX_MONTHS, Policy};
 use crate::i18n::Lang;
 use crate::store::{OfficerRecord, Store, StoreResult};
 
@@ -22,6 +24,7 @@ pub const NOTICE: &str = "landing_notice";
 pub const CATEGORIES: &str = "categories";
 pub const ESCROW: &str = "escrow_recipient";
 pub const RETENTION: &str = "retention_months";
+pub const RETENTION_BY_OUTCOME: &str = "retention_by_outcome";
 
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -32,6 +35,8 @@ pub struct Site {
     pub escrow: Option<age::x25519::Recipient>,
     /// Months after closing that a case is deleted; 0 keeps cases until deleted by hand.
     pub retention_months: u8,
+    /// Periods for particular outcomes, replacing `retention_months` for those cases.
+    pub retention_by_outcome: Vec<(Outcome, u8)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -48,6 +53,14 @@ impl Site {
         self.categories.iter().find(|c| c.code == code)
     }
 
+    /// The retention periods as `domain::retention` applies them.
+    pub fn retention(&self) -> Policy {
+        Policy {
+            months: self.retention_months,
+            by_outcome: self.retention_by_outcome.clone(),
+        }
+    }
+
     pub fn notice(&self, lang: Lang) -> &str {
         self.notice.get(lang.code()).map_or("", String::as_str)
     }
@@ -59,6 +72,7 @@ impl Site {
             categories: settings.site.categories.clone(),
             escrow: settings.site.escrow_recipient.clone(),
             retention_months: 0,
+            retention_by_outcome: Vec::new(),
         };
         for (name, value) in rows {
             let ok = match name.as_str() {
@@ -80,8 +94,11 @@ impl Site {
                     Err(_) => false,
                 },
                 RETENTION => serde_json::from_str::<u8>(&value)
-                    .map(|v| site.retention_months = v.min(super::retention::MAX_MONTHS))
+                    .map(|v| site.retention_months = v.min(MAX_MONTHS))
                     .is_ok(),
+                RETENTION_BY_OUTCOME => by_outcome_from_json(&value)
+                    .map(|v| site.retention_by_outcome = v)
+                    .is_some(),
                 _ => true,
             };
             if !ok {
@@ -158,6 +175,8 @@ pub struct SettingsInput {
     pub categories: String,
     pub escrow: String,
     pub retention_months: String,
+    /// Per outcome word, the months as typed; empty: the organisation's period.
+    pub retention_by_outcome: HashMap<String, String>,
 }
 
 impl SettingsInput {
@@ -176,6 +195,11 @@ impl SettingsInput {
                 .map(|r| r.to_string())
                 .unwrap_or_default(),
             retention_months: site.retention_months.to_string(),
+            retention_by_outcome: site
+                .retention_by_outcome
+                .iter()
+                .map(|(o, m)| (o.as_str().to_owned(), m.to_string()))
+                .collect(),
         }
     }
 }
@@ -227,29 +251,30 @@ fn validate(input: &SettingsInput) -> Result<(Rows, String), Vec<&'static str>> 
     if categories.is_none() {
         errors.push("settings.error.categories");
     }
-    let retention = input.retention_months.trim();
-    let retention = if retention.is_empty() {
-        Some(0)
-    } else {
-        retention
-            .parse::<u8>()
-            .ok()
-            .filter(|m| *m <= super::retention::MAX_MONTHS)
-    };
+    let retention = months(&input.retention_months).map(|m| m.unwrap_or(0));
     if retention.is_none() {
         errors.push("settings.error.retention");
+    }
+    let by_outcome = by_outcome(input);
+    if by_outcome.is_none() {
+        errors.push("retention.error_outcome");
     }
     let escrow = input.escrow.trim().to_owned();
     if !escrow.is_empty() && parse_recipient(&escrow).is_err() {
         errors.push("settings.error.escrow");
     }
-    let (Some(categories), Some(retention), true) = (categories, retention, errors.is_empty())
+    let (Some(categories), Some(retention), Some(by_outcome), true) =
+        (categories, retention, by_outcome, errors.is_empty())
     else {
         errors.dedup();
         return Err(errors);
     };
+    let periods: String = by_outcome
+        .iter()
+        .map(|(o, m)| format!(", {o} {m}"))
+        .collect();
     let detail = format!(
-        "organisation name, landing notices, {} categories, escrow {}",
+        "organisation name, landing notices, {} categories, escrow {}, retention {retention} months{periods}",
         categories.len(),
         if escrow.is_empty() {
             "none"
@@ -263,8 +288,43 @@ fn validate(input: &SettingsInput) -> Result<(Rows, String), Vec<&'static str>> 
         (CATEGORIES, categories_json(&categories)),
         (ESCROW, json(&escrow)),
         (RETENTION, json(&retention)),
+        (RETENTION_BY_OUTCOME, by_outcome_json(&by_outcome)),
     ];
     Ok((rows, detail))
+}
+
+/// A period as typed: empty is `Some(None)`; a whole number of months up to the maximum is
+/// `Some(Some(m))`; anything else `None`.
+fn months(typed: &str) -> Option<Option<u8>> {
+    match typed.trim() {
+        "" => Some(None),
+        t => t.parse::<u8>().ok().filter(|m| *m <= MAX_MONTHS).map(Some),
+    }
+}
+
+/// The periods typed for particular outcomes (the empty ones left out).
+fn by_outcome(input: &SettingsInput) -> Option<Vec<(Outcome, u8)>> {
+    let mut out = Vec::new();
+    for o in Outcome::ALL {
+        let typed = input.retention_by_outcome.get(o.as_str()).map_or("", |s| s);
+        if let Some(m) = months(typed)? {
+            out.push((*o, m));
+        }
+    }
+    Some(out)
+}
+
+fn by_outcome_json(v: &[(Outcome, u8)]) -> String {
+    let map: std::collections::BTreeMap<&str, u8> =
+        v.iter().map(|(o, m)| (o.as_str(), *m)).collect();
+    json(&map)
+}
+
+fn by_outcome_from_json(value: &str) -> Option<Vec<(Outcome, u8)>> {
+    let map: std::collections::BTreeMap<String, u8> = serde_json::from_str(value).ok()?;
+    map.into_iter()
+        .map(|(k, m)| Some((k.parse::<Outcome>().ok()?, m.min(MAX_MONTHS))))
+        .collect()
 }
 
 fn json<T: Serialize>(value: &T) -> String {

@@ -119,6 +119,9 @@ pub mod action {
     pub const TEST_MAIL: &str = "test_mail";
     /// The yearly figures taken as a file (CSV download or `speakup stats`), with the range.
     pub const STATS_EXPORTED: &str = "stats_exported";
+    /// A case put under a legal hold (retention keeps it), and the hold lifted; with the reason.
+    pub const LEGAL_HOLD_SET: &str = "legal_hold_set";
+    pub const LEGAL_HOLD_LIFTED: &str = "legal_hold_lifted";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -152,6 +155,8 @@ pub mod action {
         NOTIFY_CHANGED,
         TEST_MAIL,
         STATS_EXPORTED,
+        LEGAL_HOLD_SET,
+        LEGAL_HOLD_LIFTED,
     ];
 }
 

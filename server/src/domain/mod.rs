@@ -44,6 +44,7 @@ pub mod permission;
 pub mod poster;
 pub mod receipt;
 pub mod reference;
+pub mod retention;
 pub mod stats;
 pub mod timeline;
 

@@ -471,6 +471,7 @@ macro_rules! cases_sql {
                     "DELETE FROM case_keys WHERE case_id = $1",
                     "DELETE FROM case_access WHERE case_id = $1",
                     "DELETE FROM case_events WHERE case_id = $1",
+                    "DELETE FROM legal_holds WHERE case_id = $1",
                     "DELETE FROM cases WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(case_id).execute(&mut *tx).await?;

@@ -9,6 +9,7 @@ mod audit;
 mod backends;
 mod blobs;
 mod cases;
+mod holds;
 mod notify;
 pub mod ops;
 mod records;
@@ -24,6 +25,7 @@ pub use audit::{AuditLog, AuditSearch};
 pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;
 pub use cases::Cases;
+pub use holds::LegalHolds;
 pub use notify::{HoldingRow, Notices};
 pub use records::*;
 pub use sessions::Sessions;
@@ -71,6 +73,7 @@ pub trait Store:
     + SiteSettings
     + Notices
     + Statistics
+    + LegalHolds
     + Send
     + Sync
     + 'static

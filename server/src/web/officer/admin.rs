@@ -14,6 +14,7 @@ use super::session::Officer;
 use crate::app::accounts::{self, AccountChange, Changer, LINK_HOURS, NewAccount, require};
 use crate::app::notify;
 use crate::app::settings::{self, SettingsInput};
+use crate::domain::case::Outcome;
 use crate::domain::holder::OfficerId;
 use crate::domain::officer::{OfficerEmail, OfficerName, Role, Roles};
 use crate::domain::permission::Permission;
@@ -211,6 +212,17 @@ fn settings_page(
         categories: input.categories.clone(),
         escrow: input.escrow.clone(),
         retention_months: input.retention_months.trim().parse().unwrap_or(0),
+        retention_outcomes: Outcome::ALL
+            .iter()
+            .map(|o| {
+                let typed = input.retention_by_outcome.get(o.as_str());
+                (
+                    o.as_str(),
+                    format!("outcome.{o}"),
+                    typed.cloned().unwrap_or_default(),
+                )
+            })
+            .collect(),
         saved,
         errors,
     }
@@ -269,6 +281,13 @@ pub async fn save_settings(
         categories: get(&form, "categories").to_owned(),
         escrow: get(&form, "escrow").trim().to_owned(),
         retention_months: get(&form, "retention_months").to_owned(),
+        retention_by_outcome: Outcome::ALL
+            .iter()
+            .map(|o| {
+                let field = format!("retention_{o}");
+                (o.as_str().to_owned(), get(&form, &field).to_owned())
+            })
+            .collect(),
     };
     if let Err(errors) = settings::save(&state, &who.account, &input).await? {
         let mail = mail_panel(&state, None).await?;

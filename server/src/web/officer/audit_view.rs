@@ -38,7 +38,7 @@ fn action_label(t: &Tr, action: &str) -> String {
     if t.get(&key) != key {
         return t.get(&key).to_owned();
     }
-    for block in ["workflow", "stats"] {
+    for block in ["workflow", "stats", "retention"] {
         let k = format!("{block}.audit_action.{action}");
         if t.get(&k) != k {
             return t.get(&k).to_owned();

@@ -21,10 +21,12 @@ use super::pages::{
 use super::session::Officer;
 use super::when;
 use crate::app::casework::{self, CaseView, Happened, Opened};
+use crate::app::holds;
 use crate::clock::OrgTimeZone;
 use crate::domain::case::{ItemKind, Outcome};
 use crate::domain::holder::{Author, OfficerId};
 use crate::domain::officer::Role;
+use crate::domain::permission::Permission;
 use crate::domain::timeline::Moment;
 use crate::i18n::Tr;
 use crate::store::{EventRecord, ItemRecord, OfficerRecord, read_blob};
@@ -318,6 +320,9 @@ pub async fn render(
         owner: v.owner.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
         owner_choices: colleagues(&v.owner_choices),
         reporter_lang: v.reporter_lang,
+        hold_since: holds::current(state, c).await?.map(|d| t.date(d)),
+        may_hold: Permission::ManageCaseAccess.granted_to(&who.account.roles),
+        open_too_long: holds::open_too_long(&site.retention(), c, state.clock.today()),
     };
     Ok(page.into_response())
 }
@@ -340,6 +345,8 @@ fn done_notice(done: &str) -> Option<&'static str> {
         "exclude_lift" => "case.done.exclude_lift",
         "acknowledged" => "case.done.acknowledged",
         "owner" => "workflow.done_owner",
+        "hold_set" => "retention.done_set",
+        "hold_lifted" => "retention.done_lifted",
         "acknowledged_kept" => "workflow.done_acknowledged_kept",
         _ => return None,
     })

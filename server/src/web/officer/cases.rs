@@ -11,6 +11,7 @@ use super::desk_for;
 use super::pages::{CaseRow, CasesPage, Choice, Counter};
 use super::session::Officer;
 use crate::app::casework::{self, CaseList, Filter};
+use crate::app::holds;
 use crate::app::settings::Site;
 use crate::domain::case::CaseStatus;
 use crate::domain::deadlines::{ACK_DUE_SOON_DAYS, Counts, DueSoon, FEEDBACK_DUE_SOON_DAYS};
@@ -147,7 +148,8 @@ fn counters(t: &Tr, n: &Counts, f: &Filter) -> Vec<Counter> {
 }
 
 /// The table's rows: metadata only, dates in the officer's language.
-fn rows(t: &Tr, site: &Site, found: &CaseList, lang: Lang) -> Vec<CaseRow> {
+fn rows(t: &Tr, site: &Site, found: &CaseList, (lang, today): (Lang, time::Date)) -> Vec<CaseRow> {
+    let policy = site.retention();
     found
         .cases
         .iter()
@@ -164,6 +166,7 @@ fn rows(t: &Tr, site: &Site, found: &CaseList, lang: Lang) -> Vec<CaseRow> {
             ack_flag: l.deadlines.ack,
             feedback_due: t.date(l.deadlines.feedback_due),
             feedback_flag: l.deadlines.feedback,
+            open_too_long: holds::open_too_long(&policy, &l.case, today),
         })
         .collect()
 }
@@ -184,7 +187,7 @@ pub async fn list(
     };
     let found = casework::list(&state, &who.account, &f).await?;
     let (t, site) = (who.lang.tr(), state.site.get());
-    let rows = rows(&t, &site, &found, who.lang);
+    let rows = rows(&t, &site, &found, (who.lang, state.clock.today()));
     let (statuses, categories, assignees, sorts) = filters(&t, &site, &found, &f, who.lang);
     let dues = DueSoon::ALL
         .iter()

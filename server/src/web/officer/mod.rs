@@ -11,6 +11,7 @@ pub mod audit_view;
 pub mod case;
 pub mod cases;
 pub mod enroll;
+pub mod hold;
 pub mod login;
 pub mod pages;
 pub mod posters;
@@ -121,6 +122,7 @@ fn case_routes() -> Router<SharedState> {
         .route("/officer/cases/{reference}/grants", post(actions::grant))
         .route("/officer/cases/{reference}/revoke", post(actions::revoke))
         .route("/officer/cases/{reference}/owner", post(actions::owner))
+        .route("/officer/cases/{reference}/hold", post(hold::hold))
         .route("/officer/cases/{reference}/exclude", post(actions::exclude))
         .route(
             "/officer/cases/{reference}/exclude/confirm",

@@ -101,6 +101,8 @@ pub struct CaseRow {
     pub ack_flag: DeadlineState,
     pub feedback_due: String,
     pub feedback_flag: DeadlineState,
+    /// Not closed and older than the retention period: flagged, never deleted.
+    pub open_too_long: bool,
 }
 
 impl CaseRow {
@@ -269,6 +271,12 @@ pub struct CasePage {
     pub owner_choices: Vec<Colleague>,
     /// The reporter's language (its own name is shown; its code marks the templates' `lang`).
     pub reporter_lang: crate::i18n::Lang,
+    /// The day the case was put under a legal hold, shown; `None`: not held.
+    pub hold_since: Option<String>,
+    /// Whether this person may set or lift a hold (who may manage the case's access).
+    pub may_hold: bool,
+    /// Not closed and older than the retention period.
+    pub open_too_long: bool,
 }
 
 pub struct AccountRow {
@@ -313,6 +321,8 @@ pub struct SettingsPage {
     pub categories: String,
     pub escrow: String,
     pub retention_months: u8,
+    /// One field per outcome: (outcome word, catalog key of its label, months as typed).
+    pub retention_outcomes: Vec<(&'static str, String, String)>,
     pub saved: bool,
     pub errors: Vec<&'static str>,
     pub mail: MailPanel,
