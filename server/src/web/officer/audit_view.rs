@@ -33,12 +33,22 @@ pub struct Filter {
 
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels
 /// live in that feature's own catalog block, from `<block>.audit_action.*`.
+/// The catalog tables that name audit actions (each feature's block adds its own).
+const ACTION_TABLES: &[&str] = &[
+    "audit.action",
+    "workflow.audit_action",
+    "login_failures.audit_action",
+];
+
 fn action_label(t: &Tr, action: &str) -> String {
-    let key = format!("audit.action.{action}");
-    match t.get(&key) {
-        label if label != key => label.to_owned(),
-        _ => t.get(&format!("workflow.audit_action.{action}")).to_owned(),
+    for table in ACTION_TABLES {
+        let key = format!("{table}.{action}");
+        match t.get(&key) {
+            label if label != key => return label.to_owned(),
+            _ => {}
+        }
     }
+    action.to_owned()
 }
 
 fn row(t: &Tr, zone: &OrgTimeZone, r: &AuditRecord) -> AuditRow {
