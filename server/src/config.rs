@@ -1177,6 +1177,20 @@ mod tests {
             ),
             (
                 ServeArgs {
+                    rate_reads_per_client: Some(0),
+                    ..Default::default()
+                },
+                "SPEAKUP_RATE_READS_PER_CLIENT",
+            ),
+            (
+                ServeArgs {
+                    rate_reads_per_client: Some(u32::MAX),
+                    ..Default::default()
+                },
+                "SPEAKUP_RATE_READS_PER_CLIENT",
+            ),
+            (
+                ServeArgs {
                     max_attachments: Some(51),
                     ..Default::default()
                 },
@@ -1259,6 +1273,7 @@ mod tests {
         assert_eq!(s.max_attachments, 10);
         assert_eq!(s.rate_per_client, 20);
         assert_eq!(s.rate_global, 300);
+        assert_eq!(s.rate_reads_per_client, DEFAULT_READS_PER_CLIENT);
         assert_eq!(s.max_attachment_bytes, 100 * 1024 * 1024);
         assert_eq!(s.connections.header_timeout, Duration::from_secs(10));
         assert_eq!(s.connections.idle_timeout, Duration::from_secs(60));
