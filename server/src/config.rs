@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// Reporter submissions per minute across all clients (behind Tor all share one address).
     #[arg(long, env = "SPEAKUP_RATE_GLOBAL")]
     pub rate_global: Option<u32>,
+    /// Reporter reads of a case (the mailbox page, each item, each download) per client per
+    /// minute.
+    #[arg(long, env = "SPEAKUP_RATE_READS_PER_CLIENT")]
+    pub rate_reads_per_client: Option<u32>,
     /// The server key file (cookie and CSRF keys), kept outside the database. Default: beside
     /// a SQLite database; required with PostgreSQL.
     #[arg(long, env = "SPEAKUP_KEY_FILE")]
@@ -168,6 +172,7 @@ pub struct FileConfig {
     pub max_attachments: Option<usize>,
     pub rate_per_client: Option<u32>,
     pub rate_global: Option<u32>,
+    pub rate_reads_per_client: Option<u32>,
     pub key_file: Option<PathBuf>,
     pub trusted_proxy: Option<Vec<IpAddr>>,
     pub header_timeout_secs: Option<u64>,
@@ -275,6 +280,8 @@ pub struct Settings {
     pub max_attachments: usize,
     pub rate_per_client: u32,
     pub rate_global: u32,
+    /// Reporter reads of a case per client per minute (`web::shared::ratelimit::reads`).
+    pub rate_reads_per_client: u32,
     /// Where the server key file is (see crate::keyfile); `None` when the database is not a
     /// SQLite file and no path was configured, which the start refuses.
     pub key_file: Option<PathBuf>,
@@ -355,6 +362,35 @@ fn time_zone(serve: &ServeArgs, file: &FileConfig) -> Result<OrgTimeZone, Config
 }
 
 /// The given value or the default, refused with the setting's name outside `range`.
+/// The rate limits, per minute: reporter submissions per client and across all clients, and
+/// reporter reads of a case per client. Reads are generous: the mailbox page fetches each
+/// item on its own, so a long thread costs one read per message and file name.
+fn rates(serve: &ServeArgs, file: &FileConfig) -> Result<(u32, u32, u32), ConfigError> {
+    let per_client = ranged(
+        "SPEAKUP_RATE_PER_CLIENT",
+        serve.rate_per_client.or(file.rate_per_client),
+        20,
+        1..=MAX_RATE_PER_MINUTE,
+    )?;
+    let global = ranged(
+        "SPEAKUP_RATE_GLOBAL",
+        serve.rate_global.or(file.rate_global),
+        300,
+        1..=MAX_RATE_PER_MINUTE,
+    )?;
+    let reads = ranged(
+        "SPEAKUP_RATE_READS_PER_CLIENT",
+        serve.rate_reads_per_client.or(file.rate_reads_per_client),
+        DEFAULT_READS_PER_CLIENT,
+        1..=MAX_RATE_PER_MINUTE,
+    )?;
+    Ok((per_client, global, reads))
+}
+
+/// Reporter reads per client per minute by default: a thread of several hundred items opens
+/// at once, and a reader who meets the limit waits seconds, not minutes.
+pub const DEFAULT_READS_PER_CLIENT: u32 = 600;
+
 fn ranged<T>(
     name: &'static str,
     given: Option<T>,
@@ -455,6 +491,7 @@ impl fmt::Debug for Settings {
             .field("max_attachments", &self.max_attachments)
             .field("rate_per_client", &self.rate_per_client)
             .field("rate_global", &self.rate_global)
+            .field("rate_reads_per_client", &self.rate_reads_per_client)
             .field("key_file", &self.key_file)
             .field("connections", &self.connections)
             .field(
@@ -498,6 +535,7 @@ impl Settings {
         let site = SiteDefaults::resolve(serve, &file)?;
         let mail = MailSettings::resolve(&serve.mail, &file)?;
         let connections = Connections::resolve(serve, &file)?;
+        let (rate_per_client, rate_global, rate_reads_per_client) = rates(serve, &file)?;
         let time_zone = time_zone(serve, &file)?;
         let bind = serve
             .bind
@@ -517,18 +555,6 @@ impl Settings {
             serve.max_attachments.or(file.max_attachments),
             10,
             1..=50,
-        )?;
-        let rate_per_client = ranged(
-            "SPEAKUP_RATE_PER_CLIENT",
-            serve.rate_per_client.or(file.rate_per_client),
-            20,
-            1..=MAX_RATE_PER_MINUTE,
-        )?;
-        let rate_global = ranged(
-            "SPEAKUP_RATE_GLOBAL",
-            serve.rate_global.or(file.rate_global),
-            300,
-            1..=MAX_RATE_PER_MINUTE,
         )?;
         let database_url = common
             .database_url
@@ -559,6 +585,7 @@ impl Settings {
             max_attachments,
             rate_per_client,
             rate_global,
+            rate_reads_per_client,
             connections,
         })
     }
@@ -663,7 +690,7 @@ impl Settings {
     fn non_default_limits(&self, d: &Settings, note: &mut impl FnMut(&'static str, bool, String)) {
         let mib = |b: u64| (b / (1024 * 1024)).to_string();
         let (c, dc) = (&self.connections, &d.connections);
-        let rows: [(&'static str, bool, String); 11] = [
+        let rows: [(&'static str, bool, String); 12] = [
             (
                 "SPEAKUP_MAX_ATTACHMENT_MIB",
                 self.max_attachment_bytes != d.max_attachment_bytes,
@@ -683,6 +710,11 @@ impl Settings {
                 "SPEAKUP_RATE_GLOBAL",
                 self.rate_global != d.rate_global,
                 self.rate_global.to_string(),
+            ),
+            (
+                "SPEAKUP_RATE_READS_PER_CLIENT",
+                self.rate_reads_per_client != d.rate_reads_per_client,
+                self.rate_reads_per_client.to_string(),
             ),
             (
                 "SPEAKUP_KEY_FILE",
@@ -1145,6 +1177,20 @@ mod tests {
             ),
             (
                 ServeArgs {
+                    rate_reads_per_client: Some(0),
+                    ..Default::default()
+                },
+                "SPEAKUP_RATE_READS_PER_CLIENT",
+            ),
+            (
+                ServeArgs {
+                    rate_reads_per_client: Some(u32::MAX),
+                    ..Default::default()
+                },
+                "SPEAKUP_RATE_READS_PER_CLIENT",
+            ),
+            (
+                ServeArgs {
                     max_attachments: Some(51),
                     ..Default::default()
                 },
@@ -1227,6 +1273,7 @@ mod tests {
         assert_eq!(s.max_attachments, 10);
         assert_eq!(s.rate_per_client, 20);
         assert_eq!(s.rate_global, 300);
+        assert_eq!(s.rate_reads_per_client, DEFAULT_READS_PER_CLIENT);
         assert_eq!(s.max_attachment_bytes, 100 * 1024 * 1024);
         assert_eq!(s.connections.header_timeout, Duration::from_secs(10));
         assert_eq!(s.connections.idle_timeout, Duration::from_secs(60));

@@ -141,6 +141,13 @@ async fn purge_loop(state: SharedState) {
             Ok(n) => tracing::info!(count = n, "added reporter actions to the audit log"),
             Err(e) => tracing::warn!(error = %e, "adding reporter actions to the audit log failed"),
         }
+        // Windows of failed sign-ins that are over join the chain as one row each.
+        let over = state.clock.now().unix_timestamp() - crate::domain::audit::FAILURE_WINDOW_SECS;
+        match state.store.close_login_failures(None, over).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "closed windows of failed sign-ins"),
+            Err(e) => tracing::warn!(error = %e, "closing windows of failed sign-ins failed"),
+        }
         // Uploads are stamped with a day only; anything begun before yesterday is abandoned.
         let before = state.clock.today().saturating_sub(Days::days(1));
         match state.store.purge_incomplete_blobs(before).await {

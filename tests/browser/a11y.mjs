@@ -251,11 +251,11 @@ async function openMailbox(page, receipt) {
   ]);
 }
 
-/** Waits until every `[data-age]` item of the page is handled; fails on a failed one. */
+/** Waits until every `[data-age]` or `[data-age-src]` item of the page is handled; fails on a failed one. */
 async function decrypted(page) {
   await until("the page to decrypt", async () => {
     if ((await page.locator('[data-decrypted="failed"]').count()) > 0) fail(`decryption failed: ${await pageError(page)}`);
-    return (await page.locator("[data-age][data-format]:not([data-decrypted])").count()) === 0;
+    return (await page.locator('[data-format]:is([data-age], [data-age-src]:not([data-age-src=""])):not([data-decrypted])').count()) === 0;
   });
 }
 

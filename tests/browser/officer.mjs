@@ -343,8 +343,8 @@ async function work(opts) {
 
 /** Counts `[data-decrypted]` markers; fails on any "failed" or any still undecrypted item. */
 async function decryptedMarkers(page) {
-  await until("every [data-age] item to be handled", async () =>
-    (await page.locator("[data-age][data-format]:not([data-decrypted])").count()) === 0,
+  await until("every [data-age] and [data-age-src] item to be handled", async () =>
+    (await page.locator('[data-format]:is([data-age], [data-age-src]:not([data-age-src=""])):not([data-decrypted])').count()) === 0,
   );
   const failed = await page.locator('[data-decrypted="failed"]').count();
   check(failed === 0, `${failed} item(s) failed to decrypt: ${await pageError(page)}`);

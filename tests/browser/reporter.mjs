@@ -129,13 +129,13 @@ async function openMailbox(page, receipt, seen) {
   }
 }
 
-/** Waits until every `[data-age]` item is handled; fails on a failed one or a locked mailbox. */
+/** Waits until every `[data-age]` or `[data-age-src]` item is handled; fails on a failed one or a locked mailbox. */
 async function allDecrypted(page) {
-  await until("every [data-age] item to decrypt", async () => {
+  await until("every [data-age] and [data-age-src] item to decrypt", async () => {
     const failed = await page.locator('[data-decrypted="failed"]').count();
     if (failed > 0) fail(`${failed} item(s) failed to decrypt in the mailbox: ${await pageError(page)}`);
     if (await page.locator("#mailbox-locked").isVisible()) fail("the mailbox says it is locked in this tab");
-    return (await page.locator("[data-age][data-format]:not([data-decrypted])").count()) === 0;
+    return (await page.locator('[data-format]:is([data-age], [data-age-src]:not([data-age-src=""])):not([data-decrypted])').count()) === 0;
   });
   return page.locator('[data-decrypted="ok"]').count();
 }

@@ -171,7 +171,7 @@ async function casePage(page, base, reference, keyFile, expect, checks) {
   await page.setInputFiles("#identity-file", keyFile);
   await until("the page to decrypt", async () => {
     if ((await page.locator('[data-decrypted="failed"]').count()) > 0) fail(`decryption failed: ${await pageError(page)}`);
-    return (await page.locator("[data-age][data-format]:not([data-decrypted])").count()) === 0;
+    return (await page.locator('[data-format]:is([data-age], [data-age-src]:not([data-age-src=""])):not([data-decrypted])').count()) === 0;
   });
   const entries = await page.evaluate(() =>
     [...document.querySelectorAll("#timeline > li")].map((li) => ({

@@ -241,6 +241,27 @@ pub async fn open_case(app: &TestApp, p: &Person, reference: &str) -> CaseView {
     }
 }
 
+/// An item's age file as the case page's script fetches it: from the `data-age-src` route of
+/// the first element whose tag contains `marker` (pages list items; none carries ciphertext).
+pub async fn fetch_item(
+    app: &TestApp,
+    client: &reqwest::Client,
+    html: &str,
+    marker: &str,
+) -> Vec<u8> {
+    let src = html_unescape(&attr(html, marker, "data-age-src"));
+    let res = client.get(app.url(&src)).send().await.expect("item");
+    assert_eq!(res.status(), 200, "GET {src}");
+    res.bytes().await.expect("item body").to_vec()
+}
+
+/// An attribute value as the browser reads it (the template escapes `&`).
+pub fn html_unescape(s: &str) -> String {
+    s.replace("&amp;", "&")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+}
+
 /// Posts a `data-encrypt` form: named fields, then binary age parts, like the script does.
 pub async fn post_parts(
     app: &TestApp,
@@ -282,4 +303,30 @@ pub async fn first_reference(app: &TestApp, p: &Person) -> String {
         .next()
         .expect("reference")
         .to_owned()
+}
+
+/// Failed sign-ins as the audit log states them, by reason: each `login_failed` row is one
+/// failure, and each `login_failures_repeated` row (a closed window) adds the counts it lists
+/// after "by reason:".
+pub async fn failed_sign_ins(app: &TestApp) -> std::collections::BTreeMap<String, i64> {
+    let rows = app.store.audit_rows(0, 100_000).await.expect("audit rows");
+    let mut out = std::collections::BTreeMap::new();
+    for r in rows {
+        match r.entry.action.as_str() {
+            "login_failed" => *out.entry(r.entry.detail.clone()).or_default() += 1,
+            "login_failures_repeated" => {
+                let (_, list) = r
+                    .entry
+                    .detail
+                    .split_once("by reason: ")
+                    .unwrap_or_else(|| panic!("no reasons in {}", r.entry.detail));
+                for pair in list.split("; ") {
+                    let (reason, n) = pair.rsplit_once(' ').expect("reason and count");
+                    *out.entry(reason.to_owned()).or_default() += n.parse::<i64>().expect("count");
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }

@@ -4,7 +4,7 @@
 
 use age::x25519::{Identity, Recipient};
 use speakup::domain::receipt::ReceiptToken;
-use speakup_tests::officer::{attr, b64, decrypt, encrypt};
+use speakup_tests::officer::{attr, decrypt, encrypt, fetch_item};
 use speakup_tests::*;
 
 struct Sealed {
@@ -201,7 +201,12 @@ async fn browser_path_round_trip(backend: Backend) {
         "the server decrypted a sealed mailbox"
     );
     let reporter_id = k.token.derive().secret.identity();
-    let report_age = b64(&attr(&mailbox, "data-format=\"report\"", "data-age"));
+    // The page lists items; each one's ciphertext comes from its own route.
+    assert!(
+        !mailbox.contains("YWdlLWVuY3J5cHRpb24"),
+        "ciphertext inlined in the page"
+    );
+    let report_age = fetch_item(&app, &sealed_client, &mailbox, "data-format=\"report\"").await;
     assert!(
         String::from_utf8(decrypt(&reporter_id, &report_age))
             .unwrap()

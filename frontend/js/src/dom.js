@@ -1,9 +1,10 @@
 // The DOM plumbing both entry points share (officer.js, reporter.js): element lookup, the
-// page's `speakup-text` strings, status lines, busy forms, filling `[data-age]` elements with
-// their plaintext, posting `data-encrypt` forms and saving decrypted downloads
+// page's `speakup-text` strings, status lines, busy forms, filling `[data-age]` elements (or
+// `[data-age-src]` ones, whose ciphertext is fetched from the item's own route) with their
+// plaintext, posting `data-encrypt` forms and saving decrypted downloads
 // (docs/browser-contract.md). Decrypted text is only ever placed with textContent.
 
-import { decryptBase64Text, decryptResponse } from "./cipher.js";
+import { CipherError, decrypt, decryptBase64Text, decryptResponse } from "./cipher.js";
 import { appendParts, safeFileName } from "./forms.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -98,9 +99,52 @@ export function fillFields(el, format, plaintext) {
   }
 }
 
+/* ---------- fetching item ciphertext ---------- */
+
+/** How often a fetch refused with 429 is tried again, and the longest wait between tries. */
+export const FETCH_TRIES = 5;
+const MAX_WAIT_MS = 30_000;
+
+/** Waits `ms` milliseconds (replaced in tests). */
+export let sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export function setSleep(fn) {
+  sleep = fn;
+}
+
 /**
- * Decrypts one `[data-age][data-format]` element in place and marks it `data-decrypted` `ok` or
- * `failed` (a failed `text` element says `decrypt_failed`).
+ * Fetches one item's age file from its own route (`data-age-src`), as bytes. A 429 (the
+ * reporter's read budget) is waited out as `Retry-After` says and tried again, a few times;
+ * any other error status fails.
+ * @param {string} src
+ * @returns {Promise<Uint8Array>}
+ */
+export async function fetchAge(src) {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(src, { credentials: "same-origin", cache: "no-store" });
+    if (res.ok) return new Uint8Array(await res.arrayBuffer());
+    if (res.status !== 429 || attempt >= FETCH_TRIES) {
+      throw Object.assign(new CipherError(`HTTP ${res.status}`), { status: res.status });
+    }
+    const seconds = Number.parseInt(res.headers.get("retry-after") ?? "", 10);
+    await sleep(Math.min(MAX_WAIT_MS, (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000));
+  }
+}
+
+/** An element's age file as text: inline in `data-age` (base64) or fetched from `data-age-src`. */
+async function elementText(el, identities) {
+  if (el.dataset.age) return decryptBase64Text(identities, el.dataset.age);
+  const bytes = await decrypt(identities, await fetchAge(el.dataset.ageSrc ?? ""));
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new CipherError("decrypted content is not UTF-8 text");
+  }
+}
+
+/**
+ * Decrypts one `[data-age][data-format]` or `[data-age-src][data-format]` element in place
+ * and marks it `data-decrypted` `ok` or `failed` (a failed `text` element says
+ * `decrypt_failed`).
  * @param {Element} el
  * @param {string | CryptoKey | Array<string | CryptoKey>} identities one identity or several
  * @returns {Promise<boolean>} whether it opened
@@ -108,7 +152,7 @@ export function fillFields(el, format, plaintext) {
 export async function decryptElement(el, identities) {
   const format = el.dataset.format;
   try {
-    const plaintext = await decryptBase64Text(identities, el.dataset.age);
+    const plaintext = await elementText(el, identities);
     if (format === "text") el.textContent = plaintext;
     else if (format === "report" || format === "identity") fillFields(el, format, plaintext);
     else throw new Error(`unknown data-format ${format}`);
@@ -120,6 +164,34 @@ export async function decryptElement(el, identities) {
     if (format === "text") el.textContent = t("decrypt_failed");
     return false;
   }
+}
+
+/** The page's elements to decrypt: inline ones, and those whose item route is given. */
+export function sealedElements(root = document) {
+  return $$("[data-format]", root).filter((el) => el.dataset.age || el.dataset.ageSrc);
+}
+
+/** How many items are fetched and decrypted at once. */
+export const PARALLEL = 4;
+
+/**
+ * Decrypts `elements` a few at a time (so a long page does not fire every fetch at once),
+ * in page order; resolves to each one's result.
+ * @param {Element[]} elements
+ * @param {string | CryptoKey | Array<string | CryptoKey>} identities
+ * @returns {Promise<boolean[]>}
+ */
+export async function decryptAll(elements, identities) {
+  const results = new Array(elements.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < elements.length) {
+      const i = next++;
+      results[i] = await decryptElement(elements[i], identities);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, elements.length) }, worker));
+  return results;
 }
 
 /* ---------- downloads ---------- */
@@ -140,7 +212,7 @@ export function saveBlob(blob, name) {
 /**
  * Wires every `button.decrypt-download[data-src]`: a click fetches the age file from `data-src`,
  * decrypts it while it downloads and saves it under the name decrypted from `data-name-age`
- * (else `attachment`).
+ * (inline) or fetched from `data-name-src` (else `attachment`).
  * @param {() => unknown} identities the identity or identities to decrypt with, read at each
  *   click; a falsy answer stops the click (the caller has said why)
  * @param {(button: Element, message: string) => void} status shows progress and errors
@@ -157,6 +229,9 @@ export function setupDownloads(identities, status) {
         let name = "attachment";
         if (button.dataset.nameAge) {
           name = safeFileName(await decryptBase64Text(ids, button.dataset.nameAge));
+        } else if (button.dataset.nameSrc) {
+          const bytes = await decrypt(ids, await fetchAge(button.dataset.nameSrc));
+          name = safeFileName(new TextDecoder().decode(bytes));
         }
         const res = await fetch(button.dataset.src, { credentials: "same-origin" });
         if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });

@@ -11,11 +11,12 @@ import {
   $,
   $$,
   busy,
-  decryptElement,
+  decryptAll,
   formReporter,
   loadText,
   plaintextLeaks,
   postParts,
+  sealedElements,
   setupDownloads,
   statusLine,
   t,
@@ -141,8 +142,8 @@ async function decryptPage() {
       return;
     }
   }
-  const items = $$("[data-age][data-format]").filter((el) => el !== envelope);
-  const results = await Promise.all(items.map((el) => decryptElement(el, identities)));
+  const items = sealedElements().filter((el) => el !== envelope);
+  const results = await decryptAll(items, identities);
   if (results.includes(false)) setStatus(t("decrypt_failed"));
 }
 

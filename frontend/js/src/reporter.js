@@ -12,11 +12,12 @@ import {
   $,
   $$,
   busy,
-  decryptElement,
+  decryptAll,
   formReporter,
   loadText,
   plaintextLeaks,
   postParts,
+  sealedElements,
   setupDownloads,
   statusLine,
   t,
@@ -306,12 +307,12 @@ function showLocked() {
 }
 
 async function decryptMailbox() {
-  const items = $$("[data-age][data-format]");
+  const items = sealedElements();
   if (!mailbox.identity) {
     showLocked();
     return;
   }
-  const results = await Promise.all(items.map((el) => decryptElement(el, mailbox.identity)));
+  const results = await decryptAll(items, mailbox.identity);
   // Nothing opened: the identity kept in this tab belongs to another receipt.
   if (results.length > 0 && !results.includes(true)) showLocked();
 }

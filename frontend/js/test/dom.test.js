@@ -10,13 +10,18 @@ import {
   $,
   $$,
   busy,
+  decryptAll,
   decryptElement,
+  FETCH_TRIES,
+  fetchAge,
   fillFields,
   formReporter,
   loadText,
   plaintextLeaks,
   postParts,
   saveBlob,
+  sealedElements,
+  setSleep,
   setupDownloads,
   statusLine,
   t,
@@ -620,4 +625,130 @@ test("whenParsed logs a failed start and lets the page say so", async (tc) => {
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(failed, 1);
   assert.deepEqual(errors.mock.calls[0].arguments, ["speakup: start failed", boom]);
+});
+
+/* ---------- items fetched from their own route ---------- */
+
+/** A `fetch` stand-in serving `routes` (path → list of Responses makers, one per call). */
+function routeFetch(routes) {
+  const calls = [];
+  const fetch = async (src, init) => {
+    calls.push([src, init]);
+    const queue = routes[src];
+    if (!queue || queue.length === 0) return new Response("not here", { status: 404 });
+    return queue.length > 1 ? queue.shift()() : queue[0]();
+  };
+  return { fetch, calls };
+}
+
+test("decryptElement fetches an item's age file from data-age-src", async () => {
+  const ct = await encrypt(me.recipient, "Fetched on its own");
+  const { fetch, calls } = routeFetch({ "/mailbox/items/a1": [() => new Response(ct)] });
+  const el = new El("p", { dataset: { ageSrc: "/mailbox/items/a1", format: "text" } });
+  assert.equal(await withGlobals({ fetch }, () => decryptElement(el, me.identity)), true);
+  assert.equal(el.textContent, "Fetched on its own");
+  assert.deepEqual(calls, [["/mailbox/items/a1", { credentials: "same-origin", cache: "no-store" }]]);
+});
+
+test("fetchAge waits out a 429 as Retry-After says, and gives up after a few tries", async () => {
+  const waits = [];
+  setSleep(async (ms) => waits.push(ms));
+  try {
+    const ct = await encrypt(me.recipient, "x");
+    const limited = () => new Response("slow down", { status: 429, headers: { "retry-after": "2" } });
+    const { fetch } = routeFetch({ "/a": [limited, limited, () => new Response(ct)] });
+    const bytes = await withGlobals({ fetch }, () => fetchAge("/a"));
+    assert.deepEqual(bytes, ct);
+    assert.deepEqual(waits, [2000, 2000]);
+
+    waits.length = 0;
+    const always = routeFetch({ "/b": [() => new Response("", { status: 429 })] });
+    await assert.rejects(withGlobals({ fetch: always.fetch }, () => fetchAge("/b")), (e) => e.status === 429);
+    assert.equal(always.calls.length, FETCH_TRIES);
+    assert.deepEqual(waits, new Array(FETCH_TRIES - 1).fill(1000), "no Retry-After: a second");
+
+    const gone = routeFetch({});
+    await assert.rejects(withGlobals({ fetch: gone.fetch }, () => fetchAge("/c")), (e) => e.status === 404);
+    assert.equal(gone.calls.length, 1, "only a 429 is tried again");
+  } finally {
+    setSleep((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+});
+
+test("decryptElement marks an item whose route fails as failed", async (tc) => {
+  tc.mock.method(console, "error", () => {});
+  useStrings();
+  const { fetch } = routeFetch({});
+  const el = new El("p", { dataset: { ageSrc: "/mailbox/items/gone", format: "text" } });
+  assert.equal(await withGlobals({ fetch }, () => decryptElement(el, me.identity)), false);
+  assert.equal(el.dataset.decrypted, "failed");
+  assert.equal(el.textContent, "Could not decrypt");
+});
+
+test("sealedElements finds inline and fetched items, not those without either", async () => {
+  const inline = new El("p", { dataset: { age: "QUJD", format: "text" } });
+  const fetched = new El("p", { dataset: { ageSrc: "/x", format: "text" } });
+  const none = new El("span", { dataset: { ageSrc: "", format: "text" } });
+  const doc = fakeDocument({ queries: { "[data-format]": [inline, none, fetched] } });
+  assert.deepEqual(
+    await withGlobals({ document: doc }, () => sealedElements()),
+    [inline, fetched],
+  );
+});
+
+test("decryptAll fetches a few items at a time and keeps the page order", async () => {
+  let open = 0;
+  let most = 0;
+  const routes = {};
+  const els = [];
+  for (let i = 0; i < 10; i++) {
+    const ct = await encrypt(me.recipient, `item ${i}`);
+    routes[`/i/${i}`] = [
+      async () => {
+        open++;
+        most = Math.max(most, open);
+        await new Promise((r) => setTimeout(r, 5));
+        open--;
+        return new Response(ct);
+      },
+    ];
+    els.push(new El("p", { dataset: { ageSrc: `/i/${i}`, format: "text" } }));
+  }
+  const { fetch } = routeFetch(routes);
+  const results = await withGlobals({ fetch }, () => decryptAll(els, me.identity));
+  assert.deepEqual(results, new Array(10).fill(true));
+  assert.deepEqual(
+    els.map((e) => e.textContent),
+    els.map((_, i) => `item ${i}`),
+  );
+  assert.ok(most <= 4 && most > 1, `at most four at once (saw ${most})`);
+});
+
+test("setupDownloads fetches the encrypted name from data-name-src", async (tc) => {
+  useStrings();
+  const nameCt = await encrypt(me.recipient, "../Report.pdf");
+  const body = await encrypt(me.recipient, "pdf bytes");
+  tc.mock.method(console, "error", () => {});
+  const urls = objectUrls(tc);
+  const timers = laterTimers();
+  const button = new El("button", { dataset: { src: "/f/1", nameSrc: "/f/1/text" } });
+  const doc = fakeDocument({ queries: { "button.decrypt-download[data-src]": [button] } });
+  const saved = [];
+  const createElement = doc.createElement;
+  doc.createElement = (tag) => {
+    const el = createElement(tag);
+    if (tag === "a") saved.push(el);
+    return el;
+  };
+  const { fetch, calls } = routeFetch({ "/f/1/text": [() => new Response(nameCt)], "/f/1": [() => new Response(body)] });
+  await withGlobals({ document: doc }, () => setupDownloads(() => me.identity, () => {}));
+  await withGlobals({ document: doc, fetch, setTimeout: timers.setTimeout }, () =>
+    button.listeners.click({ preventDefault: () => {} }),
+  );
+  assert.deepEqual(
+    calls.map((c) => c[0]),
+    ["/f/1/text", "/f/1"],
+  );
+  assert.equal(saved[0].download, "Report.pdf");
+  assert.equal(urls.revoked.length, 0);
 });

@@ -9,7 +9,7 @@ use age::x25519::Recipient;
 use super::audit::{action, entry, record};
 use super::{App, Error, Result};
 use crate::auth;
-use crate::domain::audit::CLI_ACTOR;
+use crate::domain::audit::{CLI_ACTOR, FAILURE_WINDOW_SECS, failure_bucket};
 use crate::domain::holder::OfficerId;
 use crate::domain::officer::{OfficerEmail, OfficerName, Role, Roles};
 use crate::domain::permission::Permission;
@@ -325,10 +325,21 @@ pub struct SignedIn {
     pub reset_notice: Option<i64>,
 }
 
-/// Audits a failed sign-in; always the same neutral answer.
-async fn failed(app: &App, a: &SignInAttempt<'_>, why: &str) -> Result<Option<SignedIn>> {
+/// Audits a failed sign-in; always the same neutral answer. Failures are counted per window
+/// (`domain::audit::FAILURE_WINDOW_SECS`) in the account's bucket, or one bucket for every
+/// address that is no account: the first of a window gets its own row, the rest one summary
+/// row when the window closes, so a flood of guesses cannot flood the audit log.
+async fn failed(
+    app: &App,
+    a: &SignInAttempt<'_>,
+    why: &str,
+    known_account: bool,
+) -> Result<Option<SignedIn>> {
     let audit = entry(app.clock.now(), a.email, action::LOGIN_FAILED, "", why);
-    record(app.store(), &audit).await?;
+    let bucket = failure_bucket(a.email, known_account);
+    app.store
+        .count_login_failure(&bucket, &audit, FAILURE_WINDOW_SECS)
+        .await?;
     Ok(None)
 }
 
@@ -338,21 +349,23 @@ async fn failed(app: &App, a: &SignInAttempt<'_>, why: &str) -> Result<Option<Si
 /// Password checks run off the async workers with bounded concurrency; a blocked peer costs
 /// no hash at all.
 pub async fn sign_in(app: &App, a: &SignInAttempt<'_>) -> Result<Option<SignedIn>> {
-    if a.peer_blocked {
-        return failed(app, a, "too many attempts from this address").await;
-    }
     let unix = app.clock.now().unix_timestamp();
     let found = app.store.officer_by_email(a.email).await?;
-    let Some((account, secrets)) = found.filter(|(acc, _)| !acc.disabled) else {
+    let found = found.filter(|(acc, _)| !acc.disabled);
+    if a.peer_blocked {
+        let why = "too many attempts from this address";
+        return failed(app, a, why, found.is_some()).await;
+    }
+    let Some((account, secrets)) = found else {
         auth::burn_password_check_bounded(a.password).await;
-        return failed(app, a, "unknown or disabled account").await;
+        return failed(app, a, "unknown or disabled account", false).await;
     };
     let (Some(hash), Some(seed)) = (
         secrets.password_hash.as_deref(),
         secrets.totp_secret.as_deref(),
     ) else {
         auth::burn_password_check_bounded(a.password).await;
-        return failed(app, a, "enrollment not finished").await;
+        return failed(app, a, "enrollment not finished", true).await;
     };
     let reserved = app
         .store
@@ -361,7 +374,7 @@ pub async fn sign_in(app: &App, a: &SignInAttempt<'_>) -> Result<Option<SignedIn
     if reserved.is_none() {
         // Same cost as any other answer, so a locked account cannot be told from an unknown one.
         auth::burn_password_check_bounded(a.password).await;
-        return failed(app, a, "account locked after repeated failures").await;
+        return failed(app, a, "account locked after repeated failures", true).await;
     }
     let password_ok = auth::verify_password_bounded(hash, a.password).await;
     let step = auth::check_code(seed, a.code, unix);
@@ -375,7 +388,7 @@ pub async fn sign_in(app: &App, a: &SignInAttempt<'_>) -> Result<Option<SignedIn
             (true, None) => "wrong code",
             (true, Some(_)) => "code already used",
         };
-        return failed(app, a, why).await;
+        return failed(app, a, why, true).await;
     }
     start_session(app, a, &account).await.map(Some)
 }
@@ -391,6 +404,10 @@ async fn start_session(
             .delete_session(&auth::hash_token(old), None)
             .await?;
     }
+    // The failures before this sign-in are counted in the chain before it.
+    app.store
+        .close_login_failures(Some(&failure_bucket(a.email, true)), i64::MAX)
+        .await?;
     let now = app.clock.now();
     let (token, hash) = auth::new_token().map_err(Error::internal)?;
     let audit = entry(now, a.email, action::LOGIN, "", "");

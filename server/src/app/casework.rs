@@ -451,6 +451,24 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
     })
 }
 
+/// The blob holding one item's text as the case page's browser fetches it: a message's,
+/// note's or the report's age file, or an attachment's encrypted name. Not audited on its
+/// own: the page view that lists the item was (`case_opened`), and the web layer serves it
+/// only with that view's read token. The identity item is never served here: it is read
+/// only through a reveal, which is audited with its reason.
+pub async fn item_text(app: &App, o: &Opened, item: &str) -> Result<String> {
+    let found = app
+        .store
+        .item(&o.case.id, item)
+        .await?
+        .ok_or(Error::NotFound)?;
+    match found.kind {
+        ItemKind::Attachment => found.name_blob_id.ok_or(Error::NotFound),
+        ItemKind::Identity => Err(Error::NotFound),
+        _ => Ok(found.blob_id),
+    }
+}
+
 /// The attachment's stored ciphertext, for the browser to decrypt; audited.
 pub async fn download(
     app: &App,
@@ -460,10 +478,9 @@ pub async fn download(
 ) -> Result<ItemRecord> {
     let found = app
         .store
-        .items(&o.case.id)
+        .item(&o.case.id, item)
         .await?
-        .into_iter()
-        .find(|i| i.id == item && i.kind == ItemKind::Attachment)
+        .filter(|i| i.kind == ItemKind::Attachment)
         .ok_or(Error::NotFound)?;
     audit_only(
         app,

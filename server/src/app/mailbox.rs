@@ -1,8 +1,9 @@
 //! The reporter's anonymous mailbox: opening it with a receipt (or, on the browser path, the
 //! lookup value the browser derived), assembling the thread, replies on both roads, and
-//! finding an attachment to download. On the server path the thread is decrypted in memory
-//! for one response; on the browser path it is handed over as ciphertext. Every reporter
-//! action is queued for the audit log with its day only.
+//! finding an attachment to download. The thread comes a page at a time; on the server path
+//! the page's items are decrypted in memory, one at a time, for one response; on the browser
+//! path the page lists item ids and the browser fetches each item's ciphertext on its own
+//! route ([`item_text`]). Every reporter action is queued for the audit log with its day only.
 
 use std::collections::HashMap;
 
@@ -43,12 +44,13 @@ pub async fn case_of(app: &App, keys: &ReporterKeys) -> Result<Option<CaseRecord
     Ok(app.store.case_by_lookup(&keys.lookup.0).await?)
 }
 
-/// A piece of text as the page gets it: read by the server, ciphertext for the browser, or
-/// unreadable (it did not decrypt; the page says so and shows everything else).
+/// A piece of text as the page gets it: read by the server, left sealed (the id of the item
+/// whose ciphertext holds it, which the browser fetches on its own route), or unreadable (it
+/// did not decrypt; the page says so and shows everything else).
 #[derive(Debug, Clone)]
 pub enum Text {
     Plain(String),
-    Sealed(Vec<u8>),
+    Sealed(String),
     Unreadable,
 }
 
@@ -67,7 +69,8 @@ pub struct Entry {
     pub files: Vec<File>,
 }
 
-/// The report as filed. Plain fields are empty on the browser path, which gets `sealed`.
+/// The report as filed. Plain fields are empty on the browser path, which gets the ids of the
+/// report and identity items in `sealed` and `sealed_identity`.
 #[derive(Default)]
 pub struct Report {
     pub what: String,
@@ -75,88 +78,66 @@ pub struct Report {
     pub involved: String,
     pub name: String,
     pub contact: String,
-    pub sealed: Option<Vec<u8>>,
-    pub sealed_identity: Option<Vec<u8>>,
+    pub sealed: Option<String>,
+    pub sealed_identity: Option<String>,
     /// The report or identity item did not decrypt.
     pub unreadable: bool,
 }
+
+/// Thread entries on one page of the mailbox, newest page first: a page costs the same
+/// memory (and, on the browser path, the same number of item fetches) however long the
+/// thread grows.
+pub const THREAD_PAGE: usize = 25;
 
 pub struct Thread {
     pub anonymous: bool,
     pub report: Report,
     pub report_files: Vec<File>,
+    /// This page's entries, oldest first.
     pub entries: Vec<Entry>,
+    /// This page (0 is the newest) and how many there are (at least 1).
+    pub page: usize,
+    pub pages: usize,
 }
 
-/// How the page reads items: with the reporter's identity, or not at all (browser path).
-struct Reader<'a> {
-    app: &'a App,
-    identity: Option<Identity>,
+/// The entries of `page` (0 the newest) out of `len`, oldest first, and the number of pages.
+fn page_range(len: usize, page: usize) -> (std::ops::Range<usize>, usize, usize) {
+    let pages = len.div_ceil(THREAD_PAGE).max(1);
+    let page = page.min(pages - 1);
+    let end = len - page * THREAD_PAGE;
+    (end.saturating_sub(THREAD_PAGE)..end, page, pages)
 }
 
-impl Reader<'_> {
-    async fn text(&self, blob: &str) -> Result<Text> {
-        let ct = read_blob(self.app.store(), blob).await?;
-        Ok(match &self.identity {
-            Some(id) => match crypto::decrypt(id, &ct) {
-                Ok(pt) => Text::Plain(String::from_utf8_lossy(&pt).into_owned()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "a mailbox item did not decrypt; shown as unreadable");
-                    Text::Unreadable
-                }
-            },
-            None => Text::Sealed(ct),
-        })
-    }
-
-    /// The decrypted item; `Ok(Some(None))` when it did not decrypt, `Ok(None)` on the
-    /// browser path.
-    async fn plain(&self, blob: &str) -> Result<Option<Option<Zeroizing<Vec<u8>>>>> {
-        let Some(id) = &self.identity else {
-            return Ok(None);
+/// Every attachment by the item it came with ("" for files sent on their own), names sealed.
+fn files_by_parent(items: &[ItemRecord]) -> HashMap<String, Vec<File>> {
+    let mut by_parent: HashMap<String, Vec<File>> = HashMap::new();
+    for i in items.iter().filter(|i| i.kind == ItemKind::Attachment) {
+        let name = match &i.name_blob_id {
+            Some(_) => Text::Sealed(i.id.clone()),
+            None => Text::Plain("attachment".to_owned()),
         };
-        let ct = read_blob(self.app.store(), blob).await?;
-        Ok(Some(match crypto::decrypt(id, &ct) {
-            Ok(pt) => Some(pt),
-            Err(e) => {
-                tracing::warn!(error = %e, "a report item did not decrypt; shown as unreadable");
-                None
-            }
-        }))
-    }
-
-    async fn files(&self, items: &[ItemRecord]) -> Result<HashMap<String, Vec<File>>> {
-        let mut by_parent: HashMap<String, Vec<File>> = HashMap::new();
-        for i in items.iter().filter(|i| i.kind == ItemKind::Attachment) {
-            let name = match &i.name_blob_id {
-                Some(b) => self.text(b).await?,
-                None => Text::Plain("attachment".to_owned()),
-            };
-            let file = File {
+        by_parent
+            .entry(i.parent_id.clone().unwrap_or_default())
+            .or_default()
+            .push(File {
                 id: i.id.clone(),
                 name,
                 size: i.size,
-            };
-            by_parent
-                .entry(i.parent_id.clone().unwrap_or_default())
-                .or_default()
-                .push(file);
-        }
-        Ok(by_parent)
+            });
     }
+    by_parent
 }
 
-/// Everything the reporter may see of the case, oldest first.
+/// One page of what the reporter may see of the case, oldest first; the report comes with
+/// every page. Only metadata is read here; on the server path [`open_page`] then decrypts
+/// this page's texts, one item at a time.
 pub async fn thread(
     app: &App,
     keys: &ReporterKeys,
     sealed: bool,
     case: &CaseRecord,
+    page: usize,
 ) -> Result<Thread> {
-    let reader = Reader {
-        app,
-        identity: (!sealed).then(|| keys.secret.identity()),
-    };
     let items: Vec<ItemRecord> = app
         .store
         .items(&case.id)
@@ -164,38 +145,37 @@ pub async fn thread(
         .into_iter()
         .filter(|i| i.reporter_visible)
         .collect();
-    let mut files = reader.files(&items).await?;
-    let mut t = Thread {
-        anonymous: case.mode != ReportMode::Confidential,
-        report: Report::default(),
-        report_files: Vec::new(),
-        entries: Vec::new(),
-    };
+    let mut files = files_by_parent(&items);
+    let mut report = Report::default();
+    let mut report_files = Vec::new();
+    let mut entries = Vec::new();
     for i in &items {
         match i.kind {
             ItemKind::Report => {
-                read_report(&reader, i, &mut t.report).await?;
-                t.report_files = files.remove(&i.id).unwrap_or_default();
+                report.sealed = Some(i.id.clone());
+                report_files = files.remove(&i.id).unwrap_or_default();
             }
-            ItemKind::Identity => read_identity(&reader, i, &mut t.report).await?,
-            ItemKind::Message => t.entries.push(Entry {
+            ItemKind::Identity => report.sealed_identity = Some(i.id.clone()),
+            ItemKind::Message => entries.push(Entry {
                 from_reporter: i.author.is_reporter(),
                 day: i.created_on,
-                body: Some(reader.text(&i.blob_id).await?),
+                body: Some(Text::Sealed(i.id.clone())),
                 files: files.remove(&i.id).unwrap_or_default(),
             }),
             _ => {}
         }
     }
     // Files sent without a message stand on their own in the thread.
-    let mut loose = files.remove("").unwrap_or_default();
     for i in items
         .iter()
         .filter(|i| i.kind == ItemKind::Attachment && i.parent_id.is_none())
     {
-        if let Some(pos) = loose.iter().position(|f| f.id == i.id) {
-            let file = loose.remove(pos);
-            t.entries.push(Entry {
+        let loose = files.get_mut("").and_then(|l| {
+            let pos = l.iter().position(|f| f.id == i.id)?;
+            Some(l.remove(pos))
+        });
+        if let Some(file) = loose {
+            entries.push(Entry {
                 from_reporter: i.author.is_reporter(),
                 day: i.created_on,
                 body: None,
@@ -203,36 +183,135 @@ pub async fn thread(
             });
         }
     }
+    let (range, page, pages) = page_range(entries.len(), page);
+    let mut t = Thread {
+        anonymous: case.mode != ReportMode::Confidential,
+        report,
+        report_files,
+        entries: entries.drain(range).collect(),
+        page,
+        pages,
+    };
+    if !sealed {
+        open_page(app, &keys.secret.identity(), &items, &mut t).await?;
+    }
     Ok(t)
 }
 
-async fn read_report(reader: &Reader<'_>, i: &ItemRecord, out: &mut Report) -> Result<()> {
-    match reader.plain(&i.blob_id).await? {
-        Some(None) => out.unreadable = true,
-        Some(Some(pt)) => {
+/// The server path: decrypts the page's texts with the reporter's identity, one item at a
+/// time (each ciphertext is dropped once read). One that does not decrypt is unreadable and
+/// everything else shows as usual.
+async fn open_page(
+    app: &App,
+    identity: &Identity,
+    items: &[ItemRecord],
+    t: &mut Thread,
+) -> Result<()> {
+    let by_id: HashMap<&str, &ItemRecord> = items.iter().map(|i| (i.id.as_str(), i)).collect();
+    if let Some(id) = t.report.sealed.take()
+        && let Some(i) = by_id.get(id.as_str())
+    {
+        read_report(app, identity, i, &mut t.report).await?;
+    }
+    if let Some(id) = t.report.sealed_identity.take()
+        && let Some(i) = by_id.get(id.as_str())
+    {
+        read_identity(app, identity, i, &mut t.report).await?;
+    }
+    let files = t
+        .entries
+        .iter_mut()
+        .flat_map(|e| e.files.iter_mut())
+        .chain(t.report_files.iter_mut());
+    for f in files {
+        let blob = by_id
+            .get(f.id.as_str())
+            .and_then(|i| i.name_blob_id.as_deref());
+        if let (Text::Sealed(_), Some(blob)) = (&f.name, blob) {
+            f.name = decrypt_text(app, identity, blob).await?;
+        }
+    }
+    for e in &mut t.entries {
+        if let Some(Text::Sealed(id)) = &e.body
+            && let Some(i) = by_id.get(id.as_str())
+        {
+            e.body = Some(decrypt_text(app, identity, &i.blob_id).await?);
+        }
+    }
+    Ok(())
+}
+
+/// The decrypted item, or `None` when it did not decrypt.
+async fn decrypt(app: &App, identity: &Identity, blob: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let ct = read_blob(app.store(), blob).await?;
+    Ok(match crypto::decrypt(identity, &ct) {
+        Ok(pt) => Some(pt),
+        Err(e) => {
+            tracing::warn!(error = %e, "a mailbox item did not decrypt; shown as unreadable");
+            None
+        }
+    })
+}
+
+async fn decrypt_text(app: &App, identity: &Identity, blob: &str) -> Result<Text> {
+    Ok(match decrypt(app, identity, blob).await? {
+        Some(pt) => Text::Plain(String::from_utf8_lossy(&pt).into_owned()),
+        None => Text::Unreadable,
+    })
+}
+
+async fn read_report(
+    app: &App,
+    identity: &Identity,
+    i: &ItemRecord,
+    out: &mut Report,
+) -> Result<()> {
+    match decrypt(app, identity, &i.blob_id).await? {
+        None => out.unreadable = true,
+        Some(pt) => {
             if let Some(r) = from_json::<ReportContent>(&pt) {
                 out.what.clone_from(&r.what);
                 out.when_where.clone_from(&r.when_where);
                 out.involved.clone_from(&r.involved);
             }
         }
-        None => out.sealed = Some(read_blob(reader.app.store(), &i.blob_id).await?),
     }
     Ok(())
 }
 
-async fn read_identity(reader: &Reader<'_>, i: &ItemRecord, out: &mut Report) -> Result<()> {
-    match reader.plain(&i.blob_id).await? {
-        Some(None) => out.unreadable = true,
-        Some(Some(pt)) => {
+async fn read_identity(
+    app: &App,
+    identity: &Identity,
+    i: &ItemRecord,
+    out: &mut Report,
+) -> Result<()> {
+    match decrypt(app, identity, &i.blob_id).await? {
+        None => out.unreadable = true,
+        Some(pt) => {
             if let Some(id) = from_json::<IdentityContent>(&pt) {
                 out.name.clone_from(&id.name);
                 out.contact.clone_from(&id.contact);
             }
         }
-        None => out.sealed_identity = Some(read_blob(reader.app.store(), &i.blob_id).await?),
     }
     Ok(())
+}
+
+/// The blob the reporter's browser fetches for one item of their case (its own route, so no
+/// page carries every item's ciphertext): a message's, the report's or the identity's age
+/// file, or an attachment's encrypted name. Only items the reporter may see.
+pub async fn item_text(app: &App, case: &CaseRecord, id: &str) -> Result<String> {
+    let item = app
+        .store
+        .item(&case.id, id)
+        .await?
+        .filter(|i| i.reporter_visible)
+        .ok_or(Error::NotFound)?;
+    match item.kind {
+        ItemKind::Attachment => item.name_blob_id.ok_or(Error::NotFound),
+        ItemKind::Report | ItemKind::Identity | ItemKind::Message => Ok(item.blob_id),
+        _ => Err(Error::NotFound),
+    }
 }
 
 /// What a reporter's reply is encrypted to: the case and the reporter, both as stored with
@@ -314,10 +393,9 @@ pub async fn add_reply(
 /// An attachment the reporter may download (one they can see on their case).
 pub async fn attachment(app: &App, case: &CaseRecord, id: &str) -> Result<ItemRecord> {
     app.store
-        .items(&case.id)
+        .item(&case.id, id)
         .await?
-        .into_iter()
-        .find(|i| i.id == id && i.reporter_visible && i.kind == ItemKind::Attachment)
+        .filter(|i| i.reporter_visible && i.kind == ItemKind::Attachment)
         .ok_or(Error::NotFound)
 }
 

@@ -122,10 +122,14 @@ pub mod action {
     /// A case put under a legal hold (retention keeps it), and the hold lifted; with the reason.
     pub const LEGAL_HOLD_SET: &str = "legal_hold_set";
     pub const LEGAL_HOLD_LIFTED: &str = "legal_hold_lifted";
+    /// The failed sign-ins of one window after its first (which has its own `login_failed`
+    /// row), counted in one row when the window closes (see [`super::failure_summary`]).
+    pub const LOGIN_FAILURES_REPEATED: &str = "login_failures_repeated";
 
     pub const ALL: &[&str] = &[
         LOGIN,
         LOGIN_FAILED,
+        LOGIN_FAILURES_REPEATED,
         LOGOUT,
         ENROLLED,
         CASE_OPENED,
@@ -160,6 +164,83 @@ pub mod action {
     ];
 }
 
+/// How long a window of failed sign-ins stays open after its first failure, in seconds: as
+/// long as the per-account lock and the per-address throttle count failures.
+pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+
+/// The actor of the summary row for the bucket of addresses that are no account.
+pub const UNKNOWN_ACCOUNTS_ACTOR: &str = "unknown accounts";
+
+/// The bucket a failed sign-in counts in: the account's address, or one bucket ("") for every
+/// typed address that is no (enabled) account, so varying the address opens no new windows.
+pub fn failure_bucket(email: &str, known_account: bool) -> String {
+    if known_account {
+        email.to_owned()
+    } else {
+        String::new()
+    }
+}
+
+/// A closed window of failed sign-ins in one row: how many failed after the window's first
+/// (which has its own `login_failed` row), between which times, and for which reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureWindow {
+    pub bucket: String,
+    pub opened_at: i64,
+    pub last_at: i64,
+    /// Every failure of the window, its first included.
+    pub failures: i64,
+    /// The failures after the first, by reason.
+    pub reasons: Vec<(String, i64)>,
+}
+
+impl FailureWindow {
+    /// The summary row, or `None` when the window saw only its first failure (already in
+    /// the chain). Reasons are listed most frequent first, as `reason count` pairs after
+    /// "by reason:", separated by "; ".
+    pub fn summary(&self) -> Option<AuditEntry> {
+        let more = self.failures - 1;
+        if more < 1 {
+            return None;
+        }
+        let actor = if self.bucket.is_empty() {
+            UNKNOWN_ACCOUNTS_ACTOR
+        } else {
+            self.bucket.as_str()
+        };
+        let mut reasons = self.reasons.clone();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let by_reason = reasons
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let detail = format!(
+            "{more} more failed sign-ins after the one recorded at {}, the last at {} ({} in all); by reason: {by_reason}",
+            utc(self.opened_at),
+            utc(self.last_at),
+            self.failures,
+        );
+        Some(AuditEntry::new(
+            self.last_at,
+            actor,
+            action::LOGIN_FAILURES_REPEATED,
+            "",
+            &detail,
+        ))
+    }
+}
+
+fn utc(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +271,37 @@ mod tests {
         let mut changed = row.clone();
         changed.entry.detail = "z".into();
         assert!(check_row(&changed, 1, &GENESIS).is_some());
+    }
+
+    #[test]
+    fn a_window_of_one_failure_needs_no_summary() {
+        let mut w = FailureWindow {
+            bucket: String::new(),
+            opened_at: 0,
+            last_at: 60,
+            failures: 1,
+            reasons: Vec::new(),
+        };
+        assert_eq!(w.summary(), None);
+        w.failures = 200;
+        w.reasons = vec![("wrong code".into(), 4), ("account locked".into(), 195)];
+        let e = w.summary().unwrap();
+        assert_eq!(e.actor, UNKNOWN_ACCOUNTS_ACTOR);
+        assert_eq!(e.action, action::LOGIN_FAILURES_REPEATED);
+        assert_eq!(e.at, 60);
+        assert!(
+            e.detail.starts_with("199 more failed sign-ins"),
+            "{}",
+            e.detail
+        );
+        assert!(e.detail.contains("200 in all"), "{}", e.detail);
+        assert!(
+            e.detail
+                .ends_with("by reason: account locked 195; wrong code 4"),
+            "{}",
+            e.detail
+        );
+        assert_eq!(failure_bucket("a@example.org", true), "a@example.org");
+        assert_eq!(failure_bucket("a@example.org", false), "");
     }
 }

@@ -1,14 +1,15 @@
 //! The audit chain in the database: appending a row inside the caller's transaction (so an
 //! action and its row commit together), reporter actions queued with their day only and moved
-//! into the chain once the day is over, and reading the chain back. Appending begins by
-//! locking the head row, so the chain never forks.
+//! into the chain once the day is over, failed sign-ins counted per window and folded into
+//! one row when the window closes (never a row changed after the fact), and reading the chain
+//! back. Appending begins by locking the head row, so the chain never forks.
 
 use sqlx::Row;
 use time::Date;
 
 use super::backends::{PostgresStore, SqliteStore, day_from_db, day_to_db};
 use super::{AuditEntry, AuditRecord, StoreResult};
-use crate::domain::audit::{REPORTER_ACTOR, chain_hash, day_start};
+use crate::domain::audit::{FailureWindow, REPORTER_ACTOR, chain_hash, day_start};
 
 #[async_trait::async_trait]
 pub trait AuditLog: Send + Sync {
@@ -26,6 +27,27 @@ pub trait AuditLog: Send + Sync {
 
     /// Moves queued reporter actions of days before `before` into the chain.
     async fn flush_reporter_audit(&self, before: Date) -> StoreResult<u64>;
+
+    /// Counts a failed sign-in in its bucket's window (migration 0009), in one transaction
+    /// that holds the chain's head, so concurrent failures are counted one after another:
+    /// the first failure of a window is appended to the chain as `entry`; later ones within
+    /// `window` seconds of it only raise the window's count. A window that is over is closed
+    /// first, with its summary row. Returns whether `entry` was appended.
+    async fn count_login_failure(
+        &self,
+        bucket: &str,
+        entry: &AuditEntry,
+        window: i64,
+    ) -> StoreResult<bool>;
+
+    /// Closes windows of failed sign-ins, each with its summary row when it counted more than
+    /// its first failure: `bucket`'s (at the account's next successful sign-in), or every
+    /// window opened before `opened_before` (the hourly maintenance run).
+    async fn close_login_failures(
+        &self,
+        bucket: Option<&str>,
+        opened_before: i64,
+    ) -> StoreResult<u64>;
 
     /// Rows with `seq > after`, oldest first, at most `limit`.
     async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
@@ -109,6 +131,56 @@ macro_rules! audit_sql {
         }
 
         impl $store {
+            /// Closes the failure windows that match (see `close_login_failures`) inside the
+            /// caller's transaction, which already holds the chain's head.
+            async fn close_windows_in(
+                tx: &mut $tx,
+                bucket: Option<&str>,
+                opened_before: i64,
+            ) -> StoreResult<u64> {
+                let rows = sqlx::query(
+                    "SELECT bucket, opened_at, last_at, failures \
+                     FROM login_failure_windows WHERE (bucket = $1 OR $2) AND opened_at < $3 \
+                     ORDER BY opened_at, bucket",
+                )
+                .bind(bucket.unwrap_or_default())
+                .bind(bucket.is_none())
+                .bind(opened_before)
+                .fetch_all(&mut **tx)
+                .await?;
+                for r in &rows {
+                    let bucket: String = r.try_get("bucket")?;
+                    let reasons = sqlx::query(
+                        "SELECT reason, failures FROM login_failure_reasons WHERE bucket = $1",
+                    )
+                    .bind(&bucket)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .iter()
+                    .map(|c| Ok((c.try_get("reason")?, c.try_get("failures")?)))
+                    .collect::<StoreResult<Vec<(String, i64)>>>()?;
+                    let window = FailureWindow {
+                        opened_at: r.try_get("opened_at")?,
+                        last_at: r.try_get("last_at")?,
+                        failures: r.try_get("failures")?,
+                        reasons,
+                        bucket,
+                    };
+                    if let Some(summary) = window.summary() {
+                        Self::append_in(tx, &summary).await?;
+                    }
+                    sqlx::query("DELETE FROM login_failure_reasons WHERE bucket = $1")
+                        .bind(&window.bucket)
+                        .execute(&mut **tx)
+                        .await?;
+                    sqlx::query("DELETE FROM login_failure_windows WHERE bucket = $1")
+                        .bind(&window.bucket)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(rows.len() as u64)
+            }
+
             fn audit_records(rows: &[$row]) -> StoreResult<Vec<AuditRecord>> {
                 rows.iter().map(Self::audit_record).collect()
             }
@@ -164,6 +236,68 @@ macro_rules! audit_sql {
                     .await?;
                 tx.commit().await?;
                 Ok(rows.len() as u64)
+            }
+
+            async fn count_login_failure(
+                &self,
+                bucket: &str,
+                entry: &AuditEntry,
+                window: i64,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                // Holding the head orders concurrent failures one after another.
+                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+                let counted = sqlx::query(
+                    "UPDATE login_failure_windows SET failures = failures + 1, last_at = $2 \
+                     WHERE bucket = $1 AND opened_at > $3",
+                )
+                .bind(bucket)
+                .bind(entry.at)
+                .bind(entry.at.saturating_sub(window))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                if counted {
+                    sqlx::query(
+                        "INSERT INTO login_failure_reasons (bucket, reason, failures) VALUES ($1, $2, 1) \
+                         ON CONFLICT (bucket, reason) DO UPDATE \
+                         SET failures = login_failure_reasons.failures + 1",
+                    )
+                    .bind(bucket)
+                    .bind(&entry.detail)
+                    .execute(&mut *tx)
+                    .await?;
+                } else {
+                    Self::close_windows_in(&mut tx, Some(bucket), i64::MAX).await?;
+                    sqlx::query(
+                        "INSERT INTO login_failure_windows (bucket, opened_at, last_at, failures) \
+                         VALUES ($1, $2, $2, 1)",
+                    )
+                    .bind(bucket)
+                    .bind(entry.at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Self::append_in(&mut tx, entry).await?;
+                }
+                tx.commit().await?;
+                Ok(!counted)
+            }
+
+            async fn close_login_failures(
+                &self,
+                bucket: Option<&str>,
+                opened_before: i64,
+            ) -> StoreResult<u64> {
+                let mut tx = self.write_tx().await?;
+                sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
+                let n = Self::close_windows_in(&mut tx, bucket, opened_before).await?;
+                tx.commit().await?;
+                Ok(n)
             }
 
             async fn audit_rows(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditRecord>> {

@@ -33,6 +33,8 @@ pub trait Cases: Send + Sync {
     async fn cases(&self) -> StoreResult<Vec<CaseRecord>>;
 
     async fn items(&self, case_id: &CaseId) -> StoreResult<Vec<ItemRecord>>;
+    /// One item of a case by its id (metadata only), for fetching one item's ciphertext.
+    async fn item(&self, case_id: &CaseId, id: &str) -> StoreResult<Option<ItemRecord>>;
 
     async fn envelopes(&self, case_id: &CaseId) -> StoreResult<Vec<EnvelopeRecord>>;
 
@@ -313,6 +315,18 @@ macro_rules! cases_sql {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::item_from_row).collect()
+            }
+
+            async fn item(&self, case_id: &CaseId, id: &str) -> StoreResult<Option<ItemRecord>> {
+                let row = sqlx::query(concat!(
+                    "SELECT ", item_columns!(), " FROM items i JOIN blobs b ON b.id = i.blob_id \
+                     WHERE i.case_id = $1 AND i.id = $2"
+                ))
+                .bind(case_id.as_str())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::item_from_row).transpose()
             }
 
             async fn reporter_items_on(&self, case_id: &CaseId, day: Date) -> StoreResult<i64> {

@@ -31,17 +31,23 @@ pub struct Filter {
     before: String,
 }
 
+/// The catalog tables that name audit actions (each feature's block adds its own).
+const ACTION_TABLES: &[&str] = &[
+    "audit.action",
+    "workflow.audit_action",
+    "login_failures.audit_action",
+    "stats.audit_action",
+    "retention.audit_action",
+];
+
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels
 /// live in that feature's own catalog block, from `<block>.audit_action.*`.
 fn action_label(t: &Tr, action: &str) -> String {
-    let key = format!("audit.action.{action}");
-    if t.get(&key) != key {
-        return t.get(&key).to_owned();
-    }
-    for block in ["workflow", "stats", "retention"] {
-        let k = format!("{block}.audit_action.{action}");
-        if t.get(&k) != k {
-            return t.get(&k).to_owned();
+    for table in ACTION_TABLES {
+        let key = format!("{table}.{action}");
+        match t.get(&key) {
+            label if label != key => return label.to_owned(),
+            _ => {}
         }
     }
     action.to_owned()

@@ -50,47 +50,49 @@ fn name_of(people: &HashMap<OfficerId, String>, id: &OfficerId) -> String {
     people.get(id).cloned().unwrap_or_else(|| id.to_string())
 }
 
-async fn item_view(
-    state: &SharedState,
-    t: &Tr,
-    reference: &str,
-    item: &ItemRecord,
-    v: &CaseView,
-) -> Result<ItemView, AppError> {
+/// Where the browser fetches one item's text (its own route, so no page carries a whole
+/// case), with the page's read token.
+fn text_src(reference: &str, id: &str, token: &str) -> String {
+    format!("/officer/cases/{reference}/items/{id}/text?r={token}")
+}
+
+/// An item as the page lists it: metadata and the routes of its texts, no ciphertext.
+fn item_view(t: &Tr, reference: &str, token: &str, item: &ItemRecord, v: &CaseView) -> ItemView {
     let author = match &item.author {
         Author::Reporter => t.get("case.reporter").to_owned(),
         Author::Officer(id) => name_of(&v.people, id),
     };
-    let age = if item.kind == ItemKind::Attachment {
-        String::new()
-    } else {
-        b64(&read_blob(state.store(), &item.blob_id).await?)
+    let src = match item.kind {
+        ItemKind::Attachment => String::new(),
+        _ => text_src(reference, &item.id, token),
     };
-    let mut attachments = Vec::new();
-    let children = v.items.iter().filter(|a| {
-        a.kind == ItemKind::Attachment
-            && (a.parent_id.as_deref() == Some(item.id.as_str())
-                || (a.id == item.id && a.parent_id.is_none()))
-    });
-    for a in children {
-        let name = match &a.name_blob_id {
-            Some(id) => b64(&read_blob(state.store(), id).await?),
-            None => String::new(),
-        };
-        attachments.push(AttachmentView {
+    let attachments = v
+        .items
+        .iter()
+        .filter(|a| {
+            a.kind == ItemKind::Attachment
+                && (a.parent_id.as_deref() == Some(item.id.as_str())
+                    || (a.id == item.id && a.parent_id.is_none()))
+        })
+        .map(|a| AttachmentView {
             src: format!("/officer/cases/{reference}/items/{}", a.id),
-            name_age: name,
+            name_src: a
+                .name_blob_id
+                .as_ref()
+                .map(|_| text_src(reference, &a.id, token))
+                .unwrap_or_default(),
             size: human_size(a.size),
-        });
-    }
-    Ok(ItemView {
+        })
+        .collect();
+    ItemView {
         id: item.id.clone(),
         from_reporter: item.author.is_reporter(),
         author,
         day: t.date(item.created_on),
-        age,
+        src,
+        age: String::new(),
         attachments,
-    })
+    }
 }
 
 /// One status change as the history shows it.
@@ -128,20 +130,24 @@ fn day_of(d: time::Date) -> String {
         .unwrap_or_default()
 }
 
-/// The case's history, oldest first, as the timeline shows it (`CaseView::history`).
-async fn timeline(
+/// The case's history, oldest first, as the timeline shows it (`CaseView::history`), each
+/// item with its text's route and this page view's read token.
+fn timeline(
     state: &SharedState,
+    who: &Officer,
     t: &Tr,
-    zone: &OrgTimeZone,
     reference: &str,
     v: &CaseView,
-) -> Result<Vec<TimelineEntry>, AppError> {
+) -> Vec<TimelineEntry> {
+    let zone: &OrgTimeZone = &state.settings.time_zone;
+    let token = who.case_read_token(state, reference);
+    let token = token.as_str();
     let mut out = Vec::new();
     for h in v.history() {
         out.push(match h {
             Happened::Item(i) => {
                 let (kind, key) = item_kind(i);
-                let view = item_view(state, t, reference, i, v).await?;
+                let view = item_view(t, reference, token, i, v);
                 TimelineEntry {
                     kind,
                     label: t.get(key).to_owned(),
@@ -172,10 +178,11 @@ async fn timeline(
             },
         });
     }
-    Ok(out)
+    out
 }
 
-/// The identity item, only in the answer to a reveal.
+/// The identity item, only in the answer to a reveal (audited with its reason): inline, as
+/// it is never served on the item route.
 async fn identity(
     state: &SharedState,
     t: &Tr,
@@ -183,7 +190,12 @@ async fn identity(
     v: &CaseView,
 ) -> Result<Option<ItemView>, AppError> {
     match v.items.iter().find(|i| i.kind == ItemKind::Identity) {
-        Some(i) => Ok(Some(item_view(state, t, reference, i, v).await?)),
+        Some(i) => {
+            let mut view = item_view(t, reference, "", i, v);
+            view.src = String::new();
+            view.age = b64(&read_blob(state.store(), &i.blob_id).await?);
+            Ok(Some(view))
+        }
         None => Ok(None),
     }
 }
@@ -302,7 +314,7 @@ pub async fn render(
         envelope: b64(&o.envelope.envelope),
         confidential: c.mode == crate::domain::case::ReportMode::Confidential,
         identity,
-        timeline: timeline(state, &t, &state.settings.time_zone, &c.reference, v).await?,
+        timeline: timeline(state, who, &t, &c.reference, v),
         to_both: format!("{} {}", c.case_recipient, c.reporter_recipient),
         to_case: c.case_recipient.clone(),
         transitions: choices(&t, "status", c.status.next()),
@@ -398,6 +410,27 @@ pub async fn reveal(
     }
     let v = casework::view(&state, &who.account, &o, Some(reason)).await?;
     render(&state, &who, &o, &v, true, None).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReadQuery {
+    #[serde(default)]
+    r: String,
+}
+
+/// One item's text as stored (a message, a note, the report, an attachment's name), streamed
+/// for the browser to decrypt. The same session and permission checks as the page, and the
+/// page's read token, so every text read follows an audited opening of the case.
+pub async fn item_text(
+    State(state): State<SharedState>,
+    who: Officer,
+    Path((reference, item)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<ReadQuery>,
+) -> Result<Response, AppError> {
+    who.check_case_read(&state, &reference, &q.r)?;
+    let o = casework::open(&state, &who.account, &reference).await?;
+    let blob = casework::item_text(&state, &o, &item).await?;
+    Ok(ciphertext_response(state.store.clone(), blob))
 }
 
 /// The attachment's age file, streamed chunk by chunk; the browser decrypts it.

@@ -118,6 +118,10 @@ fn case_routes() -> Router<SharedState> {
             "/officer/cases/{reference}/items/{item}",
             get(case::download),
         )
+        .route(
+            "/officer/cases/{reference}/items/{item}/text",
+            get(case::item_text),
+        )
         .route("/officer/cases/{reference}/status", post(actions::status))
         .route("/officer/cases/{reference}/grants", post(actions::grant))
         .route("/officer/cases/{reference}/revoke", post(actions::revoke))

@@ -147,7 +147,8 @@ pub struct CasesPage {
 
 pub struct AttachmentView {
     pub src: String,
-    pub name_age: String,
+    /// Where the browser fetches the encrypted name (empty for a file stored without one).
+    pub name_src: String,
     pub size: String,
 }
 
@@ -156,7 +157,10 @@ pub struct ItemView {
     pub from_reporter: bool,
     pub author: String,
     pub day: String,
-    /// Base64 age ciphertext, or empty for a message that only carried files.
+    /// Where the browser fetches the item's age file (its own route, with the page's read
+    /// token), or empty for a message that only carried files and for the identity.
+    pub src: String,
+    /// Base64 age ciphertext inline: only the identity, in the answer to an audited reveal.
     pub age: String,
     pub attachments: Vec<AttachmentView>,
 }

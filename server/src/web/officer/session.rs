@@ -46,6 +46,38 @@ impl Officer {
         )
     }
 
+    /// The case page's read token: every item text the page lists is fetched with it, so
+    /// no text is read without the page view that audited the opening (`case_opened`).
+    pub fn case_read_token(&self, state: &SharedState, reference: &str) -> String {
+        csrf::issue(
+            &state.keys.csrf,
+            Purpose::CaseRead,
+            &read_binding(&self.session_hash, reference),
+            state.clock.now(),
+        )
+    }
+
+    /// Refuses an item fetch without a read token from this session's view of this case.
+    pub fn check_case_read(
+        &self,
+        state: &SharedState,
+        reference: &str,
+        token: &str,
+    ) -> Result<(), AppError> {
+        let binding = read_binding(&self.session_hash, reference);
+        if csrf::verify(
+            &state.keys.csrf,
+            Purpose::CaseRead,
+            &binding,
+            token,
+            state.clock.now(),
+        ) {
+            Ok(())
+        } else {
+            Err(ErrorKind::Forbidden.into())
+        }
+    }
+
     pub fn check_csrf(
         &self,
         state: &SharedState,
@@ -66,6 +98,13 @@ impl Officer {
             Err(ErrorKind::Csrf.into())
         }
     }
+}
+
+/// A read token's binding: the session and the case.
+fn read_binding(session_hash: &[u8; 32], reference: &str) -> Vec<u8> {
+    let mut b = session_hash.to_vec();
+    b.extend_from_slice(reference.as_bytes());
+    b
 }
 
 pub fn cookie_value(state: &SharedState, headers: &HeaderMap) -> Option<String> {

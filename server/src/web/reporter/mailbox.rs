@@ -8,8 +8,6 @@ use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -121,6 +119,9 @@ async fn current(
 pub struct ShowQuery {
     #[serde(default)]
     sent: Option<String>,
+    /// The thread's page, 0 (the newest) by default; anything unreadable counts as 0.
+    #[serde(default)]
+    page: Option<String>,
 }
 
 pub async fn show(
@@ -131,7 +132,13 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let (session, case) = current(&state, &headers).await?;
     let notice = q.sent.is_some().then_some("mailbox.sent");
-    let page = mailbox_page(&state, lang, &session, &case, notice, None).await?;
+    let thread_page = q.page.and_then(|p| p.parse().ok()).unwrap_or(0);
+    let view = View {
+        notice,
+        error: None,
+        page: thread_page,
+    };
+    let page = mailbox_page(&state, lang, &session, &case, view).await?;
     Ok(page.into_response())
 }
 
@@ -155,12 +162,17 @@ fn human_size(t: &Tr, bytes: i64) -> String {
     }
 }
 
-/// Plain text for the page, base64 ciphertext for the browser, or the catalog's word for
-/// an item that did not decrypt (`(text, age, unreadable)`).
+/// The route the browser fetches one item's ciphertext from.
+fn item_src(id: &str) -> String {
+    format!("/mailbox/items/{id}")
+}
+
+/// Plain text for the page, the item route for the browser, or the catalog's word for an
+/// item that did not decrypt (`(text, src, unreadable)`).
 fn split(t: &Tr, text: Text) -> (String, String, bool) {
     match text {
         Text::Plain(s) => (s, String::new(), false),
-        Text::Sealed(ct) => (String::new(), STANDARD.encode(ct), false),
+        Text::Sealed(id) => (String::new(), item_src(&id), false),
         Text::Unreadable => (t.get("mailbox.unreadable").to_owned(), String::new(), true),
     }
 }
@@ -169,11 +181,11 @@ fn file_views(t: &Tr, files: Vec<File>) -> Vec<AttachmentView> {
     files
         .into_iter()
         .map(|f| {
-            let (name, name_age, _) = split(t, f.name);
+            let (name, name_src, _) = split(t, f.name);
             AttachmentView {
                 id: f.id,
                 name,
-                name_age,
+                name_src,
                 size: human_size(t, f.size),
             }
         })
@@ -197,17 +209,20 @@ fn report_view(state: &SharedState, lang: Lang, case: &CaseRecord, t: &mut Threa
         unreadable: r.unreadable,
         name: r.name.clone(),
         contact: r.contact.clone(),
-        age: r
-            .sealed
-            .as_ref()
-            .map(|b| STANDARD.encode(b))
-            .unwrap_or_default(),
-        identity_age: r
+        src: r.sealed.as_deref().map(item_src).unwrap_or_default(),
+        identity_src: r
             .sealed_identity
-            .as_ref()
-            .map(|b| STANDARD.encode(b))
+            .as_deref()
+            .map(item_src)
             .unwrap_or_default(),
     }
+}
+
+/// What a mailbox page shows besides the case: a notice or an error, and the thread's page.
+struct View {
+    notice: Option<&'static str>,
+    error: Option<&'static str>,
+    page: usize,
 }
 
 async fn mailbox_page(
@@ -215,23 +230,22 @@ async fn mailbox_page(
     lang: Lang,
     session: &MailboxSession,
     case: &CaseRecord,
-    notice: Option<&'static str>,
-    error: Option<&'static str>,
+    view: View,
 ) -> Result<MailboxPage, AppError> {
     let t = lang.tr();
     let sealed = session.is_sealed();
-    let mut thread = mailbox::thread(state, &session.keys, sealed, case).await?;
+    let mut thread = mailbox::thread(state, &session.keys, sealed, case, view.page).await?;
     let report = report_view(state, lang, case, &mut thread);
     let entries = thread
         .entries
         .into_iter()
         .map(|e| {
-            let (body, age, unreadable) = e.body.map(|b| split(&t, b)).unwrap_or_default();
+            let (body, src, unreadable) = e.body.map(|b| split(&t, b)).unwrap_or_default();
             ThreadEntry {
                 from_reporter: e.from_reporter,
                 day: t.date(e.day),
                 body,
-                age,
+                src,
                 unreadable,
                 attachments: file_views(&t, e.files),
             }
@@ -255,10 +269,12 @@ async fn mailbox_page(
         report,
         report_attachments: file_views(&t, thread.report_files),
         thread: entries,
+        page: thread.page,
+        pages: thread.pages,
         max_attachment_mib: state.settings.max_attachment_bytes / (1024 * 1024),
         max_attachments: state.settings.max_attachments,
-        notice,
-        error,
+        notice: view.notice,
+        error: view.error,
         sealed,
         to_both: format!("{} {}", case.case_recipient, case.reporter_recipient),
         js_text: super::pages::reporter_js_text(t),
@@ -332,7 +348,12 @@ pub async fn reply(
         Ok(Ok(m)) => m,
         Ok(Err(key)) => {
             reader.discard().await;
-            let page = mailbox_page(&state, lang, &session, &case, None, Some(key)).await?;
+            let view = View {
+                notice: None,
+                error: Some(key),
+                page: 0,
+            };
+            let page = mailbox_page(&state, lang, &session, &case, view).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         Err(e) => {
@@ -380,6 +401,19 @@ pub async fn reply_sealed(
     .await?;
     mailbox::add_reply(&state, &case, form.message, form.files).await?;
     Ok(Redirect::to(&format!("/mailbox?lang={}&sent=1", lang.code())).into_response())
+}
+
+/// One item's ciphertext as stored (a message, the report, the identity, or an attachment's
+/// name), streamed for the browser path to decrypt: the mailbox page lists items and the
+/// browser fetches each here, so no page carries a whole case.
+pub async fn item(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (_, case) = current(&state, &headers).await?;
+    let blob = mailbox::item_text(&state, &case, &id).await?;
+    Ok(ciphertext_response(state.store.clone(), blob))
 }
 
 /// An attachment's age file as stored, for the browser path to decrypt.

@@ -41,12 +41,24 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         .route("/poster/qr.png", get(poster::qr_png))
         .route("/report", get(intake::form))
         .route("/follow-up", get(mailbox::follow_up_form))
-        .route("/mailbox", get(mailbox::show))
         .route("/mailbox/logout", post(mailbox::logout))
+        .merge(reads(settings))
+        .merge(submissions)
+}
+
+/// Every reporter route that reads a case from the database, with the per-client read
+/// budget (in memory only, like the others).
+fn reads(settings: &crate::config::Settings) -> Router<SharedState> {
+    Router::new()
+        .route("/mailbox", get(mailbox::show))
+        .route("/mailbox/items/{id}", get(mailbox::item))
         .route("/mailbox/attachments/{id}", get(mailbox::download))
         .route(
             "/mailbox/attachments/{id}/sealed",
             get(mailbox::download_sealed),
         )
-        .merge(submissions)
+        .layer(ratelimit::reads(
+            settings.rate_reads_per_client,
+            &settings.connections.trusted_proxies,
+        ))
 }

@@ -113,8 +113,8 @@ pub struct FollowUpPage {
 pub struct AttachmentView {
     pub id: String,
     pub name: String,
-    /// Sealed mailbox: the encrypted name, base64, for the browser to open.
-    pub name_age: String,
+    /// Sealed mailbox: the route of the encrypted name, for the browser to fetch and open.
+    pub name_src: String,
     pub size: String,
 }
 
@@ -122,8 +122,8 @@ pub struct ThreadEntry {
     pub from_reporter: bool,
     pub day: String,
     pub body: String,
-    /// Sealed mailbox: the message's age file, base64.
-    pub age: String,
+    /// Sealed mailbox: the route of the message's age file.
+    pub src: String,
     /// The message did not decrypt; `body` holds the catalog's notice.
     pub unreadable: bool,
     pub attachments: Vec<AttachmentView>,
@@ -139,9 +139,9 @@ pub struct ReportView {
     pub unreadable: bool,
     pub name: String,
     pub contact: String,
-    /// Sealed mailbox: the report and identity items' age files, base64.
-    pub age: String,
-    pub identity_age: String,
+    /// Sealed mailbox: the routes of the report and identity items' age files.
+    pub src: String,
+    pub identity_src: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -159,6 +159,9 @@ pub struct MailboxPage {
     pub report: ReportView,
     pub report_attachments: Vec<AttachmentView>,
     pub thread: Vec<ThreadEntry>,
+    /// The thread's page shown (0 is the newest) and how many there are.
+    pub page: usize,
+    pub pages: usize,
     pub max_attachment_mib: u64,
     pub max_attachments: usize,
     /// Catalog key of a notice after an action ("mailbox.sent"), or of an error.

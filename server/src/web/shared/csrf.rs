@@ -25,6 +25,9 @@ pub enum Purpose {
     Enroll,
     /// Every form inside an officer session, bound to that session.
     Officer,
+    /// Not a form: the case page's token for fetching its items' texts, bound to the
+    /// officer's session and the case, and handed out only by the audited page view.
+    CaseRead,
 }
 
 impl Purpose {
@@ -36,6 +39,7 @@ impl Purpose {
             Purpose::Login => b"officer-login",
             Purpose::Enroll => b"officer-enroll",
             Purpose::Officer => b"officer",
+            Purpose::CaseRead => b"officer-case-read",
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Rate limits on reporter submissions (POST only): one budget per client and one for
-//! everybody, because behind a Tor onion service every client is the onion proxy. The
+//! everybody, because behind a Tor onion service every client is the onion proxy; and a
+//! separate per-client budget for reporter reads of a case (GET: the mailbox, each item,
+//! each download), so one client cannot keep the database busy for everyone. The
 //! per-client limit is checked first, so a request it refuses spends nothing of the shared
 //! budget: one flooding client cannot close the intake for everyone else. The client is the
 //! peer, or, only when the peer is a configured trusted proxy, the rightmost address in
@@ -104,9 +106,29 @@ impl KeyExtractor for ClientKeyExtractor {
     }
 }
 
+/// The per-client budget of POSTs (submissions, the officer login).
 pub fn per_client(
     per_minute: u32,
     trusted: &[IpAddr],
+) -> GovernorLayer<ClientKeyExtractor, NoOpMiddleware, Body> {
+    client_limiter(per_minute, trusted, vec![Method::POST])
+}
+
+/// The per-client budget of reporter reads (GETs of routes that read a case). Its own
+/// limiter, so reading never spends the budget for submissions, nor the other way round;
+/// there is no global read budget to spend. HEAD counts too: axum answers it with the GET
+/// handler, which does the same reading.
+pub fn reads(
+    per_minute: u32,
+    trusted: &[IpAddr],
+) -> GovernorLayer<ClientKeyExtractor, NoOpMiddleware, Body> {
+    client_limiter(per_minute, trusted, vec![Method::GET, Method::HEAD])
+}
+
+fn client_limiter(
+    per_minute: u32,
+    trusted: &[IpAddr],
+    methods: Vec<Method>,
 ) -> GovernorLayer<ClientKeyExtractor, NoOpMiddleware, Body> {
     let config = GovernorConfigBuilder::default()
         .key_extractor(ClientKeyExtractor {
@@ -114,7 +136,7 @@ pub fn per_client(
         })
         .period(period(per_minute))
         .burst_size(per_minute.max(1))
-        .methods(vec![Method::POST])
+        .methods(methods)
         .finish();
     match config {
         Some(c) => {
