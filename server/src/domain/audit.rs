@@ -117,6 +117,8 @@ pub mod action {
     pub const OWNER_CHANGED: &str = "owner_changed";
     pub const NOTIFY_CHANGED: &str = "notify_changed";
     pub const TEST_MAIL: &str = "test_mail";
+    /// A case's officer key made (docs/architecture.md, "Officer key").
+    pub const OFFICER_KEY_CREATED: &str = "officer_key_created";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -149,6 +151,7 @@ pub mod action {
         OWNER_CHANGED,
         NOTIFY_CHANGED,
         TEST_MAIL,
+        OFFICER_KEY_CREATED,
     ];
 }
 

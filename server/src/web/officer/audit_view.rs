@@ -34,11 +34,16 @@ pub struct Filter {
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels
 /// live in that feature's own catalog block, from `<block>.audit_action.*`.
 fn action_label(t: &Tr, action: &str) -> String {
-    let key = format!("audit.action.{action}");
-    match t.get(&key) {
-        label if label != key => label.to_owned(),
-        _ => t.get(&format!("workflow.audit_action.{action}")).to_owned(),
+    for key in [
+        format!("audit.action.{action}"),
+        format!("officer_key.audit_action.{action}"),
+    ] {
+        let label = t.get(&key);
+        if label != key {
+            return label.to_owned();
+        }
     }
+    t.get(&format!("workflow.audit_action.{action}")).to_owned()
 }
 
 fn row(t: &Tr, zone: &OrgTimeZone, r: &AuditRecord) -> AuditRow {
