@@ -325,7 +325,7 @@ async function work(opts) {
       (await page.locator(".reason[data-decrypted=ok]", { hasText: reason }).count()) === 1,
     );
     const statusAfterReason = await text(page.locator("#case-status"));
-    check(statusAfterReason === "Investigating", `status after the change: ${statusAfterReason}`);
+    check(statusAfterReason === "Being investigated", `status after the change: ${statusAfterReason}`);
     await decryptedMarkers(page);
     lap("officer_only");
 

@@ -234,7 +234,10 @@ async fn officer_in_chromium(backend: Backend) {
     for secret in [&marker, &reply, &note, &reason] {
         assert!(!contains(&db, secret), "plaintext {secret} in the database");
     }
-    assert_eq!(summary["status_after_reason"], "Investigating", "{summary}");
+    assert_eq!(
+        summary["status_after_reason"], "Being investigated",
+        "{summary}"
+    );
     officer_only_items_need_the_officer_key(&app, &case, str_of(&enrolled, "key_file"), &note)
         .await;
     let (status, mailbox) = open_mailbox(&app, &reporter, &token).await;
