@@ -1,9 +1,9 @@
 //! Who may open a case beyond the triage group: grants (a colleague's envelope of the case
 //! key, and of the officer key when the case has one), revocations and exclusions, and the
 //! case's officer key (made once, sealed to exactly the case key's holders), each committed
-//! with its audit row. An exclusion is
-//! proposed by one officer and takes effect (the copy deleted, later grants blocked) only when
-//! a different officer confirms it; a different officer than the proposer can lift it.
+//! with its audit row. An exclusion is proposed by one officer and takes effect (the copy
+//! deleted, later grants blocked) only when a different officer confirms it; a different
+//! officer than the proposer can lift it.
 
 use sqlx::Row;
 
