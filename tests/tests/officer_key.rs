@@ -3,7 +3,7 @@
 //! nothing stored; the first creation wins (also when two race); a note and a status reason
 //! written after it open with the officer key and not with the case key (what a reporter's
 //! browser held); officer-only items sent the old way (to the case key) are refused; a grant
-//! carries the officer key and a revocation removes it.
+//! carries the officer key, and a revocation or a confirmed exclusion removes it.
 
 use age::x25519::{Identity, Recipient};
 use speakup::store::CaseRecord;
@@ -369,6 +369,41 @@ async fn grants_carry_the_officer_key(backend: Backend) {
     assert_eq!(res.status(), 200);
     let left = holders().await;
     assert_eq!(left.len(), 1, "ivan's copies stayed");
+    assert!(left[0].holder.to_db().ends_with(&t_alex_id(&app).await));
+
+    // Granted again, then excluded (proposed by alex, confirmed by a second officer): both
+    // copies go again.
+    let view = open_case(&app, &t.alex, &reference).await;
+    let fields = [("csrf", view.csrf.as_str()), ("account", ivan_id.as_str())];
+    let (status, page) =
+        post_parts(&app, &t.alex, &grants, &fields, grant_parts(&view, &ivan)).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(holders().await.len(), 2);
+    let exclude = |who: &Person, csrf: String, step: &'static str| {
+        let url = app.url(&format!("/officer/cases/{reference}/{step}"));
+        let form = [("csrf", csrf), ("account", ivan_id.clone())];
+        let request = who.client.post(url).form(&form);
+        // Where the action led: its `done` notice (the case page may then refuse the person).
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .url()
+                .query()
+                .map(str::to_owned)
+        }
+    };
+    let done = exclude(&t.alex, view.csrf.clone(), "exclude").await;
+    assert_eq!(done.as_deref(), Some("done=exclude"));
+    let link = create_account(&app, &t.admin, "olga@example.org", &["officer"]).await;
+    let olga = enroll(&app, &link, "olga@example.org", true).await;
+    login(&app, &olga).await;
+    let csrf = hidden(&app.page(&olga.client, "/officer/account").await, "csrf");
+    let done = exclude(&olga, csrf, "exclude/confirm").await;
+    assert_eq!(done.as_deref(), Some("done=exclude_confirm"));
+    let left = holders().await;
+    assert_eq!(left.len(), 1, "an excluded colleague kept a copy");
     assert!(left[0].holder.to_db().ends_with(&t_alex_id(&app).await));
     app.finish().await;
 }
