@@ -9,12 +9,14 @@
 //     Prints {email, password, totp_secret, key_file, recipient, passphrase, ...} as JSON.
 //
 //   node officer.mjs work --base URL --email E --password P --totp-secret S --key-file F
-//       --report-text T --marker M --reply R --report-attachment-name N
+//       --report-text T --marker M --reply R --note N --reason W --report-attachment-name N
 //       --report-attachment-text C [--unlock file|passphrase --passphrase P]
 //       [--reporter-name NAME]
 //     signs in, opens the case from the list, unlocks the key, checks the report decrypts,
 //     reveals the reporter's identity (with --reporter-name), acknowledges (text + marker),
-//     sends a reply with a file, downloads and checks both attachments, and logs out, checking
+//     sends a reply with a file, downloads and checks both attachments, writes an internal note
+//     and a status change with a reason (to the case's officer key, which the page made when it
+//     first opened) and checks both decrypt after the reload, and logs out, checking
 //     the unlocked key's IndexedDB database is gone. Prints a JSON summary.
 //
 // Every flag can also be given as an environment variable: --totp-secret is
@@ -62,6 +64,8 @@ const OPTIONS = {
   "report-text": { type: "string" },
   marker: { type: "string" },
   reply: { type: "string" },
+  note: { type: "string" },
+  reason: { type: "string" },
   "report-attachment-name": { type: "string" },
   "report-attachment-text": { type: "string" },
   "reporter-name": { type: "string" },
@@ -165,6 +169,8 @@ async function work(opts) {
   const reportText = need(opts, "report-text");
   const marker = need(opts, "marker");
   const reply = need(opts, "reply");
+  const note = need(opts, "note");
+  const reason = need(opts, "reason");
   const attName = need(opts, "report-attachment-name");
   const attText = need(opts, "report-attachment-text");
   const unlock = opts.unlock || "file";
@@ -301,6 +307,28 @@ async function work(opts) {
     const decryptedAfter = await decryptedMarkers(page);
     lap("replied");
 
+    // An internal note and a status reason: encrypted to the officer key only.
+    check(
+      ((await page.getAttribute("#officer-key", "data-age")) ?? "") !== "",
+      "the case page carries no sealed officer key: the page did not make one",
+    );
+    await page.fill("#note-text", note);
+    await waitForLoad(page, () => page.locator('#note-form button[type="submit"]').click());
+    check(new URL(page.url()).pathname === casePath, `after the note the browser is at ${page.url()}`);
+    await until("the note to decrypt in the history", async () =>
+      (await page.locator('li[data-kind="note"] .text[data-decrypted=ok]', { hasText: note }).count()) === 1,
+    );
+    await page.selectOption("#status-next", "investigating");
+    await page.fill("#status-reason", reason);
+    await waitForLoad(page, () => page.locator('#status-form button[type="submit"]').click());
+    await until("the status reason to decrypt in the history", async () =>
+      (await page.locator(".reason[data-decrypted=ok]", { hasText: reason }).count()) === 1,
+    );
+    const statusAfterReason = await text(page.locator("#case-status"));
+    check(statusAfterReason === "Being investigated", `status after the change: ${statusAfterReason}`);
+    await decryptedMarkers(page);
+    lap("officer_only");
+
     // Log out: the script deletes the key database before the form posts. Checked from a
     // second tab of the same origin while the logout request is held, because the response's
     // Clear-Site-Data and the login page would delete it too.
@@ -330,6 +358,7 @@ async function work(opts) {
       decrypted: { case_page: decryptedOnCase, after_reply: decryptedAfter },
       identity_revealed: revealed,
       status,
+      status_after_reason: statusAfterReason,
       downloads: [reportDownload, replyDownload].map(({ name, bytes }) => ({ name, bytes })),
       logout_deleted_key_database: true,
       screenshots: shots,

@@ -173,13 +173,116 @@ pub async fn create_account(app: &TestApp, admin: &Person, email: &str, roles: &
         .to_owned()
 }
 
-/// What the case page hands the browser: the sealed case key and the recipients.
+/// What the case page hands the browser: the sealed case key, the sealed officer key and the
+/// recipients.
 pub struct CaseView {
     pub html: String,
     pub csrf: String,
     pub case_key: Identity,
+    /// The case's officer key (made by `open_case` if the case had none, as the page's
+    /// script does).
+    pub officer_key: Identity,
     pub to_both: Vec<Recipient>,
-    pub to_case: Recipient,
+    /// Where officer-only items (notes, status reasons) go: the officer key's recipient.
+    pub to_officers: Recipient,
+}
+
+/// Whom the case page asks a new officer key to be sealed to (`#officer-key-holders`), as
+/// (holder, recipient); empty when the case has one.
+pub fn officer_key_holders(html: &str) -> Vec<(String, String)> {
+    let Some(list) = html
+        .split("id=\"officer-key-holders\"")
+        .nth(1)
+        .and_then(|s| s.split("</ul>").next())
+    else {
+        return Vec::new();
+    };
+    list.split("<li ")
+        .skip(1)
+        .map(|li| {
+            let get = |name: &str| {
+                li.split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|s| s.split('"').next())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (get("data-holder"), get("data-recipient"))
+        })
+        .collect()
+}
+
+/// The officer-key identity file sealed to each holder, as the script seals it.
+pub fn seal_officer_key(key: &Identity, holders: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
+    let file = format!(
+        "# Speak Up officer key\n{}\n",
+        age::secrecy::ExposeSecret::expose_secret(&key.to_string())
+    );
+    holders
+        .iter()
+        .map(|(h, r)| {
+            let to: Recipient = r.parse().expect("holder recipient");
+            (h.clone(), encrypt(&[to], file.as_bytes()))
+        })
+        .collect()
+}
+
+/// `POST …/officer-key`: the recipient, then a `holder` field and an `officer_envelope` part
+/// per holder. Returns the status.
+pub async fn post_officer_key(
+    app: &TestApp,
+    p: &Person,
+    reference: &str,
+    csrf: &str,
+    recipient: &str,
+    envelopes: Vec<(String, Vec<u8>)>,
+) -> u16 {
+    let mut form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .text("recipient", recipient.to_owned());
+    for (holder, bytes) in envelopes {
+        form = form.text("holder", holder).part(
+            "officer_envelope",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name("officer_envelope.age")
+                .mime_str("application/octet-stream")
+                .expect("mime"),
+        );
+    }
+    let res = p
+        .client
+        .post(app.url(&format!("/officer/cases/{reference}/officer-key")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    res.status().as_u16()
+}
+
+/// Makes the case's officer key as the case page's script does, if the page asks for one.
+async fn ensure_officer_key(app: &TestApp, p: &Person, reference: &str, html: &str) -> bool {
+    let holders = officer_key_holders(html);
+    if holders.is_empty() {
+        return false;
+    }
+    let key = Identity::generate();
+    let envelopes = seal_officer_key(&key, &holders);
+    let recipient = key.to_public().to_string();
+    let csrf = hidden(html, "csrf");
+    let status = post_officer_key(app, p, reference, &csrf, &recipient, envelopes).await;
+    assert_eq!(status, 204, "officer key for {reference}");
+    true
+}
+
+/// Opens a sealed identity file (`# Speak Up … key` and one identity) with `holder`.
+pub fn open_sealed_key(holder: &Identity, sealed: &[u8]) -> Identity {
+    let key_file = String::from_utf8(decrypt(holder, sealed)).expect("utf8");
+    key_file
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .expect("identity line")
+        .parse()
+        .expect("identity")
 }
 
 pub fn decrypt(identity: &Identity, bytes: &[u8]) -> Vec<u8> {
@@ -203,9 +306,8 @@ pub fn encrypt(to: &[Recipient], plaintext: &[u8]) -> Vec<u8> {
 }
 
 pub async fn open_case(app: &TestApp, p: &Person, reference: &str) -> CaseView {
-    let html = app
-        .page(&p.client, &format!("/officer/cases/{reference}"))
-        .await;
+    let path = format!("/officer/cases/{reference}");
+    let mut html = app.page(&p.client, &path).await;
     assert!(
         html.contains("id=\"case-envelope\""),
         "case page {reference}: {}",
@@ -217,27 +319,32 @@ pub async fn open_case(app: &TestApp, p: &Person, reference: &str) -> CaseView {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let envelope = b64(&attr(&html, "id=\"case-envelope\"", "data-age"));
+    if ensure_officer_key(app, p, reference, &html).await {
+        html = app.page(&p.client, &path).await;
+    }
     let officer = p.identity.as_ref().expect("an officer key");
-    let key_file = String::from_utf8(decrypt(officer, &envelope)).expect("utf8");
-    let key_line = key_file
-        .lines()
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .expect("identity line");
-    let case_key: Identity = key_line.parse().expect("case identity");
+    let case_key = open_sealed_key(
+        officer,
+        &b64(&attr(&html, "id=\"case-envelope\"", "data-age")),
+    );
+    let officer_key = open_sealed_key(
+        officer,
+        &b64(&attr(&html, "id=\"officer-key\"", "data-age")),
+    );
     let to_both = attr(&html, "id=\"message-form\"", "data-recipients")
         .split(' ')
         .map(|r| r.parse().expect("recipient"))
         .collect();
-    let to_case = attr(&html, "id=\"note-form\"", "data-recipients")
+    let to_officers = attr(&html, "id=\"note-form\"", "data-recipients")
         .parse()
         .expect("recipient");
     CaseView {
         csrf: hidden(&html, "csrf"),
         html,
         case_key,
+        officer_key,
         to_both,
-        to_case,
+        to_officers,
     }
 }
 
@@ -329,4 +436,26 @@ pub async fn failed_sign_ins(app: &TestApp) -> std::collections::BTreeMap<String
         }
     }
     out
+}
+
+/// A grant's parts, as the script builds them: the case key and the officer key, each sealed
+/// to the colleague's recipient.
+pub fn grant_parts(case: &CaseView, to: &Recipient) -> Vec<(&'static str, Vec<u8>)> {
+    let file = |header: &str, key: &Identity| {
+        format!(
+            "# Speak Up {header} key\n{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&key.to_string())
+        )
+    };
+    let to = std::slice::from_ref(to);
+    vec![
+        (
+            "envelope",
+            encrypt(to, file("case", &case.case_key).as_bytes()),
+        ),
+        (
+            "officer_envelope",
+            encrypt(to, file("officer", &case.officer_key).as_bytes()),
+        ),
+    ]
 }

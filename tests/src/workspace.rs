@@ -9,7 +9,8 @@ use speakup::clock::Clock;
 use time::{Date, Duration};
 
 use crate::officer::{
-    Person, admin_via_cli, attr, create_account, encrypt, enroll, login, open_case, post_parts,
+    Person, admin_via_cli, attr, create_account, encrypt, enroll, grant_parts, login, open_case,
+    post_parts,
 };
 use crate::{Backend, Report, TestApp, file_report, hidden, open_mailbox, receipt};
 
@@ -220,7 +221,8 @@ pub async fn history(app: &TestApp, t: &Team) -> History {
     next_day(app, &people).await;
     let case = open_case(app, &t.alex, &reference).await;
     let msg = |text: &str| encrypt(&case.to_both, text.as_bytes());
-    let to_case: &[Recipient] = std::slice::from_ref(&case.to_case);
+    let to_officers: &[Recipient] = std::slice::from_ref(&case.to_officers);
+    let officers = case.to_officers.to_string();
     let path = |action: &str| format!("/officer/cases/{reference}/{action}");
     let (status, page) = post_parts(
         app,
@@ -241,8 +243,11 @@ pub async fn history(app: &TestApp, t: &Team) -> History {
         app,
         &t.alex,
         &path("notes"),
-        &[("csrf", &csrf)],
-        vec![("message", encrypt(to_case, b"Check the supplier register."))],
+        &[("csrf", &csrf), ("recipient", &officers)],
+        vec![(
+            "message",
+            encrypt(to_officers, b"Check the supplier register."),
+        )],
     )
     .await;
     assert_eq!(status, 200, "{page}");
@@ -257,8 +262,9 @@ pub async fn history(app: &TestApp, t: &Team) -> History {
             ("csrf", &csrf),
             ("status", "investigating"),
             ("outcome", ""),
+            ("recipient", &officers),
         ],
-        vec![("reason", encrypt(to_case, REASON.as_bytes()))],
+        vec![("reason", encrypt(to_officers, REASON.as_bytes()))],
     )
     .await;
     assert_eq!(status, 200, "{page}");
@@ -323,16 +329,12 @@ async fn grant(app: &TestApp, by: &Person, to: &Person, reference: &str) {
         .unwrap_or_else(|| panic!("grant form: {}", case.html))..];
     let recipient = to.identity.as_ref().expect("a key").to_public();
     let account = attr(form, &format!("data-recipient=\"{recipient}\""), "value");
-    let key_file = format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&case.case_key.to_string())
-    );
     let (status, page) = post_parts(
         app,
         by,
         &format!("/officer/cases/{reference}/grants"),
         &[("csrf", &case.csrf), ("account", &account)],
-        vec![("envelope", encrypt(&[recipient], key_file.as_bytes()))],
+        grant_parts(&case, &recipient),
     )
     .await;
     assert_eq!(status, 200, "{page}");

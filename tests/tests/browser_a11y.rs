@@ -123,7 +123,8 @@ async fn every_page_is_accessible(backend: Backend) {
         .await
         .expect("reveal");
     assert_eq!(res.status(), 200);
-    let to_case = std::slice::from_ref(&case.to_case);
+    let to_case = std::slice::from_ref(&case.to_officers);
+    let officers = case.to_officers.to_string();
     let steps: Vec<Step> = vec![
         (
             "messages",
@@ -147,7 +148,7 @@ async fn every_page_is_accessible(backend: Backend) {
         ),
         (
             "notes",
-            vec![],
+            vec![("recipient", officers.as_str())],
             vec![
                 ("message", encrypt(to_case, b"Check the supplier register.")),
                 ("attachment", encrypt(to_case, b"register extract")),
@@ -156,7 +157,11 @@ async fn every_page_is_accessible(backend: Backend) {
         ),
         (
             "status",
-            vec![("status", "investigating"), ("outcome", "")],
+            vec![
+                ("status", "investigating"),
+                ("outcome", ""),
+                ("recipient", officers.as_str()),
+            ],
             vec![("reason", encrypt(to_case, b"Enough to look into."))],
         ),
     ];

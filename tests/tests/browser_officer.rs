@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use speakup_tests::officer::{admin_via_cli, create_account, enroll, login, path_of};
+use speakup_tests::officer::{
+    admin_via_cli, create_account, decrypt, enroll, login, open_sealed_key, path_of,
+};
 use speakup_tests::speakup::clock::Clock;
 use speakup_tests::*;
 
@@ -168,6 +170,8 @@ async fn officer_in_chromium(backend: Backend) {
 
     let marker = format!("ACK-MARKER-{tag}");
     let reply = format!("Please send the fuel receipts {tag}");
+    let note = format!("NOTE-MARKER-{tag}");
+    let reason = format!("REASON-MARKER-{tag}");
     let offset = clock_offset(&app);
     env[0].1 = offset.to_string();
     let summary = node(
@@ -199,6 +203,10 @@ async fn officer_in_chromium(backend: Backend) {
             marker.clone(),
             "--reply".into(),
             reply.clone(),
+            "--note".into(),
+            note.clone(),
+            "--reason".into(),
+            reason.clone(),
         ],
         env,
     )
@@ -223,9 +231,15 @@ async fn officer_in_chromium(backend: Backend) {
     assert!(case.acknowledged_on.is_some(), "not acknowledged");
     assert_eq!(summary["reference"], case.reference.as_str());
     let db = app.database_bytes().await;
-    for secret in [&marker, &reply] {
+    for secret in [&marker, &reply, &note, &reason] {
         assert!(!contains(&db, secret), "plaintext {secret} in the database");
     }
+    assert_eq!(
+        summary["status_after_reason"], "Being investigated",
+        "{summary}"
+    );
+    officer_only_items_need_the_officer_key(&app, &case, str_of(&enrolled, "key_file"), &note)
+        .await;
     let (status, mailbox) = open_mailbox(&app, &reporter, &token).await;
     assert_eq!(status, 200, "{mailbox}");
     assert!(
@@ -255,6 +269,54 @@ async fn officer_in_chromium(backend: Backend) {
         format!("reply file {marker}\n")
     );
     app.finish().await;
+}
+
+/// The note the browser wrote went to the officer key the page made: the case key (what the
+/// reporter's browser held when it filed the case) does not open it; the officer key, from
+/// the officer's sealed copy, does.
+async fn officer_only_items_need_the_officer_key(
+    app: &TestApp,
+    case: &speakup::store::CaseRecord,
+    key_file: &str,
+    note: &str,
+) {
+    let text = std::fs::read_to_string(key_file).expect("key file");
+    let officer: age::x25519::Identity = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .expect("identity")
+        .parse()
+        .expect("officer identity");
+    let mine = app
+        .store
+        .envelopes(&case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.recipient == officer.to_public().to_string())
+        .expect("the officer's copy");
+    let case_key = open_sealed_key(&officer, &mine.envelope);
+    let officer_key = open_sealed_key(&officer, &mine.officer_envelope.expect("an officer key"));
+    let fresh = app.store.case_by_reference(&case.reference).await.unwrap();
+    assert_eq!(
+        fresh.and_then(|c| c.officer_recipient),
+        Some(officer_key.to_public().to_string())
+    );
+    let items = app.store.items(&case.id).await.unwrap();
+    let item = items
+        .iter()
+        .find(|i| i.kind == speakup::domain::case::ItemKind::Note)
+        .expect("the note");
+    let bytes = speakup::store::read_blob(app.store.as_ref(), &item.blob_id)
+        .await
+        .unwrap();
+    let opens = |key: &age::x25519::Identity| {
+        age::Decryptor::new(&bytes[..])
+            .and_then(|d| d.decrypt(std::iter::once(key as &dyn age::Identity)))
+            .is_ok()
+    };
+    assert!(!opens(&case_key), "the case key opens an internal note");
+    assert_eq!(decrypt(&officer_key, &bytes), note.as_bytes());
 }
 
 on_both_databases!(officer_in_chromium);

@@ -121,6 +121,12 @@ const ROUTES: &[Route] = &[
         &[("account", "{id}")],
     ),
     (
+        "/officer/cases/{reference}/officer-key",
+        Who::Officer,
+        Body::Multipart,
+        &[("recipient", "{id}")],
+    ),
+    (
         "/officer/cases/{reference}/revoke",
         Who::Officer,
         Body::Urlencoded,

@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use speakup_tests::officer::{encrypt, open_case, post_parts};
 use speakup_tests::*;
 
 fn age_cli() -> bool {
@@ -122,4 +123,117 @@ async fn export_decrypts_with_the_age_cli(backend: Backend) {
     app.finish().await;
 }
 
+/// An internal note written after the case got its officer key: the export carries the
+/// officer key sealed to each holder; `age` opens it with the officer's identity, and the note
+/// with it, while the case key alone does not open the note.
+async fn officer_only_items_decrypt_with_the_age_cli(backend: Backend) {
+    if !available("the age command (apt-get install age)", age_cli()) {
+        return;
+    }
+    let Some(app) = spawn_without_officer(backend).await else {
+        return;
+    };
+    let t = speakup_tests::workspace::team(&app).await;
+    let (status, _) = file_report(&app, &app.browser(), "en", &Report::default()).await;
+    assert_eq!(status, 200);
+    let case = app.store.cases().await.unwrap().pop().unwrap();
+    let reference = case.reference.clone();
+    let view = open_case(&app, &t.alex, &reference).await;
+    let note = "Interview the warehouse staff first.";
+    let (status, page) = post_parts(
+        &app,
+        &t.alex,
+        &format!("/officer/cases/{reference}/notes"),
+        &[
+            ("csrf", &view.csrf),
+            ("recipient", &view.to_officers.to_string()),
+        ],
+        vec![(
+            "message",
+            encrypt(std::slice::from_ref(&view.to_officers), note.as_bytes()),
+        )],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+
+    let out = app.dir.path().join("export");
+    let printed = run_cli(
+        &app,
+        &[
+            "case",
+            "export",
+            &reference,
+            "--out",
+            &out.display().to_string(),
+        ],
+    )
+    .await;
+    assert!(printed.contains(&reference), "{printed}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["officer_recipient"],
+        view.to_officers.to_string().as_str()
+    );
+    let note_file = manifest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "note")
+        .expect("the note in the manifest")["file"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sealed = manifest["officer_keys"].as_array().unwrap();
+    assert_eq!(sealed.len(), 1, "{manifest}");
+    assert_eq!(
+        sealed[0]["file"],
+        "officer-keys/officer-alex@example.org.age"
+    );
+
+    use age::secrecy::ExposeSecret;
+    let identity_file = app.dir.path().join("alex.key");
+    let alex = t.alex.identity.as_ref().unwrap();
+    std::fs::write(
+        &identity_file,
+        format!("{}\n", alex.to_string().expose_secret()),
+    )
+    .unwrap();
+    let age_d = |identities: &[&std::path::Path], file: &std::path::Path| {
+        let mut c = Command::new("age");
+        c.arg("-d");
+        for i in identities {
+            c.arg("-i").arg(i);
+        }
+        c.arg(file).output().unwrap()
+    };
+    let keys = app.dir.path();
+    for (sealed, plain) in [
+        ("keys/officer-alex@example.org.age", "case-key.txt"),
+        (
+            "officer-keys/officer-alex@example.org.age",
+            "officer-key.txt",
+        ),
+    ] {
+        let o = age_d(&[&identity_file], &out.join(sealed));
+        assert!(
+            o.status.success(),
+            "{sealed}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::write(keys.join(plain), o.stdout).unwrap();
+    }
+    let case_key = keys.join("case-key.txt");
+    let officer_key = keys.join("officer-key.txt");
+    let refused = age_d(&[&case_key], &out.join(&note_file));
+    assert!(!refused.status.success(), "the case key opens the note");
+    let o = age_d(&[&officer_key, &case_key], &out.join(&note_file));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, note.as_bytes());
+    let readme = std::fs::read_to_string(out.join("README.txt")).unwrap();
+    assert!(readme.contains("officer-keys/"), "{readme}");
+    app.finish().await;
+}
+
 on_both_databases!(export_decrypts_with_the_age_cli);
+on_both_databases!(officer_only_items_decrypt_with_the_age_cli);

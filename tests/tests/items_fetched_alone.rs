@@ -107,8 +107,8 @@ async fn the_case_page_lists_items_and_each_comes_alone(backend: Backend) {
     );
     assert_eq!(
         case.html.matches(AGE_B64).count(),
-        1,
-        "only the officer's sealed case key is inline"
+        2,
+        "only the officer's sealed copies of the case key and of the officer key are inline"
     );
     let srcs = sources(&case.html);
     assert_eq!(srcs.len(), 31, "the report and 30 replies: {srcs:?}");

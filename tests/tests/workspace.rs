@@ -135,16 +135,12 @@ async fn case_workflow(backend: Backend) {
     let inv_recipient = t.investigator.identity.as_ref().unwrap().to_public();
     let grant_form = &case.html[case.html.find("id=\"grant-account\"").expect("grant form")..];
     let grant_to = attr(grant_form, "data-recipient=\"age1", "value");
-    let key_file = format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&case.case_key.to_string())
-    );
     let (status, page) = post_parts(
         &app,
         &t.officer,
         &format!("/officer/cases/{reference}/grants"),
         &[("csrf", &case.csrf), ("account", &grant_to)],
-        vec![("envelope", encrypt(&[inv_recipient], key_file.as_bytes()))],
+        grant_parts(&case, &inv_recipient),
     )
     .await;
     assert_eq!(status, 200, "{page}");
@@ -166,10 +162,13 @@ async fn case_workflow(backend: Backend) {
         &app,
         &t.investigator,
         &format!("/officer/cases/{reference}/notes"),
-        &[("csrf", &inv_case.csrf)],
+        &[
+            ("csrf", &inv_case.csrf),
+            ("recipient", &inv_case.to_officers.to_string()),
+        ],
         vec![(
             "message",
-            encrypt(std::slice::from_ref(&inv_case.to_case), note.as_bytes()),
+            encrypt(std::slice::from_ref(&inv_case.to_officers), note.as_bytes()),
         )],
     )
     .await;
@@ -196,14 +195,20 @@ async fn case_workflow(backend: Backend) {
         ("closed", ""),
     ] {
         let reason = encrypt(
-            std::slice::from_ref(&case.to_case),
+            std::slice::from_ref(&case.to_officers),
             canary("reason").as_bytes(),
         );
+        let to = case.to_officers.to_string();
         let (status, page) = post_parts(
             &app,
             &t.officer,
             &format!("/officer/cases/{reference}/status"),
-            &[("csrf", &case.csrf), ("status", next), ("outcome", outcome)],
+            &[
+                ("csrf", &case.csrf),
+                ("status", next),
+                ("outcome", outcome),
+                ("recipient", &to),
+            ],
             vec![("reason", reason)],
         )
         .await;
@@ -366,10 +371,6 @@ async fn role_boundaries(backend: Backend) {
         403,
         "joined later: no envelope yet"
     );
-    let key_file = format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&case.case_key.to_string())
-    );
     let oscar_rcpt = oscar.identity.as_ref().unwrap().to_public();
     let option_value = |html: &str, form: &str, email: &str| {
         html.split(&format!("id=\"{form}\""))
@@ -388,7 +389,7 @@ async fn role_boundaries(backend: Backend) {
         &t.officer,
         &format!("/officer/cases/{reference}/grants"),
         &[("csrf", &case.csrf), ("account", &ivan_id)],
-        vec![("envelope", encrypt(&[inv_rcpt], key_file.as_bytes()))],
+        grant_parts(&case, &inv_rcpt),
     )
     .await;
     assert_eq!(status, 200, "granting the investigator: {page}");
@@ -402,7 +403,7 @@ async fn role_boundaries(backend: Backend) {
             "investigator" => (&t.investigator, inv_case.csrf.clone()),
             _ => (&t.officer, case.csrf.clone()),
         };
-        let envelope = encrypt(std::slice::from_ref(&oscar_rcpt), key_file.as_bytes());
+        let parts = grant_parts(&case, &oscar_rcpt);
         let (app, reference, oscar_id) = (&app, &reference, &oscar_id);
         async move {
             post_parts(
@@ -410,7 +411,7 @@ async fn role_boundaries(backend: Backend) {
                 person,
                 &format!("/officer/cases/{reference}/grants"),
                 &[("csrf", &csrf), ("account", oscar_id)],
-                vec![("envelope", envelope)],
+                parts,
             )
             .await
         }
@@ -467,7 +468,7 @@ async fn role_boundaries(backend: Backend) {
         &t.officer,
         &format!("/officer/cases/{reference}/grants"),
         &[("csrf", &case.csrf), ("account", &exclude_id)],
-        vec![("envelope", encrypt(&[oscar_rcpt], key_file.as_bytes()))],
+        grant_parts(&case, &oscar_rcpt),
     )
     .await;
     assert_eq!(status, 403, "an excluded colleague was granted access");
@@ -693,7 +694,7 @@ async fn forged_and_malformed_posts(backend: Backend) {
         vec![("message", b"plain text, not encrypted".to_vec())],
         vec![(
             "message",
-            encrypt(std::slice::from_ref(&case.to_case), b"x"),
+            encrypt(std::slice::from_ref(&case.to_officers), b"x"),
         )],
         vec![
             ("message", good()),
@@ -993,22 +994,12 @@ async fn a_replaced_key_gets_a_fresh_copy(backend: Backend) {
         .split('"')
         .next()
         .unwrap();
-    let key_file = format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&case.case_key.to_string())
-    );
     let (status, _) = post_parts(
         &app,
         &t.officer,
         &format!("/officer/cases/{reference}/grants"),
         &[("csrf", &case.csrf), ("account", id)],
-        vec![(
-            "envelope",
-            encrypt(
-                &[oscar.identity.as_ref().unwrap().to_public()],
-                key_file.as_bytes(),
-            ),
-        )],
+        grant_parts(&case, &oscar.identity.as_ref().unwrap().to_public()),
     )
     .await;
     assert_eq!(status, 200);

@@ -93,7 +93,8 @@ async fn timeline_is_chronological(backend: Backend) {
     distinct.dedup();
     assert_eq!(distinct.len(), 7, "{days:?}");
 
-    // The status change to "investigating" carries its reason, encrypted to the case.
+    // The status change to "investigating" carries its reason, encrypted to the officer key
+    // (not the case key).
     let list = case.html.split("id=\"timeline\"").nth(1).expect("timeline");
     let status = list
         .split("<li class=\"tl ")
@@ -105,7 +106,7 @@ async fn timeline_is_chronological(backend: Backend) {
     );
     let reason = attr(status, "class=\"text reason\"", "data-age");
     assert_eq!(
-        decrypt(&case.case_key, &b64(&reason)),
+        decrypt(&case.officer_key, &b64(&reason)),
         h.reason.as_bytes(),
         "the reason"
     );

@@ -2,7 +2,7 @@
 // "Forms that carry ciphertext"). Pure: plaintexts and recipients in, age Blobs out.
 
 import { AGE_TYPE, CipherError, encrypt, encryptBlob, parseRecipients } from "./cipher.js";
-import { makeCaseKeyFile } from "./keys.js";
+import { makeCaseKeyFile, makeOfficerKeyFile } from "./keys.js";
 
 /** The `data-encrypt` kinds the contract defines. */
 export const KINDS = Object.freeze(["message", "note", "status", "grant"]);
@@ -29,6 +29,7 @@ function part(name, data) {
  * @param {Iterable<File>} [input.files] attachments (message, note)
  * @param {string} [input.reason] status change reason
  * @param {string} [input.caseIdentity] the case's `AGE-SECRET-KEY-1…` (grant)
+ * @param {string} [input.officerIdentity] the case's officer key, when it has one (grant)
  * @param {string} [input.grantRecipient] the selected colleague's `age1…` (grant)
  * @returns {Promise<Part[]>} in the order they must be appended
  */
@@ -54,11 +55,38 @@ export async function buildParts(kind, input = {}) {
       if (!input.caseIdentity) throw new CipherError("case key not unlocked", "key_missing");
       const recipients = parseRecipients(input.grantRecipient);
       if (recipients.length !== 1) throw new CipherError("grant needs one recipient", "send_failed");
-      return [part("envelope", await encrypt(recipients, makeCaseKeyFile(input.caseIdentity)))];
+      const parts = [part("envelope", await encrypt(recipients, makeCaseKeyFile(input.caseIdentity)))];
+      if (input.officerIdentity) {
+        const file = makeOfficerKeyFile(input.officerIdentity);
+        parts.push(part("officer_envelope", await encrypt(recipients, file)));
+      }
+      return parts;
     }
     default:
       throw new CipherError(`unknown data-encrypt kind: ${kind}`, "send_failed");
   }
+}
+
+/**
+ * The body of `POST …/officer-key`: the officer key's recipient, then for each holder of the
+ * case key a `holder` field and an `officer_envelope` part (the officer identity file
+ * encrypted to that holder's recipient), in that order.
+ * @param {FormData} formData already holding `csrf`
+ * @param {{ identity: string, recipient: string }} key
+ * @param {Array<{ holder: string, recipient: string }>} holders
+ */
+export async function officerKeyForm(formData, key, holders) {
+  if (!holders.length) throw new CipherError("no holder to seal the officer key to", "send_failed");
+  const file = makeOfficerKeyFile(key.identity);
+  formData.append("recipient", key.recipient);
+  for (const h of holders) {
+    const recipients = parseRecipients(h.recipient);
+    if (recipients.length !== 1) throw new CipherError("one recipient per holder", "send_failed");
+    formData.append("holder", h.holder);
+    const p = part("officer_envelope", await encrypt(recipients, file));
+    formData.append(p.name, p.blob, p.filename);
+  }
+  return formData;
 }
 
 /**

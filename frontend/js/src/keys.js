@@ -13,6 +13,9 @@ import {
 /** The first line of a case envelope's plaintext (see server/src/crypto.rs `seal_to`). */
 export const CASE_KEY_HEADER = "# Speak Up case key";
 
+/** The first line of an officer-key envelope's plaintext (docs/browser-contract.md). */
+export const OFFICER_KEY_HEADER = "# Speak Up officer key";
+
 /** scrypt work factor for wrapped identities: age's own default (2^18). */
 export const WRAP_WORK_FACTOR = 18;
 
@@ -75,11 +78,11 @@ export function parseIdentityFile(text) {
  * @param {string} text
  * @returns {string}
  */
-export function parseCaseEnvelope(text) {
+export function parseCaseEnvelope(text, header = CASE_KEY_HEADER) {
   if (typeof text !== "string") throw new KeyError("case envelope is not text", "decrypt_failed");
   const lines = text.replace(/\r\n/g, "\n").split("\n");
-  if (lines[0] !== CASE_KEY_HEADER) {
-    throw new KeyError("case envelope does not start with the case key header", "decrypt_failed");
+  if (lines[0] !== header) {
+    throw new KeyError("case envelope does not start with the expected header", "decrypt_failed");
   }
   let ids;
   try {
@@ -95,6 +98,23 @@ export function parseCaseEnvelope(text) {
 export function makeCaseKeyFile(caseIdentity) {
   identityScalar(caseIdentity);
   return `${CASE_KEY_HEADER}\n${caseIdentity}\n`;
+}
+
+/** The officer identity from a decrypted officer-key envelope. */
+export function parseOfficerEnvelope(text) {
+  return parseCaseEnvelope(text, OFFICER_KEY_HEADER);
+}
+
+/** The officer-key envelope plaintext: `# Speak Up officer key\nAGE-SECRET-KEY-1…\n`. */
+export function makeOfficerKeyFile(officerIdentity) {
+  identityScalar(officerIdentity);
+  return `${OFFICER_KEY_HEADER}\n${officerIdentity}\n`;
+}
+
+/** A new X25519 identity and its recipient: a case's officer key. */
+export async function generateOfficerCaseKey() {
+  const identity = await generateX25519Identity();
+  return { identity, recipient: await identityToRecipient(identity) };
 }
 
 /** `2026-05-05T10:20:30Z`: Go's RFC 3339 in UTC, as `age-keygen` writes it (no fraction). */

@@ -23,11 +23,13 @@ import {
   text,
   whenParsed,
 } from "./dom.js";
-import { buildParts } from "./forms.js";
+import { buildParts, officerKeyForm } from "./forms.js";
 import {
+  generateOfficerCaseKey,
   generateOfficerKey,
   identityFromFile,
   parseCaseEnvelope,
+  parseOfficerEnvelope,
   unwrapIdentity,
   wrapIdentity,
 } from "./keys.js";
@@ -53,6 +55,10 @@ const page = {
   officer: null,
   /** @type {string | null} the case identity, from #case-envelope */
   caseIdentity: null,
+  /** @type {string | null} the case's officer key, from #officer-key (or just made here) */
+  officerKey: null,
+  /** @type {Promise<void>} settles once the case has an officer key, or making one failed */
+  officerKeyReady: Promise.resolve(),
 };
 
 /* ---------- logout ---------- */
@@ -142,13 +148,70 @@ async function decryptPage() {
       return;
     }
   }
+  const officerEnvelope = document.getElementById("officer-key");
+  if (officerEnvelope?.dataset.age) {
+    try {
+      const text = await decryptBase64Text(page.officer, officerEnvelope.dataset.age);
+      page.officerKey = parseOfficerEnvelope(text);
+    } catch (err) {
+      console.error("speakup: officer-key envelope", err);
+      setStatus(t("decrypt_failed"));
+    }
+  }
+  if (page.officerKey) identities.unshift(page.officerKey);
   const items = sealedElements().filter((el) => el !== envelope);
   const results = await decryptAll(items, identities);
   if (results.includes(false)) setStatus(t("decrypt_failed"));
 }
 
 function pageIdentities() {
-  return [page.caseIdentity, page.officer].filter(Boolean);
+  return [page.officerKey, page.caseIdentity, page.officer].filter(Boolean);
+}
+
+/* ---------- the case's officer key ---------- */
+
+/** Points the officer-only forms (notes, status reasons) at the officer key's recipient. */
+function useOfficerRecipient(recipient) {
+  const holder = document.getElementById("officer-key");
+  if (holder) holder.dataset.recipient = recipient;
+  for (const form of $$('form[data-encrypt="note"], form[data-encrypt="status"]')) {
+    form.dataset.recipients = recipient;
+  }
+  for (const input of $$("input[data-officer-recipient]")) input.value = recipient;
+}
+
+/**
+ * A case without an officer key gets one now, made here and sealed to every holder of the
+ * case key (`#officer-key-holders`), so officer-only items never go to the case key, which a
+ * reporter's browser may hold. The first officer to do so wins; a refused attempt (a
+ * colleague was first) asks for a reload.
+ */
+async function ensureOfficerKey() {
+  const list = document.getElementById("officer-key-holders");
+  const csrf = $('input[name="csrf"]')?.value;
+  if (!list || !csrf || document.getElementById("officer-key")?.dataset.recipient) return;
+  const holders = $$("li[data-holder]", list).map((li) => ({
+    holder: li.dataset.holder,
+    recipient: li.dataset.recipient,
+  }));
+  try {
+    const key = await generateOfficerCaseKey();
+    const data = new FormData();
+    data.append("csrf", csrf);
+    await officerKeyForm(data, key, holders);
+    const res = await fetch(list.dataset.action, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+    });
+    if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+    page.officerKey = key.identity;
+    useOfficerRecipient(key.recipient);
+    list.remove();
+  } catch (err) {
+    console.error("speakup: officer key", err);
+    setStatus(t("officer_key_failed", err.status));
+  }
 }
 
 /* ---------- downloads ---------- */
@@ -174,6 +237,7 @@ function formInput(form, kind) {
     const select = $('select[name="account"]', form);
     input.grantRecipient = select?.selectedOptions?.[0]?.dataset.recipient ?? "";
     input.caseIdentity = page.caseIdentity;
+    input.officerIdentity = page.officerKey;
   }
   return input;
 }
@@ -187,7 +251,14 @@ function setupEncryptForms() {
       const done = busy(form);
       try {
         if (plaintextLeaks(form)) throw new Error("a plaintext control has a name");
-        if (kind === "grant" && !page.caseIdentity) {
+        await page.officerKeyReady;
+        const hasOfficerKey = Boolean(document.getElementById("officer-key")?.dataset.recipient);
+        const reason = $('textarea[data-plaintext="reason"]', form)?.value ?? "";
+        const officerOnly = kind === "note" || (kind === "status" && reason.trim() !== "");
+        if (
+          (kind === "grant" && (!page.caseIdentity || (hasOfficerKey && !page.officerKey))) ||
+          (officerOnly && !form.dataset.recipients)
+        ) {
           formReport(form, t("key_missing"));
           return;
         }
@@ -289,6 +360,7 @@ async function main() {
     return;
   }
   if (kind === "enroll") setupEnroll();
+  if (kind === "case") page.officerKeyReady = ensureOfficerKey();
   setupEncryptForms();
   setupDownloads(downloadIdentities, (_button, message) => setStatus(message));
   if (kind === "case" || kind === "account" || document.getElementById("key-unlock")) {

@@ -2,8 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { AGE_TYPE, CipherError, decrypt } from "../src/cipher.js";
-import { KINDS, appendParts, buildParts, safeFileName } from "../src/forms.js";
-import { generateOfficerKey, parseCaseEnvelope } from "../src/keys.js";
+import { KINDS, appendParts, buildParts, officerKeyForm, safeFileName } from "../src/forms.js";
+import {
+  OFFICER_KEY_HEADER,
+  generateOfficerCaseKey,
+  generateOfficerKey,
+  parseCaseEnvelope,
+  parseOfficerEnvelope,
+} from "../src/keys.js";
 
 const caseKey = await generateOfficerKey();
 const reporter = await generateOfficerKey();
@@ -139,4 +145,41 @@ test("safeFileName keeps a plain name and strips paths and control characters", 
   assert.equal(safeFileName(""), "attachment");
   assert.equal(safeFileName(undefined), "attachment");
   assert.equal(safeFileName("x".repeat(500)).length, 200);
+});
+
+test("grant: the officer key sealed to the colleague too, when the case has one", async () => {
+  const officerKey = await generateOfficerKey();
+  const parts = await buildParts("grant", {
+    caseIdentity: caseKey.identity,
+    officerIdentity: officerKey.identity,
+    grantRecipient: colleague.recipient,
+  });
+  assert.deepEqual(
+    parts.map((p) => p.name),
+    ["envelope", "officer_envelope"],
+  );
+  const text = await textOf(colleague.identity, parts[1].blob);
+  assert.equal(parseOfficerEnvelope(text), officerKey.identity);
+  assert.ok(text.startsWith(`${OFFICER_KEY_HEADER}\n`));
+});
+
+test("officer key form: the recipient, then a holder and its sealed copy each", async () => {
+  const key = await generateOfficerCaseKey();
+  const other = await generateOfficerKey();
+  const data = await officerKeyForm(new FormData(), key, [
+    { holder: "officer:a", recipient: colleague.recipient },
+    { holder: "escrow", recipient: other.recipient },
+  ]);
+  const entries = [...data.entries()];
+  assert.deepEqual(
+    entries.map(([n]) => n),
+    ["recipient", "holder", "officer_envelope", "holder", "officer_envelope"],
+  );
+  assert.equal(entries[0][1], key.recipient);
+  assert.equal(entries[1][1], "officer:a");
+  assert.equal(parseOfficerEnvelope(await textOf(colleague.identity, entries[2][1])), key.identity);
+  assert.equal(parseOfficerEnvelope(await textOf(other.identity, entries[4][1])), key.identity);
+  // A case key file is not an officer key file, and the reverse.
+  await assert.rejects(async () => parseCaseEnvelope(await textOf(other.identity, entries[4][1])));
+  await assert.rejects(officerKeyForm(new FormData(), key, []), CipherError);
 });

@@ -2,7 +2,8 @@
 //! counters, the case as the page shows it (ciphertext and metadata only, its history in
 //! chronological order), and every action (messages and the
 //! acknowledgement, notes, status changes, grants, revocations, exclusions, reveals,
-//! downloads). Each action is checked against `Permission` and the case's access rows, and
+//! downloads). Officer-only items go to the case's officer key (`officer_key`), not the
+//! case key. Each action is checked against `Permission` and the case's access rows, and
 //! commits with its audit row in one transaction; content arrives already encrypted by the
 //! officer's browser.
 
@@ -13,6 +14,7 @@ use time::Date;
 use super::accounts::{audit_only, require};
 use super::audit::{action, entry};
 use super::items::message_with_files;
+use super::officer_key;
 use super::owners;
 use super::uploads::{StoredFile, discard};
 use super::{App, Error, Result};
@@ -216,6 +218,9 @@ pub struct CaseView {
     pub may_acknowledge: bool,
     /// The language the reporter filed in: every template offered to officers is in it.
     pub reporter_lang: Lang,
+    /// Every holder of the case key (`officer:<id>` or `escrow`) with the recipient their copy
+    /// is sealed to: whom a new officer key is sealed to (`officer_key::create`).
+    pub key_holders: Vec<(String, String)>,
 }
 
 /// One access change of the case's history.
@@ -448,6 +453,10 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         owner_choices,
         may_acknowledge: may_acknowledge(c.status, c.acknowledged_on),
         reporter_lang: reporter_lang(c),
+        key_holders: envelopes
+            .iter()
+            .map(|e| (e.holder.to_db(), e.recipient.clone()))
+            .collect(),
     })
 }
 
@@ -620,10 +629,15 @@ async fn apply(
     }
 }
 
-/// An internal note: encrypted to the case only, never shown to the reporter.
-pub async fn note(app: &App, who: &OfficerRecord, o: &Opened, sent: Sent) -> Result<()> {
+/// An internal note: encrypted to the case's officer key only (`to`, the recipient the form
+/// says it encrypted to, must be that key: `officer_key::check_officer_only`), never shown
+/// to the reporter.
+pub async fn note(app: &App, who: &OfficerRecord, o: &Opened, sent: Sent, to: &str) -> Result<()> {
     if sent.message.is_none() && sent.files.is_empty() {
         return sent.refuse(app, Error::Invalid).await;
+    }
+    if let Err(e) = officer_key::check_officer_only(&o.case, to) {
+        return sent.refuse(app, e).await;
     }
     let author = crate::domain::holder::Author::Officer(who.id.clone());
     let detail = format!("{} attachment(s)", sent.files.len());
@@ -649,7 +663,7 @@ pub async fn note(app: &App, who: &OfficerRecord, o: &Opened, sent: Sent) -> Res
 }
 
 /// A status change along the allowed transitions; concluding needs an outcome. The reason,
-/// if any, is ciphertext to the case.
+/// if any, is ciphertext to the case's officer key (`to` must name it, as for a note).
 pub async fn change_status(
     app: &App,
     who: &OfficerRecord,
@@ -657,7 +671,11 @@ pub async fn change_status(
     next: &str,
     outcome: &str,
     reason: Option<Vec<u8>>,
+    to: &str,
 ) -> Result<()> {
+    if reason.is_some() {
+        officer_key::check_officer_only(&o.case, to)?;
+    }
     let next = next
         .parse::<CaseStatus>()
         .ok()
@@ -694,15 +712,18 @@ pub async fn change_status(
     Ok(())
 }
 
-/// Seals the case key (already re-encrypted in the browser) to a colleague with a case role.
+/// Seals the case key, and the officer key if the case has one (both already re-encrypted in
+/// the browser), to a colleague with a case role, in one transaction.
 pub async fn grant(
     app: &App,
     who: &OfficerRecord,
     o: &Opened,
     account: &str,
     envelope: Vec<u8>,
+    officer_envelope: Option<Vec<u8>>,
 ) -> Result<()> {
     require(who, Permission::ManageCaseAccess)?;
+    officer_key::check_grant(&o.case, officer_envelope.as_deref())?;
     let target = app
         .store
         .officer(&OfficerId::from(account))
@@ -742,6 +763,7 @@ pub async fn grant(
             &who.id,
             now.unix_timestamp(),
             &envelope,
+            officer_envelope.as_deref(),
             &audit,
         )
         .await?;

@@ -1,8 +1,10 @@
 //! `speakup case export`: writes a case as files the standard `age` tool decrypts with no
 //! Speak Up software. Only ciphertext and metadata are written: the server never holds a
 //! key that could decrypt them. Layout (a fixed point, see docs/export.md):
-//! `keys/*.age` (the case identity sealed to each holder), `items/*.age` (each item;
-//! attachment names as `*.name.age`), `manifest.json` (metadata only) and `README.txt`.
+//! `keys/*.age` (the case identity sealed to each holder), `officer-keys/*.age` (the case's
+//! officer key sealed to each holder, once the case has one: it opens the officer-only
+//! items), `items/*.age` (each item; attachment names as `*.name.age`), `manifest.json`
+//! (metadata only) and `README.txt`.
 
 use std::fs;
 use std::io::Write;
@@ -63,15 +65,20 @@ fn private_dir(p: &Path) -> std::io::Result<()> {
     fs::create_dir_all(p)
 }
 
-/// Writes each holder's sealed copy of the case key as `keys/<holder>.age`; returns the
-/// manifest's `keys` entries.
+/// Writes each holder's sealed copy of the case key as `keys/<holder>.age`, and of the
+/// officer key (where the case has one) as `officer-keys/<holder>.age`; returns the
+/// manifest's `keys` and `officer_keys` entries.
 async fn write_keys(
     store: &dyn Store,
     case: &CaseRecord,
     out: &Path,
-) -> Result<Vec<serde_json::Value>, ExportError> {
+) -> Result<(Vec<serde_json::Value>, Vec<serde_json::Value>), ExportError> {
+    if case.officer_recipient.is_some() {
+        private_dir(&out.join("officer-keys"))?;
+    }
     let officers = store.officers().await?;
     let mut keys = Vec::new();
+    let mut officer_keys = Vec::new();
     for env in store.envelopes(&case.id).await? {
         let label = match &env.holder {
             Holder::Officer(id) => match officers.iter().find(|o| &o.id == id) {
@@ -80,13 +87,17 @@ async fn write_keys(
             },
             Holder::Escrow => "escrow".to_owned(),
         };
+        let entry = |file: &str| json!({ "file": file, "holder": env.holder.to_db(), "recipient": env.recipient });
         let file = format!("keys/{label}.age");
         fs::write(out.join(&file), &env.envelope)?;
-        keys.push(
-            json!({ "file": file, "holder": env.holder.to_db(), "recipient": env.recipient }),
-        );
+        keys.push(entry(&file));
+        if let Some(sealed) = &env.officer_envelope {
+            let file = format!("officer-keys/{label}.age");
+            fs::write(out.join(&file), sealed)?;
+            officer_keys.push(entry(&file));
+        }
     }
-    Ok(keys)
+    Ok((keys, officer_keys))
 }
 
 /// Writes the export; returns the number of item files written.
@@ -101,7 +112,7 @@ pub async fn export_case(
     private_dir(&out.join("keys"))?;
     private_dir(&out.join("items"))?;
 
-    let keys = write_keys(store, case, out).await?;
+    let (keys, officer_keys) = write_keys(store, case, out).await?;
     let items = store.items(&case.id).await?;
     let mut listed = Vec::new();
     let mut name_files = Vec::new();
@@ -153,6 +164,8 @@ pub async fn export_case(
         "case_recipient": case.case_recipient,
         "reporter_recipient": case.reporter_recipient,
         "keys": keys,
+        "officer_recipient": case.officer_recipient,
+        "officer_keys": officer_keys,
         "items": listed,
     });
     let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
@@ -190,6 +203,16 @@ fn readme(case: &CaseRecord, first_kind: Option<&str>, name_file: Option<&str>) 
         ),
         None => String::new(),
     };
+    let officer = match case.officer_recipient {
+        Some(_) => {
+            "Internal notes, their files and names written after the case got its officer\n\
+             key are encrypted to that key, not the case key. Open it the same way, then use\n\
+             both keys (manifest.json says which items are notes):\n\n\
+             \x20  age -d -i my-identity.txt -o officer-key.txt officer-keys/officer-YOUR-EMAIL.age\n\
+             \x20  age -d -i officer-key.txt -i case-key.txt items/NNN-note.age\n\n"
+        }
+        None => "",
+    };
     format!(
         "Speak Up case {reference}: encrypted export\n\
          ==========================================\n\n\
@@ -203,8 +226,10 @@ fn readme(case: &CaseRecord, first_kind: Option<&str>, name_file: Option<&str>) 
          Reports and identities are JSON (read fields with: ... | jq -r .what). Messages are\n\
          plain text.\n\n\
          {names}\
+         {officer}\
          manifest.json lists every file with its kind, day and size (metadata only).\n\
-         Keep case-key.txt as secret as your own identity, and delete it when done.\n",
+         Keep case-key.txt (and officer-key.txt) as secret as your own identity, and delete\n\
+         them when done.\n",
         reference = case.reference,
     )
 }

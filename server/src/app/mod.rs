@@ -13,6 +13,7 @@ pub mod intake;
 pub mod items;
 pub mod mailbox;
 pub mod notify;
+pub mod officer_key;
 pub mod owners;
 pub mod posters;
 pub mod readiness;

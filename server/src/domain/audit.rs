@@ -125,6 +125,8 @@ pub mod action {
     /// The failed sign-ins of one window after its first (which has its own `login_failed`
     /// row), counted in one row when the window closes (see [`super::failure_summary`]).
     pub const LOGIN_FAILURES_REPEATED: &str = "login_failures_repeated";
+    /// A case's officer key made (docs/architecture.md, "Officer key").
+    pub const OFFICER_KEY_CREATED: &str = "officer_key_created";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -161,6 +163,7 @@ pub mod action {
         STATS_EXPORTED,
         LEGAL_HOLD_SET,
         LEGAL_HOLD_LIFTED,
+        OFFICER_KEY_CREATED,
     ];
 }
 

@@ -1,7 +1,9 @@
 //! Who may open a case beyond the triage group: grants (a colleague's envelope of the case
-//! key), revocations and exclusions, each committed with its audit row. An exclusion is
-//! proposed by one officer and takes effect (the copy deleted, later grants blocked) only when
-//! a different officer confirms it; a different officer than the proposer can lift it.
+//! key, and of the officer key when the case has one), revocations and exclusions, and the
+//! case's officer key (made once, sealed to exactly the case key's holders), each committed
+//! with its audit row. An exclusion is proposed by one officer and takes effect (the copy
+//! deleted, later grants blocked) only when a different officer confirms it; a different
+//! officer than the proposer can lift it.
 
 use sqlx::Row;
 
@@ -15,9 +17,13 @@ pub trait CaseAccess: Send + Sync {
 
     async fn all_case_access(&self) -> StoreResult<Vec<AccessRecord>>;
 
-    /// Seals the case to one more holder. Refused (false, nothing written) if they are
-    /// excluded from it, or already hold a copy sealed to the recipient of the new envelope
-    /// (their current key): a working copy is never replaced by whatever a colleague sends.
+    /// Seals the case to one more holder: the case key, and the officer key if the case has
+    /// one. Refused (false, nothing written) if they are excluded from it, already hold a copy
+    /// sealed to the recipient of the new envelope (their current key): a working copy is
+    /// never replaced by whatever a colleague sends; or if `officer_envelope` is missing
+    /// while the case has an officer key (or given while it has none), checked in the
+    /// writing transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn grant_access(
         &self,
         case_id: &CaseId,
@@ -25,6 +31,20 @@ pub trait CaseAccess: Send + Sync {
         by: &OfficerId,
         at: i64,
         envelope: &NewEnvelope,
+        officer_envelope: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    /// Records the case's officer key: its recipient on the case and, beside each holder's
+    /// copy of the case key, the officer identity sealed to the same recipient, with the
+    /// audit row, in one transaction. Refused (false, nothing written) if the case already
+    /// has an officer key (the first creation wins) or `envelopes` does not name exactly the
+    /// holders of the case key, each once.
+    async fn create_officer_key(
+        &self,
+        case_id: &CaseId,
+        recipient: &str,
+        envelopes: &[(Holder, Vec<u8>)],
         audit: &AuditEntry,
     ) -> StoreResult<bool>;
 
@@ -120,6 +140,23 @@ macro_rules! access_sql {
                 Ok(())
             }
 
+            /// The case's officer recipient, read after locking the case row, so that a
+            /// creation and a grant of one case queue behind each other.
+            async fn officer_key_of(tx: &mut $tx, case_id: &CaseId) -> StoreResult<Option<String>> {
+                sqlx::query("UPDATE cases SET id = id WHERE id = $1")
+                    .bind(case_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                let row = sqlx::query("SELECT officer_recipient FROM cases WHERE id = $1")
+                    .bind(case_id.as_str())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                match row {
+                    Some(r) => Ok(r.try_get("officer_recipient")?),
+                    None => Ok(None),
+                }
+            }
+
             fn access_from_row(r: &$row) -> StoreResult<AccessRecord> {
                 Ok(AccessRecord {
                     case_id: CaseId::from(r.try_get::<String, _>("case_id")?),
@@ -208,9 +245,17 @@ macro_rules! access_sql {
                 by: &OfficerId,
                 at: i64,
                 envelope: &NewEnvelope,
+                officer_envelope: Option<&[u8]>,
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
                 let mut tx = self.write_tx().await?;
+                // Locks the case row first: an officer key made meanwhile waits for this
+                // grant (and then must seal to its holder too), or this grant sees it.
+                if Self::officer_key_of(&mut tx, case_id).await?.is_some()
+                    != officer_envelope.is_some()
+                {
+                    return Ok(false);
+                }
                 if Self::is_excluded(&mut tx, case_id, officer_id).await? {
                     return Ok(false);
                 }
@@ -229,14 +274,66 @@ macro_rules! access_sql {
                 Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
                 Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Grant, by, at).await?;
                 sqlx::query(
-                    "INSERT INTO case_keys (case_id, holder, recipient, envelope) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO case_keys (case_id, holder, recipient, envelope, officer_envelope) \
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(case_id.as_str())
                 .bind(envelope.holder.to_db())
                 .bind(&envelope.recipient)
                 .bind(&envelope.envelope)
+                .bind(officer_envelope)
                 .execute(&mut *tx)
                 .await?;
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn create_officer_key(
+                &self,
+                case_id: &CaseId,
+                recipient: &str,
+                envelopes: &[(Holder, Vec<u8>)],
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                // First writer wins: the case row is locked and set only while empty.
+                let set = sqlx::query(
+                    "UPDATE cases SET officer_recipient = $2 WHERE id = $1 \
+                     AND officer_recipient IS NULL",
+                )
+                .bind(case_id.as_str())
+                .bind(recipient)
+                .execute(&mut *tx)
+                .await?;
+                if set.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let rows = sqlx::query("SELECT holder FROM case_keys WHERE case_id = $1")
+                    .bind(case_id.as_str())
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut held: Vec<String> = rows
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("holder"))
+                    .collect::<Result<_, _>>()?;
+                let mut given: Vec<String> = envelopes.iter().map(|(h, _)| h.to_db()).collect();
+                held.sort();
+                given.sort();
+                given.dedup();
+                if held != given || given.len() != envelopes.len() {
+                    return Ok(false);
+                }
+                for (holder, envelope) in envelopes {
+                    sqlx::query(
+                        "UPDATE case_keys SET officer_envelope = $3 WHERE case_id = $1 AND holder = $2",
+                    )
+                    .bind(case_id.as_str())
+                    .bind(holder.to_db())
+                    .bind(envelope)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)

@@ -74,7 +74,8 @@ pub trait Cases: Send + Sync {
 macro_rules! case_columns {
     () => {
         "id, reference, case_recipient, reporter_recipient, category, mode, status, \
-         received_on, acknowledged_on, feedback_on, closed_on, reporter_lang, owner_id"
+         received_on, acknowledged_on, feedback_on, closed_on, reporter_lang, owner_id, \
+         officer_recipient"
     };
 }
 
@@ -108,6 +109,7 @@ macro_rules! cases_sql {
                             .transpose(),
                     )?,
                     owner: r.try_get::<Option<String>, _>("owner_id")?.map(OfficerId::from),
+                    officer_recipient: r.try_get("officer_recipient")?,
                 })
             }
 
@@ -343,7 +345,8 @@ macro_rules! cases_sql {
 
             async fn envelopes(&self, case_id: &CaseId) -> StoreResult<Vec<EnvelopeRecord>> {
                 let rows = sqlx::query(
-                    "SELECT holder, recipient, envelope FROM case_keys WHERE case_id = $1 ORDER BY holder",
+                    "SELECT holder, recipient, envelope, officer_envelope FROM case_keys \
+                     WHERE case_id = $1 ORDER BY holder",
                 )
                 .bind(case_id.as_str())
                 .fetch_all(&self.pool)
@@ -357,6 +360,7 @@ macro_rules! cases_sql {
                             )?,
                             recipient: r.try_get("recipient")?,
                             envelope: r.try_get("envelope")?,
+                            officer_envelope: r.try_get("officer_envelope")?,
                         })
                     })
                     .collect()

@@ -112,6 +112,9 @@ pub struct CaseRecord {
     /// The officer responsible for the case, as stored (see `app::casework::owner` for when
     /// it counts).
     pub owner: Option<OfficerId>,
+    /// The officer key's recipient (`age1…`), which officer-only items are encrypted to;
+    /// `None` until an officer's browser made one (see `app::officer_key`).
+    pub officer_recipient: Option<String>,
 }
 
 impl CaseRecord {
@@ -150,6 +153,9 @@ pub struct EnvelopeRecord {
     pub holder: Holder,
     pub recipient: String,
     pub envelope: Vec<u8>,
+    /// The case's officer identity sealed to the same recipient; `None` while the case has
+    /// no officer key (see `app::officer_key`).
+    pub officer_envelope: Option<Vec<u8>>,
 }
 
 /// What login checks, kept apart from [`OfficerRecord`] so that listing accounts

@@ -1,6 +1,6 @@
 //! Officer actions on a case: messages to the reporter (and the acknowledgement), internal
-//! notes, status changes, grants, revocations, exclusions and handing the case to another
-//! owner. Whatever carries content arrives already encrypted by the browser (see
+//! notes, status changes, grants, revocations, exclusions, handing the case to another
+//! owner, and recording the case's officer key. Whatever carries content arrives already encrypted by the browser (see
 //! `shared::cipher_form`); each handler reads the form and calls one use case in `app`
 //! (`casework`, `owners`), which checks roles and access and commits the action with its
 //! audit row.
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::session::Officer;
 use crate::app::casework::{self, ExclusionStep, MessageKind, Sent};
-use crate::app::owners;
+use crate::app::{officer_key, owners};
 use crate::domain::case::CaseStatus;
 use crate::web::SharedState;
 use crate::web::shared::cipher_form::{CipherForm, FormShape, read_checked};
@@ -23,21 +23,26 @@ use crate::web::shared::error::{AppError, ErrorKind};
 const MESSAGE: FormShape = FormShape {
     recipients: 2,
     envelopes: 0,
+    officer_envelopes: 0,
     fields: &["kind", "feedback"],
 };
+/// Officer-only forms name the recipient they encrypted to (the officer key).
 const NOTE: FormShape = FormShape {
     recipients: 1,
     envelopes: 0,
-    fields: &[],
+    officer_envelopes: 0,
+    fields: &["recipient"],
 };
 const STATUS: FormShape = FormShape {
     recipients: 1,
     envelopes: 0,
-    fields: &["status", "outcome"],
+    officer_envelopes: 0,
+    fields: &["status", "outcome", "recipient"],
 };
 const GRANT: FormShape = FormShape {
     recipients: 1,
     envelopes: 1,
+    officer_envelopes: 1,
     fields: &["account"],
 };
 
@@ -113,11 +118,12 @@ pub async fn note(
 ) -> Result<Response, AppError> {
     let o = casework::open(&state, &who.account, &reference).await?;
     let form = read(&state, &who, &headers, multipart, NOTE).await?;
+    let to = form.field("recipient").to_owned();
     let sent = Sent {
         message: form.message,
         files: form.files,
     };
-    casework::note(&state, &who.account, &o, sent).await?;
+    casework::note(&state, &who.account, &o, sent, &to).await?;
     Ok(back(&o.case.reference, "note"))
 }
 
@@ -132,11 +138,22 @@ pub async fn status(
     let form = read(&state, &who, &headers, multipart, STATUS).await?;
     without_content(&state, &form, false).await?;
     let (next, outcome) = (form.field("status"), form.field("outcome"));
-    casework::change_status(&state, &who.account, &o, next, outcome, form.reason.clone()).await?;
+    let to = form.field("recipient");
+    casework::change_status(
+        &state,
+        &who.account,
+        &o,
+        next,
+        outcome,
+        form.reason.clone(),
+        to,
+    )
+    .await?;
     Ok(back(&o.case.reference, "status"))
 }
 
-/// Seals the case key (already re-encrypted in the browser) to a colleague.
+/// Seals the case key and the officer key (already re-encrypted in the browser) to a
+/// colleague.
 pub async fn grant(
     State(state): State<SharedState>,
     who: Officer,
@@ -151,8 +168,45 @@ pub async fn grant(
         [(_, e)] => e.clone(),
         _ => return Err(ErrorKind::BadRequest.into()),
     };
-    casework::grant(&state, &who.account, &o, form.field("account"), envelope).await?;
+    let officer_envelope = form.officer_envelopes.first().map(|(_, e)| e.clone());
+    let account = form.field("account");
+    casework::grant(
+        &state,
+        &who.account,
+        &o,
+        account,
+        envelope,
+        officer_envelope,
+    )
+    .await?;
     Ok(back(&o.case.reference, "grant"))
+}
+
+/// `POST /officer/cases/{reference}/officer-key`: the officer key the browser made for a case
+/// that has none: its `recipient`, and per holder of the case key a `holder` field followed
+/// by an `officer_envelope` part. Answers 204; refused when one exists (first creation wins).
+pub async fn officer_key(
+    State(state): State<SharedState>,
+    who: Officer,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let o = casework::open(&state, &who.account, &reference).await?;
+    let shape = FormShape {
+        recipients: 1,
+        envelopes: 0,
+        officer_envelopes: officer_key::holder_count(&state, &o).await?,
+        fields: &["recipient"],
+    };
+    let form = read(&state, &who, &headers, multipart, shape).await?;
+    without_content(&state, &form, false).await?;
+    if form.reason.is_some() {
+        return Err(ErrorKind::BadRequest.into());
+    }
+    let recipient = form.field("recipient");
+    officer_key::create(&state, &who.account, &o, recipient, &form.officer_envelopes).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]

@@ -38,6 +38,7 @@ const ACTION_TABLES: &[&str] = &[
     "login_failures.audit_action",
     "stats.audit_action",
     "retention.audit_action",
+    "officer_key.audit_action",
 ];
 
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels

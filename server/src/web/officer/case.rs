@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::desk_for;
 use super::pages::{
     AccessView, AttachmentView, CasePage, Choice, Colleague, Entry, EventView, ExclusionView,
-    Holder, ItemView, TimelineEntry,
+    Holder, ItemView, OfficerKeyView, TimelineEntry,
 };
 use super::session::Officer;
 use super::when;
@@ -278,6 +278,25 @@ fn confirmed_exclusions(v: &CaseView) -> Vec<ExclusionView> {
         .collect()
 }
 
+/// The officer key's recipient, this officer's copy of it, and (while the case has none)
+/// whom the browser must seal a new one to.
+fn officer_key_view(o: &Opened, v: &CaseView) -> OfficerKeyView {
+    let recipient = o.case.officer_recipient.clone();
+    OfficerKeyView {
+        holders: match recipient {
+            Some(_) => Vec::new(),
+            None => v.key_holders.clone(),
+        },
+        recipient: recipient.unwrap_or_default(),
+        envelope: o
+            .envelope
+            .officer_envelope
+            .as_deref()
+            .map(b64)
+            .unwrap_or_default(),
+    }
+}
+
 pub async fn render(
     state: &SharedState,
     who: &Officer,
@@ -316,7 +335,7 @@ pub async fn render(
         identity,
         timeline: timeline(state, who, &t, &c.reference, v),
         to_both: format!("{} {}", c.case_recipient, c.reporter_recipient),
-        to_case: c.case_recipient.clone(),
+        officer_key: officer_key_view(o, v),
         transitions: choices(&t, "status", c.status.next()),
         outcomes: choices(&t, "outcome", Outcome::ALL),
         can_acknowledge: v.may_acknowledge,

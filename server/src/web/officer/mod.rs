@@ -46,6 +46,7 @@ const JS_KEYS: &[&str] = &[
     "downloading",
     "passphrase_mismatch",
     "key_generated",
+    "officer_key.failed",
 ];
 
 fn js_text(t: Tr) -> String {
@@ -124,6 +125,10 @@ fn case_routes() -> Router<SharedState> {
         )
         .route("/officer/cases/{reference}/status", post(actions::status))
         .route("/officer/cases/{reference}/grants", post(actions::grant))
+        .route(
+            "/officer/cases/{reference}/officer-key",
+            post(actions::officer_key),
+        )
         .route("/officer/cases/{reference}/revoke", post(actions::revoke))
         .route("/officer/cases/{reference}/owner", post(actions::owner))
         .route("/officer/cases/{reference}/hold", post(hold::hold))

@@ -231,6 +231,17 @@ pub struct Colleague {
     pub recipient: String,
 }
 
+/// The officer key's part of the case page (docs/browser-contract.md).
+pub struct OfficerKeyView {
+    /// Its recipient, which notes and status reasons are encrypted to (empty until one exists).
+    pub recipient: String,
+    /// This officer's sealed copy (base64; empty while there is none).
+    pub envelope: String,
+    /// While the case has none: every holder of the case key with the recipient their copy
+    /// is sealed to, for the browser that makes it.
+    pub holders: Vec<(String, String)>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "officer_case.html")]
 pub struct CasePage {
@@ -256,7 +267,8 @@ pub struct CasePage {
     pub timeline: Vec<TimelineEntry>,
     /// Case and reporter recipients, for messages the reporter reads.
     pub to_both: String,
-    pub to_case: String,
+    /// The case's officer key, where officer-only items go.
+    pub officer_key: OfficerKeyView,
     pub transitions: Vec<Choice>,
     pub outcomes: Vec<Choice>,
     pub can_acknowledge: bool,

@@ -185,6 +185,7 @@ pub async fn submit_sealed(
     let shape = FormShape {
         recipients: 2,
         envelopes: intake::envelope_count(&state).await?,
+        officer_envelopes: 0,
         fields: &[
             "category",
             "mode",

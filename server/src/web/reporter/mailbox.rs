@@ -387,6 +387,7 @@ pub async fn reply_sealed(
     let shape = FormShape {
         recipients: 2,
         envelopes: 0,
+        officer_envelopes: 0,
         fields: &[],
     };
     let form = read_checked(&state, &headers, multipart, shape, |token| {

@@ -30,8 +30,11 @@ pub struct FormShape {
     /// How many X25519 stanzas every ciphertext part must have (2 for what the reporter
     /// reads, 1 for notes and reasons); envelopes have 1.
     pub recipients: usize,
-    /// How many sealed case keys (`envelope`, each after a `holder` field) may come.
+    /// How many sealed case keys (`envelope`, each after a `holder` field where the route
+    /// names holders) may come.
     pub envelopes: usize,
+    /// How many sealed officer keys (`officer_envelope`, likewise) may come.
+    pub officer_envelopes: usize,
     /// The named text controls the route reads (besides `csrf` and `holder`).
     pub fields: &'static [&'static str],
 }
@@ -42,7 +45,7 @@ fn small_kind(name: &str) -> Option<u64> {
         "message" | "reason" => Some(MAX_MESSAGE_PLAIN),
         "report" | "identity" => Some(MAX_REPORT_PLAIN),
         "attachment_name" => Some(MAX_NAME_PLAIN),
-        "envelope" => Some(MAX_ENVELOPE_PLAIN),
+        "envelope" | "officer_envelope" => Some(MAX_ENVELOPE_PLAIN),
         _ => None,
     }
 }
@@ -57,6 +60,8 @@ pub struct CipherForm {
     pub identity: Option<Vec<u8>>,
     /// Sealed copies of a case key, each with the `holder` field sent just before it.
     pub envelopes: Vec<(String, Vec<u8>)>,
+    /// Sealed copies of the case's officer key, likewise.
+    pub officer_envelopes: Vec<(String, Vec<u8>)>,
     pub files: Vec<StoredFile>,
 }
 
@@ -135,7 +140,7 @@ async fn read_into(
             return Err(ErrorKind::Csrf.into());
         }
         if let Some(max_plain) = small_kind(&name) {
-            let stanzas = if name == "envelope" {
+            let stanzas = if name.ends_with("envelope") {
                 1
             } else {
                 shape.recipients
@@ -158,7 +163,7 @@ async fn read_into(
         } else {
             // Each field once; a `holder` once per expected envelope; anything else refused.
             let allowed = if name == "holder" {
-                shape.envelopes
+                shape.envelopes.max(shape.officer_envelopes)
             } else {
                 usize::from(shape.fields.contains(&name.as_str()))
             };
@@ -203,15 +208,20 @@ fn keep_small(
         return Ok(());
     }
     match name {
-        "envelope" => {
-            if form.envelopes.len() >= shape.envelopes {
-                return Err(ErrorKind::BadRequest.into());
-            }
+        "envelope" | "officer_envelope" => {
             let holder = match form.fields.last() {
                 Some((n, v)) if n == "holder" => v.clone(),
                 _ => String::new(),
             };
-            form.envelopes.push((holder, bytes));
+            let (list, max) = if name == "envelope" {
+                (&mut form.envelopes, shape.envelopes)
+            } else {
+                (&mut form.officer_envelopes, shape.officer_envelopes)
+            };
+            if list.len() >= max {
+                return Err(ErrorKind::BadRequest.into());
+            }
+            list.push((holder, bytes));
             Ok(())
         }
         _ => {

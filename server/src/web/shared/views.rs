@@ -30,7 +30,11 @@ impl Chrome {
 pub fn script_text(t: Tr, keys: &[&str]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = keys
         .iter()
-        .map(|k| ((*k).to_owned(), t.get(&format!("js.{k}")).to_owned().into()))
+        .map(|k| match k.contains('.') {
+            // A feature's own catalog block: `block.key` is sent as `block_key`.
+            true => (k.replace('.', "_"), t.get(k).to_owned().into()),
+            false => ((*k).to_owned(), t.get(&format!("js.{k}")).to_owned().into()),
+        })
         .collect();
     serde_json::Value::Object(map)
         .to_string()
