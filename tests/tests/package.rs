@@ -42,7 +42,9 @@ fn documented_keys() -> Vec<String> {
         .expect("table body");
     table
         .lines()
-        .filter_map(|row| row.split('|').nth(4))
+        // `\|` is a bar inside a cell (`en\|nl\|fr\|de`), not a column.
+        .map(|row| row.replace("\\|", "/"))
+        .filter_map(|row| row.split('|').nth(4).map(str::to_owned))
         .filter_map(|cell| cell.trim().split('`').nth(1).map(str::to_owned))
         .filter(|key| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
         .collect()
@@ -53,6 +55,7 @@ fn the_example_configuration_names_every_setting_and_each_line_parses() {
     let example = read(CONFIG);
     let keys = documented_keys();
     assert!(keys.len() > 20, "{keys:?}");
+    assert!(keys.iter().any(|k| k == "escalation_lang"), "{keys:?}");
     for key in &keys {
         let named = example
             .lines()
