@@ -60,27 +60,12 @@ async fn hold(
 }
 
 async fn reference_of(app: &TestApp, category: &str) -> String {
-    let sql = format!("SELECT reference FROM cases WHERE category = '{category}'");
-    match app.backend {
-        Backend::Sqlite => {
-            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_one(&mut c)
-                .await
-                .unwrap()
-        }
-        Backend::Postgres => {
-            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&app.database_url)
-                .await
-                .unwrap();
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_one(&mut c)
-                .await
-                .unwrap()
-        }
-    }
+    let cases = app.store.cases().await.expect("cases");
+    let case = cases
+        .iter()
+        .find(|c| c.category == category)
+        .expect("a case of the category");
+    case.reference.clone()
 }
 
 async fn periods_holds_and_open_cases(backend: Backend) {
