@@ -155,6 +155,25 @@ async fn officer_only_items_decrypt_with_the_age_cli(backend: Backend) {
     )
     .await;
     assert_eq!(status, 200, "{page}");
+    // A status change with its reason: the export keeps the history (Directive art. 18).
+    let reason = "Enough detail to investigate: opening an investigation.";
+    let (status, page) = post_parts(
+        &app,
+        &t.alex,
+        &format!("/officer/cases/{reference}/status"),
+        &[
+            ("csrf", &view.csrf),
+            ("status", "investigating"),
+            ("outcome", ""),
+            ("recipient", &view.to_officers.to_string()),
+        ],
+        vec![(
+            "reason",
+            encrypt(std::slice::from_ref(&view.to_officers), reason.as_bytes()),
+        )],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
 
     let out = app.dir.path().join("export");
     let printed = run_cli(
@@ -230,6 +249,18 @@ async fn officer_only_items_decrypt_with_the_age_cli(backend: Backend) {
     let o = age_d(&[&officer_key, &case_key], &out.join(&note_file));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(o.stdout, note.as_bytes());
+    let history = manifest["history"].as_array().expect("history");
+    let change = history.last().expect("the status change");
+    assert_eq!(change["status"], "investigating", "{manifest}");
+    assert_eq!(change["actor_email"], "alex@example.org", "{manifest}");
+    assert!(
+        change["at"].as_str().is_some_and(|a| a.ends_with('Z')),
+        "{manifest}"
+    );
+    let reason_file = change["reason_file"].as_str().expect("a reason file");
+    let o = age_d(&[&officer_key], &out.join(reason_file));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, reason.as_bytes());
     let readme = std::fs::read_to_string(out.join("README.txt")).unwrap();
     assert!(readme.contains("officer-keys/"), "{readme}");
     app.finish().await;

@@ -3,8 +3,9 @@
 //! key that could decrypt them. Layout (a fixed point, see docs/export.md):
 //! `keys/*.age` (the case identity sealed to each holder), `officer-keys/*.age` (the case's
 //! officer key sealed to each holder, once the case has one: it opens the officer-only
-//! items), `items/*.age` (each item; attachment names as `*.name.age`), `manifest.json`
-//! (metadata only) and `README.txt`.
+//! items), `items/*.age` (each item; attachment names as `*.name.age`), `history/*.age` (the
+//! encrypted reason of each status change: the record Directive art. 18 asks for),
+//! `manifest.json` (metadata only, with the status history) and `README.txt`.
 
 use std::fs;
 use std::io::Write;
@@ -13,7 +14,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::domain::deadlines::{acknowledgement_due, feedback_due};
-use crate::domain::holder::Holder;
+use crate::domain::holder::{Author, Holder};
 use crate::store::{CaseRecord, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +101,54 @@ async fn write_keys(
     Ok((keys, officer_keys))
 }
 
+/// The status history: each change with who made it, when, the status and outcome, and its
+/// reason as the stored age file `history/NNN-status.reason.age` (encrypted to the officer
+/// key, or to the case key when written before the case had one); returns the manifest's
+/// `history` entries.
+async fn write_history(
+    store: &dyn Store,
+    case: &CaseRecord,
+    out: &Path,
+) -> Result<Vec<serde_json::Value>, ExportError> {
+    let events = store.events(&case.id).await?;
+    let officers = store.officers().await?;
+    let mut history = Vec::new();
+    for (n, e) in events.iter().enumerate() {
+        let reason_file = match e.reason.as_deref() {
+            Some(r) if !r.is_empty() => {
+                private_dir(&out.join("history"))?;
+                let file = format!("history/{:03}-{}.reason.age", n + 1, e.status);
+                fs::write(out.join(&file), r)?;
+                Some(file)
+            }
+            _ => None,
+        };
+        let email = match &e.actor {
+            Author::Officer(id) => officers
+                .iter()
+                .find(|o| &o.id == id)
+                .map(|o| o.email.clone()),
+            _ => None,
+        };
+        let at = time::OffsetDateTime::from_unix_timestamp(e.at)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+        history.push(json!({
+            "seq": e.seq,
+            "at": at,
+            "actor": e.actor.to_db(),
+            "actor_email": email,
+            "status": e.status.as_str(),
+            "outcome": e.outcome.map(|o| o.as_str()),
+            "reason_file": reason_file,
+        }));
+    }
+    Ok(history)
+}
+
 /// Writes the export; returns the number of item files written.
 pub async fn export_case(
     store: &dyn Store,
@@ -148,6 +197,7 @@ pub async fn export_case(
         }));
     }
 
+    let history = write_history(store, case, out).await?;
     let manifest = json!({
         "format": "speakup-case-export/1",
         "reference": case.reference,
@@ -167,6 +217,7 @@ pub async fn export_case(
         "officer_recipient": case.officer_recipient,
         "officer_keys": officer_keys,
         "items": listed,
+        "history": history,
     });
     let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
     fs::write(out.join("manifest.json"), text + "\n")?;
@@ -227,7 +278,9 @@ fn readme(case: &CaseRecord, first_kind: Option<&str>, name_file: Option<&str>) 
          plain text.\n\n\
          {names}\
          {officer}\
-         manifest.json lists every file with its kind, day and size (metadata only).\n\
+         manifest.json lists every file with its kind, day and size (metadata only), and the\n\
+         status history: who changed the status, when, to what, and the file holding the\n\
+         reason given (history/*.reason.age, opened like a note).\n\
          Keep case-key.txt (and officer-key.txt) as secret as your own identity, and delete\n\
          them when done.\n",
         reference = case.reference,
