@@ -149,20 +149,13 @@ async fn write_history(
     Ok(history)
 }
 
-/// Writes the export; returns the number of item files written.
-pub async fn export_case(
+/// Writes each item's age file (and an attachment's name file) under `items/`; returns the
+/// manifest's `items` entries and the name files written.
+async fn write_items(
     store: &dyn Store,
-    case: &CaseRecord,
+    items: &[crate::store::ItemRecord],
     out: &Path,
-) -> Result<usize, ExportError> {
-    if out.exists() && fs::read_dir(out)?.next().is_some() {
-        return Err(ExportError::NotEmpty(out.display().to_string()));
-    }
-    private_dir(&out.join("keys"))?;
-    private_dir(&out.join("items"))?;
-
-    let (keys, officer_keys) = write_keys(store, case, out).await?;
-    let items = store.items(&case.id).await?;
+) -> Result<(Vec<serde_json::Value>, Vec<String>), ExportError> {
     let mut listed = Vec::new();
     let mut name_files = Vec::new();
     for (n, item) in items.iter().enumerate() {
@@ -197,6 +190,24 @@ pub async fn export_case(
         }));
     }
 
+    Ok((listed, name_files))
+}
+
+/// Writes the export; returns the number of item files written.
+pub async fn export_case(
+    store: &dyn Store,
+    case: &CaseRecord,
+    out: &Path,
+) -> Result<usize, ExportError> {
+    if out.exists() && fs::read_dir(out)?.next().is_some() {
+        return Err(ExportError::NotEmpty(out.display().to_string()));
+    }
+    private_dir(&out.join("keys"))?;
+    private_dir(&out.join("items"))?;
+
+    let (keys, officer_keys) = write_keys(store, case, out).await?;
+    let items = store.items(&case.id).await?;
+    let (listed, name_files) = write_items(store, &items, out).await?;
     let history = write_history(store, case, out).await?;
     let manifest = json!({
         "format": "speakup-case-export/1",
