@@ -22,6 +22,8 @@ use crate::load::{self, Multipart, Post, drive};
 struct Line {
     attack: String,
     answers: String,
+    /// The idle RSS of the server process this attack ran against.
+    idle: f64,
     before: f64,
     peak: f64,
 }
@@ -48,6 +50,7 @@ impl Attacks {
         self.lines.push(Line {
             attack,
             answers,
+            idle: self.idle,
             before,
             peak,
         });
@@ -55,13 +58,13 @@ impl Attacks {
 
     fn table(&self) -> String {
         let mut t = format!(
-            "\n### {}: memory under attack (idle {:.1} MiB; target: peak ≤ idle + 64 MiB)\n\n\
+            "\n### {}: memory under attack (idle {:.1} MiB at the end; target: peak ≤ idle + 64 MiB)\n\n\
              | attack | what the server answered | RSS before | peak | peak − idle | met |\n\
              |---|---|---|---|---|---|\n",
             self.backend, self.idle
         );
         for l in &self.lines {
-            let over = l.peak - self.idle;
+            let over = l.peak - l.idle;
             t.push_str(&format!(
                 "| {} | {} | {:.1} MiB | {:.1} MiB | {over:+.1} MiB | {} |\n",
                 l.attack,

@@ -4,7 +4,7 @@
 //! SPEAKUP_TEST_POSTGRES_URL is unset), drives it over loopback and prints each figure next to
 //! its limit measured in the same run. Options after `--`: `--quick` (short runs, 64 MiB
 //! attachment; also BENCH_QUICK=1), `--scenario throughput|attacks|all` (default all);
-//! BENCH_BACKEND=sqlite|postgres runs one database. Figures go to docs/performance.md.
+//! BENCH_BACKEND=sqlite|postgres runs one database, BENCH_SECS=N sets each timed run's length. Figures go to docs/performance.md.
 //!
 //! The server process is this binary re-executed as `speakup` (`child.rs`): the same code as
 //! `server/src/main.rs`, built with the same release profile, so one command builds and runs
@@ -65,7 +65,12 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| "all".to_owned());
     let opts = Opts {
         quick,
-        secs: Duration::from_secs(if quick { 2 } else { 10 }),
+        secs: Duration::from_secs(
+            std::env::var("BENCH_SECS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(if quick { 2 } else { 10 }),
+        ),
         attach_mib: if quick { 64 } else { 1024 },
     };
     let only = std::env::var("BENCH_BACKEND").ok();
