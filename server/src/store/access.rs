@@ -483,7 +483,7 @@ macro_rules! access_sql {
 access_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 access_sql!(
     PostgresStore,

@@ -393,7 +393,7 @@ macro_rules! accounts_sql {
 accounts_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 accounts_sql!(
     PostgresStore,

@@ -381,7 +381,7 @@ macro_rules! audit_sql {
 audit_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 audit_sql!(
     PostgresStore,

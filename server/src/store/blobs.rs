@@ -176,7 +176,7 @@ macro_rules! blobs_sql {
 blobs_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 blobs_sql!(
     PostgresStore,

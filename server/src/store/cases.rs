@@ -535,7 +535,7 @@ macro_rules! cases_sql {
 cases_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 cases_sql!(
     PostgresStore,

@@ -292,7 +292,7 @@ macro_rules! notify_sql {
 notify_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 notify_sql!(
     PostgresStore,

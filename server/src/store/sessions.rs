@@ -115,7 +115,7 @@ macro_rules! sessions_sql {
 sessions_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 sessions_sql!(
     PostgresStore,

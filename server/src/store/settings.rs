@@ -78,7 +78,7 @@ macro_rules! settings_sql {
 settings_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 settings_sql!(
     PostgresStore,
