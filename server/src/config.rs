@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// The organisation's time zone (IANA name), for the times the workspace shows.
     #[arg(long, env = "SPEAKUP_TIME_ZONE")]
     pub time_zone: Option<String>,
+    /// Address of the Prometheus metrics listener, which serves `/metrics` and nothing else
+    /// (`127.0.0.1:9464`). Off when unset; keep it off the public network.
+    #[arg(long, env = "SPEAKUP_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
     #[command(flatten)]
     pub mail: MailArgs,
 }
@@ -176,6 +180,7 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub max_reporter_items_per_day: Option<usize>,
     pub time_zone: Option<String>,
+    pub metrics_bind: Option<String>,
     pub smtp_url: Option<Redacted>,
     pub smtp_from: Option<String>,
     pub escalation_email: Option<String>,
@@ -286,6 +291,8 @@ pub struct Settings {
     pub time_zone: OrgTimeZone,
     /// Notification mail; `None` when `SPEAKUP_SMTP_URL` is unset.
     pub mail: Option<MailSettings>,
+    /// Where the Prometheus metrics listener binds; `None` (the default) keeps it off.
+    pub metrics_bind: Option<SocketAddr>,
     /// Only the starting values of what admins change in the workspace; pages read the
     /// current values from `app::settings::Site`, the one source of truth.
     pub site: SiteDefaults,
@@ -352,6 +359,38 @@ fn time_zone(serve: &ServeArgs, file: &FileConfig) -> Result<OrgTimeZone, Config
             message,
         }
     })
+}
+
+/// The metrics listener's address: off when unset or empty; refused with the setting's name
+/// when it is not an address or is the reporters' own listener (the metrics must never be
+/// served where reporters connect).
+fn metrics_bind(
+    serve: &ServeArgs,
+    file: &FileConfig,
+    bind: SocketAddr,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let given = serve
+        .metrics_bind
+        .as_deref()
+        .or(file.metrics_bind.as_deref());
+    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |message: String| ConfigError::Invalid {
+        name: "SPEAKUP_METRICS_BIND",
+        message,
+    };
+    let addr: SocketAddr = text.parse().map_err(|_| {
+        invalid(format!(
+            "'{text}' is not an address and port like 127.0.0.1:9464"
+        ))
+    })?;
+    if addr == bind && addr.port() != 0 {
+        return Err(invalid(format!(
+            "{addr} is also SPEAKUP_BIND: the metrics need their own address"
+        )));
+    }
+    Ok(Some(addr))
 }
 
 /// The given value or the default, refused with the setting's name outside `range`.
@@ -462,6 +501,7 @@ impl fmt::Debug for Settings {
                 &self.max_reporter_items_per_day,
             )
             .field("time_zone", &self.time_zone)
+            .field("metrics_bind", &self.metrics_bind)
             .field("categories", &self.site.categories.len())
             .field("mail", &self.mail)
             .finish()
@@ -503,6 +543,7 @@ impl Settings {
             .bind
             .or(file.bind)
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let metrics_bind = metrics_bind(serve, &file, bind)?;
         let (public_url, public_url_set) =
             public_url(serve.public_url.clone().or(file.public_url), bind)?;
         let onion_url = onion_url(serve.onion_url.clone().or(file.onion_url))?;
@@ -546,6 +587,7 @@ impl Settings {
         )?;
         Ok(Self {
             max_reporter_items_per_day,
+            metrics_bind,
             time_zone,
             mail,
             database_url,
@@ -639,6 +681,11 @@ impl Settings {
             "SPEAKUP_TIME_ZONE",
             self.time_zone.name() != d.time_zone.name(),
             self.time_zone.name().to_owned(),
+        );
+        note(
+            "SPEAKUP_METRICS_BIND",
+            self.metrics_bind.is_some(),
+            self.metrics_bind.map(|a| a.to_string()).unwrap_or_default(),
         );
         note(
             "SPEAKUP_ONION_URL",

@@ -1,10 +1,11 @@
 //! Starting and stopping the HTTP server: state assembly, the listener (connection limits and
 //! timeouts live in `connections`), graceful shutdown (requests in flight finish; each store
-//! write is one transaction, so nothing is left half-written) and the daily purge of uploads a
-//! crash left unfinished, and the notification mail loop.
+//! write is one transaction, so nothing is left half-written), the metrics listener, the hourly
+//! housekeeping round (one instance per round: a lease in the database) and the notification
+//! mail loop.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -15,6 +16,7 @@ use crate::app::App;
 use crate::app::accounts::{ABSOLUTE_SECS, IDLE_SECS};
 use crate::clock::SharedClock;
 use crate::config::Settings;
+use crate::metrics::{Job, Outcome};
 use crate::store::SharedStore;
 use crate::web::{self, AppState, ServerKeys, SharedState};
 
@@ -69,16 +71,37 @@ pub async fn serve(
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_metrics(listener, None, state, shutdown).await
+}
+
+/// As `serve`, plus the metrics listener (`SPEAKUP_METRICS_BIND`) when one is given: it
+/// answers `/metrics` only, and stops with the server.
+pub async fn serve_with_metrics(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    state: SharedState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let purge = tokio::spawn(purge_loop(state.clone()));
     let refresh = tokio::spawn(refresh_loop(state.clone()));
     let notify = tokio::spawn(notify_loop(state.clone()));
+    let scrape = metrics.map(|l| tokio::spawn(serve_metrics(l, state.clone())));
     let limits = state.settings.connections.clone();
     let app = web::router(state);
     let result = crate::connections::serve(listener, app, limits, shutdown).await;
     purge.abort();
     refresh.abort();
     notify.abort();
+    if let Some(s) = scrape {
+        s.abort();
+    }
     result
+}
+
+async fn serve_metrics(listener: TcpListener, state: SharedState) {
+    if let Err(e) = axum::serve(listener, web::metrics_router(state)).await {
+        tracing::warn!(error = %e, "the metrics listener stopped");
+    }
 }
 
 /// Picks up settings changed by an admin on another instance.
@@ -96,58 +119,130 @@ async fn refresh_loop(state: SharedState) {
     }
 }
 
+/// The lease of the hourly housekeeping round, shared by every instance on one database.
+pub const HOUSEKEEPING_LEASE: &str = "housekeeping";
+/// How long a round keeps its lease (it is not given back): another instance whose hourly
+/// tick falls within this time skips its round, so each round runs on one instance only. An
+/// instance that stops holds it no longer than this.
+const HOUSEKEEPING_HOLD_SECS: i64 = 50 * 60;
+
 async fn purge_loop(state: SharedState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
     loop {
         tick.tick().await;
-        let now = state.clock.now().unix_timestamp();
-        match state
-            .store
-            .purge_sessions(now - IDLE_SECS, now - ABSOLUTE_SECS)
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "ended expired officer sessions"),
-            Err(e) => tracing::warn!(error = %e, "ending expired officer sessions failed"),
-        }
-        let months = state.site.get().retention_months;
-        match crate::app::retention::apply(
-            state.store(),
-            months,
-            state.clock.today(),
-            state.clock.now(),
+        housekeeping(&state).await;
+    }
+}
+
+/// Runs `job` and counts it in the metrics (outcome and duration).
+async fn timed<T, E>(
+    state: &AppState,
+    job: Job,
+    run: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let started = Instant::now();
+    let result = run.await;
+    let outcome = match &result {
+        Ok(_) => Outcome::Success,
+        Err(_) => Outcome::Failure,
+    };
+    state.metrics.job(job, outcome, started.elapsed());
+    result
+}
+
+/// One hourly round: ends expired sessions, applies the retention period, checks the audit
+/// chain, adds the reporter actions of past days to it and purges abandoned uploads. Returns
+/// false, doing nothing, when another instance holds the round's lease (it ran the round).
+pub async fn housekeeping(state: &AppState) -> bool {
+    let now = state.clock.now().unix_timestamp();
+    let lease = state
+        .store
+        .take_lease(
+            HOUSEKEEPING_LEASE,
+            &state.instance,
+            now,
+            now + HOUSEKEEPING_HOLD_SECS,
         )
-        .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                count = n,
-                "deleted closed cases past their retention period"
-            ),
-            Err(e) => tracing::warn!(error = %e, "applying the retention period failed"),
-        }
-        // Every row of the audit chain, once an hour; the auditor's page then checks only the
-        // rows added since (and the rows it shows).
-        match crate::app::audit::check(&state.app, true).await {
-            Ok((crate::app::audit::Verdict::Broken { seq, reason }, _)) => {
-                tracing::error!(seq, reason, "the audit log's hash chain is broken")
+        .await;
+    match lease {
+        Ok(true) => {}
+        Ok(false) => {
+            for job in HOUSEKEEPING_JOBS {
+                state.metrics.job(job, Outcome::Skipped, Duration::ZERO);
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "checking the audit log failed"),
+            return false;
         }
-        // Reporter actions join the audit chain once their day is over (see crate::app::audit).
-        match state.store.flush_reporter_audit(state.clock.today()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "added reporter actions to the audit log"),
-            Err(e) => tracing::warn!(error = %e, "adding reporter actions to the audit log failed"),
+        Err(e) => {
+            tracing::warn!(error = %e, "taking the housekeeping lease failed");
+            return false;
         }
-        // Uploads are stamped with a day only; anything begun before yesterday is abandoned.
-        let before = state.clock.today().saturating_sub(Days::days(1));
-        match state.store.purge_incomplete_blobs(before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "purged unfinished uploads"),
-            Err(e) => tracing::warn!(error = %e, "purging unfinished uploads failed"),
+    }
+    let sessions = state
+        .store
+        .purge_sessions(now - IDLE_SECS, now - ABSOLUTE_SECS);
+    match timed(state, Job::Sessions, sessions).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "ended expired officer sessions"),
+        Err(e) => tracing::warn!(error = %e, "ending expired officer sessions failed"),
+    }
+    let months = state.site.get().retention_months;
+    let today = state.clock.today();
+    let retention = crate::app::retention::apply(state.store(), months, today, state.clock.now());
+    match timed(state, Job::Retention, retention).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            count = n,
+            "deleted closed cases past their retention period"
+        ),
+        Err(e) => tracing::warn!(error = %e, "applying the retention period failed"),
+    }
+    audit_and_uploads(state).await;
+    true
+}
+
+const HOUSEKEEPING_JOBS: [Job; 5] = [
+    Job::Sessions,
+    Job::Retention,
+    Job::AuditCheck,
+    Job::AuditFlush,
+    Job::Uploads,
+];
+
+async fn audit_and_uploads(state: &AppState) {
+    // Every row of the audit chain, once an hour; the auditor's page then checks only the
+    // rows added since (and the rows it shows).
+    match timed(
+        state,
+        Job::AuditCheck,
+        crate::app::audit::check(&state.app, true),
+    )
+    .await
+    {
+        Ok((crate::app::audit::Verdict::Broken { seq, reason }, _)) => {
+            tracing::error!(seq, reason, "the audit log's hash chain is broken")
         }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "checking the audit log failed"),
+    }
+    // Reporter actions join the audit chain once their day is over (see crate::app::audit).
+    let flush = state.store.flush_reporter_audit(state.clock.today());
+    match timed(state, Job::AuditFlush, flush).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "added reporter actions to the audit log"),
+        Err(e) => tracing::warn!(error = %e, "adding reporter actions to the audit log failed"),
+    }
+    // Uploads are stamped with a day only; anything begun before yesterday is abandoned.
+    let before = state.clock.today().saturating_sub(Days::days(1));
+    match timed(
+        state,
+        Job::Uploads,
+        state.store.purge_incomplete_blobs(before),
+    )
+    .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "purged unfinished uploads"),
+        Err(e) => tracing::warn!(error = %e, "purging unfinished uploads failed"),
     }
 }
 
@@ -160,7 +255,15 @@ async fn notify_loop(state: SharedState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        match crate::app::notify::run(&state, false).await {
+        let started = Instant::now();
+        let result = crate::app::notify::run(&state, false).await;
+        let outcome = match &result {
+            Ok(r) if r.busy => Outcome::Skipped,
+            Ok(_) => Outcome::Success,
+            Err(_) => Outcome::Failure,
+        };
+        state.metrics.job(Job::Notify, outcome, started.elapsed());
+        match result {
             Ok(r) if r.sent > 0 => tracing::info!(count = r.sent, "sent notification mails"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "the notification run failed"),
