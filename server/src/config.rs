@@ -805,8 +805,44 @@ impl Settings {
                     .to_owned(),
             );
         }
+        if let Some(m) = self.metrics_bind.filter(|m| m.ip().is_unspecified()) {
+            out.push(format!(
+                "SPEAKUP_METRICS_BIND {m} listens on every interface: the metrics show when \
+                 reports arrive; bind it to loopback or a private monitoring address"
+            ));
+        }
+        out.extend(unverified_database(&self.database_url));
         out
     }
+}
+
+/// A PostgreSQL URL to another machine whose certificate is not checked (`sslmode` other than
+/// `verify-full` or `verify-ca`): the server secret, lookup values and ciphertext could be
+/// read or changed on the way.
+fn unverified_database(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return None;
+    }
+    let host = parsed.host_str().unwrap_or_default();
+    let local = host.is_empty()
+        || host == "localhost"
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let mode = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "sslmode")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| "prefer".into());
+    let verified = mode == "verify-full" || mode == "verify-ca";
+    (!local && !verified).then(|| {
+        format!(
+            "DATABASE_URL connects to {host} with sslmode={mode}: the database's certificate \
+             is not checked; use sslmode=verify-full and sslrootcert=CA.pem"
+        )
+    })
 }
 
 /// How the SMTP connection is secured.
@@ -1441,7 +1477,9 @@ mod tests {
             ..serve
         };
         let s = Settings::from_parts(&common, &https, FileConfig::default()).unwrap();
-        assert!(s.dangers(true).is_empty(), "{:?}", s.dangers(true));
+        // The database on another machine ("db") without a checked certificate.
+        assert_eq!(s.dangers(true).len(), 1, "{:?}", s.dangers(true));
+        assert!(s.dangers(true)[0].contains("sslmode=prefer"));
         assert_eq!(
             s.mail.as_ref().map(|m| m.escalation_lang),
             Some(crate::i18n::Lang::Nl)
@@ -1451,5 +1489,46 @@ mod tests {
         let err = Settings::from_parts(&common, &klingon, FileConfig::default()).unwrap_err();
         assert!(err.to_string().contains("SPEAKUP_ESCALATION_LANG"), "{err}");
         assert!(format!("{:?}", s.non_default()).contains("https://speakup.example.org"));
+    }
+
+    #[test]
+    fn a_remote_database_unchecked_and_metrics_everywhere_are_dangers() {
+        let https = ServeArgs {
+            public_url: Some("https://speakup.example.org".into()),
+            mail: MailArgs {
+                smtp_url: Some("smtps://mail.example.org".into()),
+                smtp_from: Some("noreply@example.org".into()),
+                ..Default::default()
+            },
+            key_file: Some("/etc/speakup/k".into()),
+            ..Default::default()
+        };
+        let verified = CommonArgs {
+            database_url: Some(
+                "postgres://u:pw@db/x?sslmode=verify-full&sslrootcert=/ca.pem".into(),
+            ),
+            ..Default::default()
+        };
+        let s = Settings::from_parts(&verified, &https, FileConfig::default()).unwrap();
+        assert!(s.dangers(true).is_empty(), "{:?}", s.dangers(true));
+        for local in [
+            "postgres://u@localhost/x",
+            "postgres://u@127.0.0.1:5432/x",
+            "postgres://u@[::1]/x",
+        ] {
+            assert_eq!(unverified_database(local), None, "{local}");
+        }
+        let required = unverified_database("postgres://u@db.example.org/x?sslmode=require");
+        assert!(required.is_some_and(|d| d.contains("db.example.org with sslmode=require")));
+        let open = ServeArgs {
+            metrics_bind: Some("0.0.0.0:9464".into()),
+            ..https
+        };
+        let s = Settings::from_parts(&verified, &open, FileConfig::default()).unwrap();
+        assert!(
+            s.dangers(true)[0].contains("SPEAKUP_METRICS_BIND"),
+            "{:?}",
+            s.dangers(true)
+        );
     }
 }
