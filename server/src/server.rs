@@ -119,19 +119,34 @@ async fn refresh_loop(state: SharedState) {
     }
 }
 
-/// The lease of the hourly housekeeping round, shared by every instance on one database.
+/// The lease held while a housekeeping round runs (given back when it ends): no two instances
+/// on one database run a round at the same time.
 pub const HOUSEKEEPING_LEASE: &str = "housekeeping";
-/// How long a round keeps its lease (it is not given back): another instance whose hourly
-/// tick falls within this time skips its round, so each round runs on one instance only. An
-/// instance that stops holds it no longer than this.
-const HOUSEKEEPING_HOLD_SECS: i64 = 50 * 60;
+/// The lease of the hourly schedule, kept (not given back) for 50 minutes by the instance whose
+/// scheduled round ran: another instance whose hourly tick falls within that time skips its
+/// round, so each hour's round runs on one instance. An instance that stops holds it no longer.
+pub const SCHEDULE_LEASE: &str = "housekeeping-schedule";
+const SCHEDULE_HOLD_SECS: i64 = 50 * 60;
+/// The longest a round may hold `HOUSEKEEPING_LEASE`: after a crash mid-round, rounds wait at
+/// most this long.
+const ROUND_HOLD_SECS: i64 = 15 * 60;
 
 async fn purge_loop(state: SharedState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60 * 60));
+    // At start the round runs unless another instance is running one: a restart (or an
+    // instance added) catches up at once, whatever the schedule says.
+    tick.tick().await;
+    // Claims this hour's schedule when free, so the others skip their next tick.
+    lease(&state, SCHEDULE_LEASE, SCHEDULE_HOLD_SECS).await;
+    housekeeping_round(&state).await;
     loop {
         tick.tick().await;
         housekeeping(&state).await;
     }
+}
+
+fn now_secs(state: &AppState) -> i64 {
+    state.clock.now().unix_timestamp()
 }
 
 /// Runs `job` and counts it in the metrics (outcome and duration).
@@ -150,33 +165,48 @@ async fn timed<T, E>(
     result
 }
 
-/// One hourly round: ends expired sessions, applies the retention period, checks the audit
-/// chain, adds the reporter actions of past days to it and purges abandoned uploads. Returns
-/// false, doing nothing, when another instance holds the round's lease (it ran the round).
-pub async fn housekeeping(state: &AppState) -> bool {
-    let now = state.clock.now().unix_timestamp();
-    let lease = state
+/// Takes the named lease for this instance until `secs` from now; false when another instance
+/// holds it (or the database cannot say).
+async fn lease(state: &AppState, name: &str, secs: i64) -> bool {
+    let now = now_secs(state);
+    match state
         .store
-        .take_lease(
-            HOUSEKEEPING_LEASE,
-            &state.instance,
-            now,
-            now + HOUSEKEEPING_HOLD_SECS,
-        )
-        .await;
-    match lease {
-        Ok(true) => {}
-        Ok(false) => {
-            for job in HOUSEKEEPING_JOBS {
-                state.metrics.job(job, Outcome::Skipped, Duration::ZERO);
-            }
-            return false;
-        }
+        .take_lease(name, &state.instance, now, now + secs)
+        .await
+    {
+        Ok(taken) => taken,
         Err(e) => {
-            tracing::warn!(error = %e, "taking the housekeeping lease failed");
-            return false;
+            tracing::warn!(error = %e, lease = name, "taking a lease failed");
+            false
         }
     }
+}
+
+/// The scheduled hourly round: runs it unless another instance ran this hour's round (it holds
+/// the schedule's lease) or is running one. Returns whether it ran.
+pub async fn housekeeping(state: &AppState) -> bool {
+    if !lease(state, SCHEDULE_LEASE, SCHEDULE_HOLD_SECS).await {
+        skipped(state);
+        return false;
+    }
+    housekeeping_round(state).await
+}
+
+fn skipped(state: &AppState) {
+    for job in HOUSEKEEPING_JOBS {
+        state.metrics.job(job, Outcome::Skipped, Duration::ZERO);
+    }
+}
+
+/// One round: ends expired sessions, applies the retention period, checks the audit chain,
+/// adds the reporter actions of past days to it and purges abandoned uploads. Returns false,
+/// doing nothing, when another instance is running a round.
+pub async fn housekeeping_round(state: &AppState) -> bool {
+    if !lease(state, HOUSEKEEPING_LEASE, ROUND_HOLD_SECS).await {
+        skipped(state);
+        return false;
+    }
+    let now = now_secs(state);
     let sessions = state
         .store
         .purge_sessions(now - IDLE_SECS, now - ABSOLUTE_SECS);
@@ -197,6 +227,13 @@ pub async fn housekeeping(state: &AppState) -> bool {
         Err(e) => tracing::warn!(error = %e, "applying the retention period failed"),
     }
     audit_and_uploads(state).await;
+    if let Err(e) = state
+        .store
+        .drop_lease(HOUSEKEEPING_LEASE, &state.instance)
+        .await
+    {
+        tracing::warn!(error = %e, "giving back the housekeeping lease failed");
+    }
     true
 }
 
