@@ -253,7 +253,7 @@ async fn killed_during_retention(backend: Backend) {
     let open = file_reports(&app, 3, "open").await;
     app.execute("INSERT INTO site_settings (name, value) VALUES ('retention_months', '1')")
         .await;
-    // The in-process server stops; it held the housekeeping lease since its start.
+    // The in-process server stops; it holds the hour's schedule lease since its start.
     app.begin_shutdown();
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.execute("DELETE FROM notify_lease").await;
@@ -279,7 +279,7 @@ async fn killed_during_retention(backend: Backend) {
         if after < before && after > open.len() as i64 {
             interrupted += 1;
         }
-        // The killed round's lease would hold the next start off for 50 minutes.
+        // A round killed midway keeps its lease (15 minutes): the next start would wait.
         app.execute("DELETE FROM notify_lease").await;
         // Each deleted case has its one audit row, whatever the moment of the kill.
         let deleted = app

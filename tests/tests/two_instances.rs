@@ -3,7 +3,7 @@
 //! case page and attachment) through the other; an officer signed in on one is signed in on
 //! the other; a setting saved on one shows on the other within seconds; and the hourly
 //! housekeeping round (retention among it) runs on exactly one of them, the other skipping
-//! while the first holds the round's lease, and taking over once the lease has run out.
+//! while the first holds the hour's schedule lease, and taking over once it has run out.
 //! (Notification mails: tests/tests/notifications.rs, several instances send each mail once.)
 
 use std::time::{Duration, Instant};
