@@ -292,6 +292,17 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", settings.bind))?;
     let addr = listener.local_addr()?;
+    let metrics = match settings.metrics_bind {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (SPEAKUP_METRICS_BIND)"))?,
+        ),
+        None => None,
+    };
+    if let Some(m) = &metrics {
+        tracing::info!(addr = %m.local_addr()?, "metrics listening (/metrics)");
+    }
     tracing::info!(
         %addr,
         database = %store::redact_url(&settings.database_url),
@@ -335,7 +346,8 @@ async fn serve(
     out.flush()?;
     let state = crate::server::build_state(store, settings, Arc::new(SystemClock)).await?;
     crate::server::log_settings(&state.settings, state.site.get().escrow.is_some());
-    crate::server::serve(listener, state, crate::server::shutdown_signal()).await?;
+    let stop = crate::server::shutdown_signal();
+    crate::server::serve_with_metrics(listener, metrics, state, stop).await?;
     Ok(())
 }
 

@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// The organisation's time zone (IANA name), for the times the workspace shows.
     #[arg(long, env = "SPEAKUP_TIME_ZONE")]
     pub time_zone: Option<String>,
+    /// Address of the Prometheus metrics listener, which serves `/metrics` and nothing else
+    /// (`127.0.0.1:9464`). Off when unset; keep it off the public network.
+    #[arg(long, env = "SPEAKUP_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
     #[command(flatten)]
     pub mail: MailArgs,
 }
@@ -181,6 +185,7 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub max_reporter_items_per_day: Option<usize>,
     pub time_zone: Option<String>,
+    pub metrics_bind: Option<String>,
     pub smtp_url: Option<Redacted>,
     pub smtp_from: Option<String>,
     pub escalation_email: Option<String>,
@@ -293,6 +298,8 @@ pub struct Settings {
     pub time_zone: OrgTimeZone,
     /// Notification mail; `None` when `SPEAKUP_SMTP_URL` is unset.
     pub mail: Option<MailSettings>,
+    /// Where the Prometheus metrics listener binds; `None` (the default) keeps it off.
+    pub metrics_bind: Option<SocketAddr>,
     /// Only the starting values of what admins change in the workspace; pages read the
     /// current values from `app::settings::Site`, the one source of truth.
     pub site: SiteDefaults,
@@ -359,6 +366,38 @@ fn time_zone(serve: &ServeArgs, file: &FileConfig) -> Result<OrgTimeZone, Config
             message,
         }
     })
+}
+
+/// The metrics listener's address: off when unset or empty; refused with the setting's name
+/// when it is not an address or is the reporters' own listener (the metrics must never be
+/// served where reporters connect).
+fn metrics_bind(
+    serve: &ServeArgs,
+    file: &FileConfig,
+    bind: SocketAddr,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let given = serve
+        .metrics_bind
+        .as_deref()
+        .or(file.metrics_bind.as_deref());
+    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |message: String| ConfigError::Invalid {
+        name: "SPEAKUP_METRICS_BIND",
+        message,
+    };
+    let addr: SocketAddr = text.parse().map_err(|_| {
+        invalid(format!(
+            "'{text}' is not an address and port like 127.0.0.1:9464"
+        ))
+    })?;
+    if addr == bind && addr.port() != 0 {
+        return Err(invalid(format!(
+            "{addr} is also SPEAKUP_BIND: the metrics need their own address"
+        )));
+    }
+    Ok(Some(addr))
 }
 
 /// The given value or the default, refused with the setting's name outside `range`.
@@ -499,6 +538,7 @@ impl fmt::Debug for Settings {
                 &self.max_reporter_items_per_day,
             )
             .field("time_zone", &self.time_zone)
+            .field("metrics_bind", &self.metrics_bind)
             .field("categories", &self.site.categories.len())
             .field("mail", &self.mail)
             .finish()
@@ -541,6 +581,7 @@ impl Settings {
             .bind
             .or(file.bind)
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let metrics_bind = metrics_bind(serve, &file, bind)?;
         let (public_url, public_url_set) =
             public_url(serve.public_url.clone().or(file.public_url), bind)?;
         let onion_url = onion_url(serve.onion_url.clone().or(file.onion_url))?;
@@ -572,6 +613,7 @@ impl Settings {
         )?;
         Ok(Self {
             max_reporter_items_per_day,
+            metrics_bind,
             time_zone,
             mail,
             database_url,
@@ -666,6 +708,11 @@ impl Settings {
             "SPEAKUP_TIME_ZONE",
             self.time_zone.name() != d.time_zone.name(),
             self.time_zone.name().to_owned(),
+        );
+        note(
+            "SPEAKUP_METRICS_BIND",
+            self.metrics_bind.is_some(),
+            self.metrics_bind.map(|a| a.to_string()).unwrap_or_default(),
         );
         note(
             "SPEAKUP_ONION_URL",
@@ -790,8 +837,44 @@ impl Settings {
                     .to_owned(),
             );
         }
+        if let Some(m) = self.metrics_bind.filter(|m| m.ip().is_unspecified()) {
+            out.push(format!(
+                "SPEAKUP_METRICS_BIND {m} listens on every interface: the metrics show when \
+                 reports arrive; bind it to loopback or a private monitoring address"
+            ));
+        }
+        out.extend(unverified_database(&self.database_url));
         out
     }
+}
+
+/// A PostgreSQL URL to another machine whose certificate is not checked (`sslmode` other than
+/// `verify-full` or `verify-ca`): the server secret, lookup values and ciphertext could be
+/// read or changed on the way.
+fn unverified_database(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return None;
+    }
+    let host = parsed.host_str().unwrap_or_default();
+    let local = host.is_empty()
+        || host == "localhost"
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let mode = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "sslmode")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| "prefer".into());
+    let verified = mode == "verify-full" || mode == "verify-ca";
+    (!local && !verified).then(|| {
+        format!(
+            "DATABASE_URL connects to {host} with sslmode={mode}: the database's certificate \
+             is not checked; use sslmode=verify-full and sslrootcert=CA.pem"
+        )
+    })
 }
 
 /// How the SMTP connection is secured.
@@ -1441,7 +1524,9 @@ mod tests {
             ..serve
         };
         let s = Settings::from_parts(&common, &https, FileConfig::default()).unwrap();
-        assert!(s.dangers(true).is_empty(), "{:?}", s.dangers(true));
+        // The database on another machine ("db") without a checked certificate.
+        assert_eq!(s.dangers(true).len(), 1, "{:?}", s.dangers(true));
+        assert!(s.dangers(true)[0].contains("sslmode=prefer"));
         assert_eq!(
             s.mail.as_ref().map(|m| m.escalation_lang),
             Some(crate::i18n::Lang::Nl)
@@ -1451,5 +1536,46 @@ mod tests {
         let err = Settings::from_parts(&common, &klingon, FileConfig::default()).unwrap_err();
         assert!(err.to_string().contains("SPEAKUP_ESCALATION_LANG"), "{err}");
         assert!(format!("{:?}", s.non_default()).contains("https://speakup.example.org"));
+    }
+
+    #[test]
+    fn a_remote_database_unchecked_and_metrics_everywhere_are_dangers() {
+        let https = ServeArgs {
+            public_url: Some("https://speakup.example.org".into()),
+            mail: MailArgs {
+                smtp_url: Some("smtps://mail.example.org".into()),
+                smtp_from: Some("noreply@example.org".into()),
+                ..Default::default()
+            },
+            key_file: Some("/etc/speakup/k".into()),
+            ..Default::default()
+        };
+        let verified = CommonArgs {
+            database_url: Some(
+                "postgres://u:pw@db/x?sslmode=verify-full&sslrootcert=/ca.pem".into(),
+            ),
+            ..Default::default()
+        };
+        let s = Settings::from_parts(&verified, &https, FileConfig::default()).unwrap();
+        assert!(s.dangers(true).is_empty(), "{:?}", s.dangers(true));
+        for local in [
+            "postgres://u@localhost/x",
+            "postgres://u@127.0.0.1:5432/x",
+            "postgres://u@[::1]/x",
+        ] {
+            assert_eq!(unverified_database(local), None, "{local}");
+        }
+        let required = unverified_database("postgres://u@db.example.org/x?sslmode=require");
+        assert!(required.is_some_and(|d| d.contains("db.example.org with sslmode=require")));
+        let open = ServeArgs {
+            metrics_bind: Some("0.0.0.0:9464".into()),
+            ..https
+        };
+        let s = Settings::from_parts(&verified, &open, FileConfig::default()).unwrap();
+        assert!(
+            s.dangers(true)[0].contains("SPEAKUP_METRICS_BIND"),
+            "{:?}",
+            s.dangers(true)
+        );
     }
 }

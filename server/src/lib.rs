@@ -14,6 +14,7 @@ pub mod domain;
 pub mod i18n;
 pub mod keyfile;
 pub mod mail;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -229,6 +229,10 @@ pub struct TestApp {
     pub officer_email: String,
     /// The server's clock: real time, moved forward by `clock.advance(secs)`.
     pub clock: Arc<OffsetClock>,
+    /// The server's state, for calling what its loops call (`speakup::server::housekeeping`).
+    pub state: speakup::web::SharedState,
+    /// The metrics listener's base URL, when the options set `metrics_bind`.
+    pub metrics_base: Option<String>,
     pg_admin: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -340,35 +344,110 @@ pub async fn spawn_with(backend: Backend, mut opts: Options) -> Option<TestApp> 
         opts.file.key_file = Some(dir.path().join("speakup.key"));
     }
     let settings = Settings::from_parts(&common, &opts.serve, opts.file).expect("settings");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let clock = Arc::new(OffsetClock::default());
-    let state = speakup::server::build_state(store.clone(), settings, clock.clone())
-        .await
-        .expect("state");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(speakup::server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
-    Some(TestApp {
-        base,
+    let server = Server {
         store,
         backend,
         database_url,
         dir,
         officer,
         officer_email,
-        clock,
         pg_admin,
-        shutdown: Some(tx),
-        server: Some(server),
-        expected_warnings: Vec::new(),
-    })
+    };
+    Some(server.launch(settings).await)
+}
+
+/// What a server runs on: its database (and folder), and the officer the test decrypts with.
+struct Server {
+    store: SharedStore,
+    backend: Backend,
+    database_url: String,
+    dir: tempfile::TempDir,
+    officer: age::x25519::Identity,
+    officer_email: String,
+    pg_admin: Option<(String, String)>,
+}
+
+impl Server {
+    /// Binds port 0 (and the metrics listener when `settings` asks for one) and serves.
+    async fn launch(self, settings: Settings) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let metrics = match settings.metrics_bind {
+            Some(at) => Some(
+                tokio::net::TcpListener::bind(at)
+                    .await
+                    .expect("bind metrics"),
+            ),
+            None => None,
+        };
+        let metrics_base = metrics
+            .as_ref()
+            .map(|l| format!("http://{}", l.local_addr().expect("metrics addr")));
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let clock = Arc::new(OffsetClock::default());
+        let state = speakup::server::build_state(self.store.clone(), settings, clock.clone())
+            .await
+            .expect("state");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(speakup::server::serve_with_metrics(
+            listener,
+            metrics,
+            state.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        TestApp {
+            base,
+            store: self.store,
+            backend: self.backend,
+            database_url: self.database_url,
+            dir: self.dir,
+            officer: self.officer,
+            officer_email: self.officer_email,
+            clock,
+            state,
+            metrics_base,
+            pg_admin: self.pg_admin,
+            shutdown: Some(tx),
+            server: Some(server),
+            expected_warnings: Vec::new(),
+        }
+    }
 }
 
 impl TestApp {
+    /// A second server on this one's database and key file (two instances behind one load
+    /// balancer), with its own connection pool, clock and port; it migrates as `speakup
+    /// serve` does. `serve` adds settings (the key file is always this server's). Finish it
+    /// before this one: only the first drops a PostgreSQL test database.
+    pub async fn spawn_twin(&self, serve: ServeArgs) -> TestApp {
+        let store = store::connect(&self.database_url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let common = CommonArgs {
+            config: None,
+            database_url: Some(self.database_url.clone()),
+        };
+        let serve = ServeArgs {
+            key_file: Some(self.dir.path().join("speakup.key")),
+            ..serve
+        };
+        let settings =
+            Settings::from_parts(&common, &serve, FileConfig::default()).expect("settings");
+        let officer = self.officer.clone();
+        let server = Server {
+            store,
+            backend: self.backend,
+            database_url: self.database_url.clone(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            officer,
+            officer_email: self.officer_email.clone(),
+            pg_admin: None,
+        };
+        server.launch(settings).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -866,6 +945,19 @@ pub async fn empty_database(backend: Backend) -> Option<EmptyDatabase> {
     Some(EmptyDatabase { dir, url, pg_admin })
 }
 
+/// A copy of a SQLite database file (a fixture an older release made) in a new folder, for
+/// `spawn_on`.
+pub fn sqlite_copy_of(file: &Path) -> EmptyDatabase {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("speakup.db");
+    std::fs::copy(file, &path).expect("copy the database file");
+    EmptyDatabase {
+        url: format!("sqlite:{}", path.display()),
+        dir,
+        pg_admin: None,
+    }
+}
+
 /// A server on an existing database (a restored one), reading the key file `key_file`; it
 /// migrates as `speakup serve` does and adds no officer. `officer` is the identity the test
 /// decrypts with.
@@ -888,32 +980,16 @@ pub async fn spawn_on(
         ..opts.serve
     };
     let settings = Settings::from_parts(&common, &serve, opts.file).expect("settings");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let clock = Arc::new(OffsetClock::default());
-    let state = speakup::server::build_state(store.clone(), settings, clock.clone())
-        .await
-        .expect("state");
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(speakup::server::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
-    TestApp {
-        base,
+    let server = Server {
         store,
         backend,
         database_url: db.url,
         dir: db.dir,
         officer,
         officer_email: "triage@example.org".to_owned(),
-        clock,
         pg_admin: db.pg_admin,
-        shutdown: Some(tx),
-        server: Some(server),
-        expected_warnings: Vec::new(),
-    }
+    };
+    server.launch(settings).await
 }
 
 /// A retention policy of the organisation's period alone, in months (no period by outcome).

@@ -1,6 +1,7 @@
 //! What `speakup serve` logs at start: every non-default setting at INFO with secrets
 //! redacted, and a WARN for each dangerous one (a public bind without an https public URL,
-//! no escrow key), through the same function `serve` calls.
+//! no escrow key, a remote database without a checked certificate), through the same function
+//! `serve` calls.
 
 use speakup::config::{CommonArgs, FileConfig, ServeArgs, Settings};
 use speakup_tests::*;
@@ -41,8 +42,14 @@ fn dangerous_settings_are_warned_and_secrets_redacted() {
             assert!(logs.contains(shown), "missing `{shown}` in:\n{logs}");
         }
         let warned = server_warnings();
-        assert_eq!(warned.len(), 3, "{warned:?}");
+        assert_eq!(warned.len(), 4, "{warned:?}");
         assert!(warned.iter().any(|w| w.contains("no SPEAKUP_SMTP_URL")));
+        // The database on another machine, its certificate unchecked.
+        assert!(
+            warned
+                .iter()
+                .any(|w| w.contains("DATABASE_URL connects to db.internal with sslmode=prefer"))
+        );
         assert!(
             warned
                 .iter()
@@ -69,13 +76,13 @@ fn dangerous_settings_are_warned_and_secrets_redacted() {
             },
         );
         speakup::server::log_settings(&quiet, true);
-        assert_eq!(server_warnings().len(), 3, "no new warnings");
+        assert_eq!(server_warnings().len(), 4, "no new warnings");
         // Loopback (behind a proxy, or development): only the missing mail is worth a word.
         let loopback = settings("sqlite:/tmp/never/speakup.db", ServeArgs::default());
         speakup::server::log_settings(&loopback, true);
         let warned = server_warnings();
-        assert_eq!(warned.len(), 4, "{warned:?}");
-        assert!(warned[3].contains("no SPEAKUP_SMTP_URL"), "{warned:?}");
+        assert_eq!(warned.len(), 5, "{warned:?}");
+        assert!(warned[4].contains("no SPEAKUP_SMTP_URL"), "{warned:?}");
         let logs = String::from_utf8_lossy(&captured_logs()).into_owned();
         assert!(
             !logs.contains("m4ilPW"),

@@ -215,6 +215,7 @@ async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseRe
             return Err(e);
         }
     };
+    app.metrics.report_received();
     record_reporter(
         app.store(),
         app.clock.today(),

@@ -37,6 +37,10 @@ pub struct App {
     pub audit_checkpoint: audit::Checkpoints,
     /// The notification mail transport; `None` when `SPEAKUP_SMTP_URL` is unset.
     pub mailer: Option<crate::mail::Mailer>,
+    /// This server's Prometheus metrics (served only when `SPEAKUP_METRICS_BIND` is set).
+    pub metrics: crate::metrics::Metrics,
+    /// This process's name in the job leases it holds (random, new at each start).
+    pub instance: String,
 }
 
 impl App {
@@ -54,6 +58,8 @@ impl App {
             .map_err(Error::internal)?;
         Ok(Self {
             mailer,
+            metrics: crate::metrics::Metrics::new().map_err(Error::internal)?,
+            instance: new_id(),
             store,
             settings,
             clock,

@@ -182,6 +182,14 @@ macro_rules! backend {
                 self.$compact().await
             }
 
+            fn pool_use(&self) -> super::PoolUse {
+                super::PoolUse {
+                    size: self.pool.size(),
+                    idle: self.pool.num_idle(),
+                    max: self.pool.options().get_max_connections(),
+                }
+            }
+
             async fn schema(&self) -> StoreResult<super::ops::Schema> {
                 let applied: Vec<(i64, bool, Vec<u8>)> =
                     sqlx::query_as("SELECT version, success, checksum FROM _sqlx_migrations")

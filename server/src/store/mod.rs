@@ -60,6 +60,16 @@ pub(crate) fn parsed<T, E>(column: &str, r: Result<T, E>) -> StoreResult<T> {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The connection pool at one moment (for the metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections open, in use or idle.
+    pub size: u32,
+    pub idle: usize,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// The one storage interface: each aggregate's trait, for SQLite and PostgreSQL alike. Every
 /// method is a whole unit of work in its own transaction.
 #[async_trait::async_trait]
@@ -86,6 +96,8 @@ pub trait Store:
     /// After deletions: hands freed pages back and empties the write-ahead log (SQLite), so
     /// deleted ciphertext does not linger in free pages or the WAL.
     async fn compact(&self) -> StoreResult<()>;
+    /// How many connections the pool holds now, and how many of them are idle.
+    fn pool_use(&self) -> PoolUse;
 }
 
 pub type SharedStore = Arc<dyn Store>;

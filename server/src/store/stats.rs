@@ -139,7 +139,7 @@ macro_rules! stats_sql {
 stats_sql!(
     SqliteStore,
     sqlx::sqlite::SqliteRow,
-    sqlx::Transaction<'static, sqlx::Sqlite>
+    super::backends::SqliteWrite
 );
 stats_sql!(
     PostgresStore,

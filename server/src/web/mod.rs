@@ -48,6 +48,14 @@ pub type SharedState = Arc<AppState>;
 /// Text fields and small forms: far below any attachment, far above any honest form.
 pub const SMALL_BODY_LIMIT: usize = 256 * 1024;
 
+/// The metrics listener's routes: `/metrics` and nothing else (every other path is a bare
+/// 404), apart from the reporters' port so the numbers are never public.
+pub fn metrics_router(state: SharedState) -> Router {
+    Router::new()
+        .route("/metrics", get(shared::probes::metrics))
+        .with_state(state)
+}
+
 pub fn router(state: SharedState) -> Router {
     let s = &state.settings;
     // The whole multipart body: every file at its limit plus the text fields.
@@ -81,6 +89,9 @@ pub fn router(state: SharedState) -> Router {
             state.clone(),
             headers::security_headers,
         ))
-        .layer(middleware::from_fn(access_log::log_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access_log::log_request,
+        ))
         .with_state(state)
 }

@@ -1,11 +1,12 @@
 //! The access log. Keeps rule `reporter-anonymity`: it records the method, the route pattern (never
 //! the concrete path or query), the status and the duration, and nothing about the client:
 //! no IP address, no user agent, no referrer. The probes (`/healthz`, `/readyz`) are not
-//! logged: a load balancer's polling is not reporter traffic and would drown it.
+//! logged: a load balancer's polling is not reporter traffic and would drown it. The same
+//! pattern, method, status and duration feed the metrics (crate::metrics), probes included.
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -29,8 +30,10 @@ pub async fn note_route(req: Request, next: Next) -> Response {
     res
 }
 
-/// Runs outermost: one line per request.
-pub async fn log_request(req: Request, next: Next) -> Response {
+use crate::web::SharedState;
+
+/// Runs outermost: one line per request, and the request counted in the metrics.
+pub async fn log_request(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let started = Instant::now();
     let res = next.run(req).await;
@@ -39,6 +42,10 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         .get::<Route>()
         .map(|r| r.0.as_str())
         .unwrap_or("(unmatched)");
+    let took = started.elapsed();
+    state
+        .metrics
+        .request(route, &method, res.status().as_u16(), took);
     if PROBES.contains(&route) {
         return res;
     }
@@ -47,7 +54,7 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         %method,
         %route,
         status = res.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64,
+        ms = took.as_millis() as u64,
         "request"
     );
     res

@@ -1,7 +1,8 @@
 //! `/readyz`, the readiness probe beside `/healthz`: 200 `ready`, or 503 with a short plain
 //! reason. Like `/healthz` it is left out of the access log (see `access_log`), so a load
 //! balancer's polling never reads as reporter traffic, and its plain answer is kept as is by
-//! the error-page layer (`error::PlainAnswer`).
+//! the error-page layer (`error::PlainAnswer`). Also `/metrics`, served only on the metrics
+//! listener (`web::metrics_router`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -24,4 +25,17 @@ pub async fn ready(State(state): State<SharedState>) -> Response {
     let mut res = (status, text).into_response();
     res.extensions_mut().insert(PlainAnswer);
     res
+}
+
+/// The Prometheus scrape: this server's metrics with the pool as it is now.
+pub async fn metrics(State(state): State<SharedState>) -> Response {
+    let text = state.metrics.render(state.store().pool_use());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        text,
+    )
+        .into_response()
 }
