@@ -259,9 +259,11 @@ impl Default for Options {
             with_officer: true,
             file: FileConfig::default(),
             serve: ServeArgs {
-                // Generous so ordinary tests never meet the limiter; the rate-limit test lowers it.
+                // Generous so ordinary tests never meet the limiters (the crash test reads back
+                // hundreds of mailboxes from one address); the rate-limit tests lower them.
                 rate_per_client: Some(1000),
                 rate_global: Some(10_000),
+                rate_reads_per_client: Some(10_000),
                 ..Default::default()
             },
         }

@@ -58,10 +58,6 @@ fn serve(url: &str, key: &Path) -> (Child, String) {
             "100000",
             "--rate-global",
             "100000",
-            // Every receipt is checked after the kills: hundreds of mailbox reads from one
-            // address, past the default read limit.
-            "--rate-reads-per-client",
-            "100000",
         ],
     );
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
