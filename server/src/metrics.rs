@@ -80,6 +80,7 @@ pub struct Metrics {
     latency: HistogramVec,
     reports: IntCounter,
     pool: IntGaugeVec,
+    queue_days: IntGaugeVec,
     job_runs: IntCounterVec,
     job_success: IntGaugeVec,
     job_duration: prometheus::GaugeVec,
@@ -116,6 +117,7 @@ impl Metrics {
             latency,
             reports,
             pool: registered(r, IntGaugeVec::new(opts(POOL), &["state"])?)?,
+            queue_days: registered(r, IntGaugeVec::new(opts(QUEUE_DAYS), &["queue"])?)?,
             job_runs: registered(r, counter_vec(JOB_RUNS, &["job", "outcome"])?)?,
             job_success: registered(r, IntGaugeVec::new(opts(JOB_SUCCESS), &["job"])?)?,
             job_duration: registered(r, job_gauge(JOB_DURATION)?)?,
@@ -170,8 +172,15 @@ impl Metrics {
         }
     }
 
-    /// The text a scrape receives; the pool and job ages are read now.
-    pub fn render(&self, pool: PoolUse) -> String {
+    /// The text a scrape receives; the pool, the queue and job ages are read now.
+    /// `reporter_audit_days`: days of reporter actions waiting for the audit chain (`None` when
+    /// the database could not say; the gauge then keeps its last value).
+    pub fn render(&self, pool: PoolUse, reporter_audit_days: Option<i64>) -> String {
+        if let Some(days) = reporter_audit_days {
+            self.queue_days
+                .with_label_values(&["reporter_audit"])
+                .set(days);
+        }
         self.pool
             .with_label_values(&["size"])
             .set(i64::from(pool.size));
@@ -219,6 +228,10 @@ const REQUESTS: Named = (
 const POOL: Named = (
     "speakup_db_pool_connections",
     "Database connections: open (size), idle, and the most allowed (max)",
+);
+const QUEUE_DAYS: Named = (
+    "speakup_queue_days",
+    "Days of work waiting in a queue (reporter_audit: reporter actions not yet in the audit chain; above 1, the hourly move is stuck)",
 );
 const JOB_RUNS: Named = (
     "speakup_job_runs_total",

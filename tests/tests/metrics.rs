@@ -86,6 +86,8 @@ async fn scrape_after_traffic_names_no_reporter(backend: Backend) {
         "speakup_job_seconds_since_last_run{job=\"sessions\"}",
         "speakup_job_runs_total{job=\"retention\",outcome=\"success\"}",
         "speakup_up 1",
+        // Today's report and mailbox opening wait for the chain until the day is over.
+        "speakup_queue_days{queue=\"reporter_audit\"} 1",
     ] {
         assert!(
             text.contains(family),

@@ -28,6 +28,10 @@ pub trait AuditLog: Send + Sync {
     /// Moves queued reporter actions of days before `before` into the chain.
     async fn flush_reporter_audit(&self, before: Date) -> StoreResult<u64>;
 
+    /// How many days of reporter actions wait in the queue (1 on a day with any; more means
+    /// the hourly move into the chain is not happening). Days only: no count of actions.
+    async fn pending_reporter_days(&self) -> StoreResult<i64>;
+
     /// Counts a failed sign-in in its bucket's window (migration 0009), in one transaction
     /// that holds the chain's head, so concurrent failures are counted one after another:
     /// the first failure of a window is appended to the chain as `entry`; later ones within
@@ -203,6 +207,12 @@ macro_rules! audit_sql {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn pending_reporter_days(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(DISTINCT day) FROM audit_pending")
+                    .fetch_one(&self.pool)
+                    .await?)
             }
 
             async fn flush_reporter_audit(&self, before: Date) -> StoreResult<u64> {

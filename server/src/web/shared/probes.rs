@@ -27,9 +27,13 @@ pub async fn ready(State(state): State<SharedState>) -> Response {
     res
 }
 
-/// The Prometheus scrape: this server's metrics with the pool as it is now.
+/// The Prometheus scrape: this server's metrics with the pool and the audit queue as they are now.
 pub async fn metrics(State(state): State<SharedState>) -> Response {
-    let text = state.metrics.render(state.store().pool_use());
+    let days = state.store().pending_reporter_days().await;
+    if let Err(e) = &days {
+        tracing::warn!(error = %e, "metrics: the audit queue could not be read");
+    }
+    let text = state.metrics.render(state.store().pool_use(), days.ok());
     (
         [(
             axum::http::header::CONTENT_TYPE,
