@@ -295,11 +295,13 @@ mod tests {
         );
         m.job(Job::Retention, Outcome::Success, Duration::from_millis(5));
         m.report_received();
-        let text = m.render(PoolUse {
+        let pool = PoolUse {
             size: 2,
             idle: 1,
             max: 8,
-        });
+        };
+        let text = m.render(pool, Some(2));
+        assert!(text.contains("speakup_queue_days{queue=\"reporter_audit\"} 2"));
         assert!(text.contains(
             "speakup_http_requests_total{class=\"2xx\",method=\"OTHER\",route=\"/report\"} 1"
         ));
