@@ -1001,3 +1001,38 @@ pub fn retention_months(months: u8) -> speakup::domain::retention::Policy {
         ..Default::default()
     }
 }
+
+/// Applies this build's migrations up to version `last` only: a database as an older release
+/// left it (the crash and upgrade tests).
+pub async fn migrate_to(backend: Backend, url: &str, last: i64) {
+    let dir = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(dir);
+    let mut m = sqlx::migrate::Migrator::new(path).await.unwrap();
+    m.migrations = m
+        .migrations
+        .iter()
+        .filter(|x| x.version <= last)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    match backend {
+        Backend::Sqlite => {
+            let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+            let pool = sqlx::SqlitePool::connect_with(opts.create_if_missing(true))
+                .await
+                .unwrap();
+            m.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            m.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}

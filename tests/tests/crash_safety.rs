@@ -323,39 +323,6 @@ async fn killed_during_retention(backend: Backend) {
 }
 
 /// Applies this build's migrations up to `last` only: a database left by an older release.
-async fn migrate_to(backend: Backend, url: &str, last: i64) {
-    let dir = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../migrations")
-        .join(dir);
-    let mut m = sqlx::migrate::Migrator::new(path).await.unwrap();
-    m.migrations = m
-        .migrations
-        .iter()
-        .filter(|x| x.version <= last)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    match backend {
-        Backend::Sqlite => {
-            let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
-            let pool = sqlx::SqlitePool::connect_with(opts.create_if_missing(true))
-                .await
-                .unwrap();
-            m.run(&pool).await.unwrap();
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            m.run(&pool).await.unwrap();
-            pool.close().await;
-        }
-    }
-}
-
 /// Empties the database and brings it back to schema 0001: an older release's database.
 async fn reset_to_first_schema(backend: Backend, url: &str) {
     match backend {
