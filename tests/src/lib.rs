@@ -1036,3 +1036,38 @@ pub async fn migrate_to(backend: Backend, url: &str, last: i64) {
         }
     }
 }
+
+/// The `speakup` binary of this build, built first (a no-op when it is up to date) so a
+/// test that runs it as its own process never runs a stale one (the lifecycle and package
+/// tests).
+pub fn speakup_binary() -> PathBuf {
+    // This test runs from <target>/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("<target>/<profile>")
+        .to_owned();
+    let target_dir = profile_dir.parent().expect("<target>").to_owned();
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    cargo
+        .args(["build", "-p", "speakup", "--bin", "speakup", "--target-dir"])
+        .arg(&target_dir)
+        .current_dir(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("workspace root"),
+        );
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cargo.arg("--release");
+    }
+    let out = cargo.output().expect("run cargo build");
+    assert!(
+        out.status.success(),
+        "cargo build -p speakup failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = profile_dir.join("speakup");
+    assert!(bin.is_file(), "no binary at {bin:?}");
+    bin
+}

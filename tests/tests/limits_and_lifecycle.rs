@@ -669,36 +669,6 @@ on_both_databases!(
     retention_runs_on_schedule
 );
 
-/// The `speakup` binary of this build, built first (a no-op when it is up to date) so the
-/// test never runs a stale one.
-fn speakup_binary() -> PathBuf {
-    // This test runs from <target>/<profile>/deps/.
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>")
-        .to_owned();
-    let target_dir = profile_dir.parent().expect("<target>").to_owned();
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "-p", "speakup", "--bin", "speakup", "--target-dir"])
-        .arg(&target_dir)
-        .current_dir(repo_root());
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cargo.arg("--release");
-    }
-    let out = cargo.output().expect("run cargo build");
-    assert!(
-        out.status.success(),
-        "cargo build -p speakup failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bin = profile_dir.join("speakup");
-    assert!(bin.is_file(), "no binary at {bin:?}");
-    bin
-}
-
 /// A `speakup serve` process; killed if the test fails before it exits.
 struct Process {
     child: Child,

@@ -112,29 +112,6 @@ fn on_path(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// This build's `speakup` binary, built first (a no-op when it is up to date).
-fn speakup_binary() -> PathBuf {
-    // This test runs from <target>/<profile>/deps/.
-    let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("<target>/<profile>")
-        .to_owned();
-    let target_dir = profile_dir.parent().expect("<target>").to_owned();
-    let mut cargo = Command::new(env!("CARGO"));
-    cargo
-        .args(["build", "-p", "speakup", "--bin", "speakup", "--target-dir"])
-        .arg(&target_dir)
-        .current_dir(repo_root());
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cargo.arg("--release");
-    }
-    let out = cargo.output().expect("run cargo build");
-    assert!(out.status.success(), "cargo build: {out:?}");
-    profile_dir.join("speakup")
-}
-
 /// The .deb of this build's binary: cargo-deb packages `<target>/release/speakup`, so the
 /// binary the tests already built is put there in a folder of the test's own (CI builds no
 /// release binary; docs/deployment.md builds the real package with `cargo deb -p speakup`).
