@@ -3,8 +3,8 @@
 //! tokens are stored, so a copy of the database logs nobody in; codes are compared in
 //! constant time and each TOTP step is accepted once (see `Workspace::accept_totp_step`).
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
@@ -87,38 +87,121 @@ pub fn check_password(password: &str, email: &str) -> Result<(), PasswordProblem
 
 /// Argon2id with the crate's defaults (OWASP's recommended minimum: 19 MiB, t=2, p=1).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    hash_with(password, &mut fresh_memory())
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    verify_with(hash, password, &mut fresh_memory())
+}
+
+/// The work memory of one Argon2id computation with the default parameters (19 MiB).
+fn fresh_memory() -> Vec<Block> {
+    vec![Block::default(); Params::default().block_count()]
+}
+
+fn hash_with(password: &str, memory: &mut [Block]) -> anyhow::Result<String> {
     let mut raw = [0u8; 16];
     getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let salt =
         SaltString::encode_b64(&raw).map_err(|e| anyhow::anyhow!("salt encoding failed: {e}"))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+    compute(&Argon2::default(), password, salt.as_salt(), memory)
         .map(|h| h.to_string())
         .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))
 }
 
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
+/// Checks `password` against a PHC string, with the parameters, salt and version it names;
+/// the outputs are compared in constant time (`Output`'s `==`).
+fn verify_with(hash: &str, password: &str, memory: &mut [Block]) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let argon = (|| -> argon2::password_hash::Result<Argon2<'static>> {
+        let algorithm = Algorithm::try_from(parsed.algorithm)?;
+        let version = parsed.version.map(Version::try_from).transpose()?;
+        let params = Params::try_from(&parsed)?;
+        Ok(Argon2::new(algorithm, version.unwrap_or_default(), params))
+    })();
+    let Ok(argon) = argon else {
+        return false;
+    };
+    // A hash made with more memory than the reusable scratch (none is today) gets its own.
+    let computed = if argon.params().block_count() > memory.len() {
+        let mut own = vec![Block::default(); argon.params().block_count()];
+        compute(&argon, password, salt, &mut own)
+    } else {
+        compute(&argon, password, salt, memory)
+    };
+    computed.is_ok_and(|c| c.hash.as_ref() == Some(&expected))
+}
+
+/// `PasswordHasher::hash_password`, but in the caller's memory: the 19 MiB of each check is
+/// reused instead of allocated and freed. Freed, glibc kept those blocks in per-thread arenas
+/// and a login flood left hundreds of MiB resident (docs/performance.md, memory under attack).
+fn compute<'a>(
+    argon: &Argon2<'_>,
+    password: &str,
+    salt: Salt<'a>,
+    memory: &mut [Block],
+) -> argon2::password_hash::Result<PasswordHash<'a>> {
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let len = argon
+        .params()
+        .output_len()
+        .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let output = Output::init_with(len, |out| {
+        let blocks = &mut memory[..argon.params().block_count()];
+        Ok(argon.hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, blocks)?)
+    })?;
+    Ok(PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::default().into()),
+        params: ParamsString::try_from(argon.params())?,
+        salt: Some(salt),
+        hash: Some(output),
     })
 }
 
 /// At most this many Argon2id computations run at once, each on a blocking thread, so a burst
-/// of sign-ins queues here instead of starving the async workers that serve every page.
-pub const HASHING_PERMITS: usize = 3;
+/// of sign-ins queues here instead of starving the async workers that serve every page. Two,
+/// because each holds 19 MiB (the memory bound under a login flood is twice that) and the
+/// machine kind we measure on has two cores (a third only queued behind them).
+pub const HASHING_PERMITS: usize = 2;
 
 fn hashing_slots() -> &'static tokio::sync::Semaphore {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     SLOTS.get_or_init(|| tokio::sync::Semaphore::new(HASHING_PERMITS))
 }
 
-/// Runs `work` on a blocking thread once one of the [`HASHING_PERMITS`] is free.
-async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+/// The work memory of the [`HASHING_PERMITS`] computations: made once, handed to each
+/// computation with its permit and taken back after, so the process never holds more than
+/// `HASHING_PERMITS` × 19 MiB for hashing however many sign-ins arrive.
+fn scratch() -> &'static std::sync::Mutex<Vec<Vec<Block>>> {
+    static SCRATCH: std::sync::OnceLock<std::sync::Mutex<Vec<Vec<Block>>>> =
+        std::sync::OnceLock::new();
+    SCRATCH.get_or_init(Default::default)
+}
+
+/// Runs `work` on a blocking thread, with reusable work memory, once one of the
+/// [`HASHING_PERMITS`] is free.
+async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+) -> T {
     let _permit = hashing_slots().acquire().await;
-    match tokio::task::spawn_blocking(work).await {
-        Ok(v) => v,
+    let taken = scratch().lock().ok().and_then(|mut s| s.pop());
+    let mut memory = taken.unwrap_or_else(fresh_memory);
+    let done = tokio::task::spawn_blocking(move || (work(&mut memory), memory)).await;
+    match done {
+        Ok((v, memory)) => {
+            if let Ok(mut s) = scratch().lock() {
+                s.push(memory);
+            }
+            v
+        }
+        // The memory went with the panicking thread; the next computation makes new.
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
@@ -126,27 +209,32 @@ async fn off_the_workers<T: Send + 'static>(work: impl FnOnce() -> T + Send + 's
 /// [`hash_password`] off the async workers, with bounded concurrency.
 pub async fn hash_password_bounded(password: &str) -> anyhow::Result<String> {
     let password = Zeroizing::new(password.to_owned());
-    off_the_workers(move || hash_password(&password)).await
+    off_the_workers(move |m| hash_with(&password, m)).await
 }
 
 /// [`verify_password`] off the async workers, with bounded concurrency.
 pub async fn verify_password_bounded(hash: &str, password: &str) -> bool {
     let (hash, password) = (hash.to_owned(), Zeroizing::new(password.to_owned()));
-    off_the_workers(move || verify_password(&hash, &password)).await
+    off_the_workers(move |m| verify_with(&hash, &password, m)).await
 }
 
 /// [`burn_password_check`] off the async workers, with bounded concurrency.
 pub async fn burn_password_check_bounded(password: &str) {
     let password = Zeroizing::new(password.to_owned());
-    off_the_workers(move || burn_password_check(&password)).await;
+    off_the_workers(move |m| burn_with(&password, m)).await;
 }
 
 /// Spends the same effort as a real check, so an unknown e-mail address cannot be told
 /// apart from a wrong password by the response time.
 pub fn burn_password_check(password: &str) {
+    burn_with(password, &mut fresh_memory());
+}
+
+fn burn_with(password: &str, memory: &mut [Block]) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash = DUMMY.get_or_init(|| hash_password("speakup-dummy-password").unwrap_or_default());
-    let _ = verify_password(hash, password);
+    let hash =
+        DUMMY.get_or_init(|| hash_with("speakup-dummy-password", memory).unwrap_or_default());
+    let _ = verify_with(hash, password, memory);
 }
 
 pub fn new_totp_seed() -> Result<Zeroizing<Vec<u8>>, getrandom::Error> {
@@ -280,6 +368,40 @@ mod tests {
         assert!(verify_password(&h, "violet tractor harbour"));
         assert!(!verify_password(&h, "violet tractor harbouR"));
         assert!(!verify_password("garbage", "x"));
+    }
+
+    /// Hashes made in reused memory are the crate's own PHC strings: each side verifies the
+    /// other's, and memory left dirty by an earlier check changes nothing.
+    #[test]
+    fn reused_memory_matches_the_crates_hashing() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let mut memory = fresh_memory();
+        let ours = hash_with("violet tractor harbour", &mut memory).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"violet tractor harbour", &parsed)
+                .is_ok()
+        );
+        let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+        let theirs = Argon2::default()
+            .hash_password(b"violet tractor harbour", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_with(&theirs, "violet tractor harbour", &mut memory));
+        assert!(!verify_with(&theirs, "violet tractor harbouR", &mut memory));
+        assert!(verify_with(&theirs, "violet tractor harbour", &mut memory));
+        // Other parameters than the default are honoured (and get their own memory if larger).
+        let bigger = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(20 * 1024, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_with(&bigger, "pw", &mut memory));
+        assert!(!verify_with(&bigger, "pX", &mut memory));
     }
 
     #[test]
