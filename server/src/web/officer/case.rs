@@ -321,6 +321,7 @@ pub async fn render(
             .category(&c.category)
             .map_or_else(|| c.category.clone(), |k| k.label(who.lang)),
         mode_key: format!("case.mode.{}", c.mode),
+        channel_key: format!("channel.{}", c.channel),
         status_key: format!("status.{}", c.status),
         outcome_key: String::new(),
         received: t.date(c.received_on),
