@@ -7,6 +7,7 @@
 //! and metadata only, audited, the identity only for an officer who revealed it.
 
 use age::x25519::{Identity, Recipient};
+use speakup::clock::Clock;
 use speakup::domain::case::Channel;
 use speakup::domain::receipt::ReceiptToken;
 use speakup_tests::officer::{Person, encrypt, open_case};
@@ -241,7 +242,8 @@ async fn case_file_json(backend: Backend) {
     let reference = app.store.cases().await.unwrap()[0].reference.clone();
     let path = format!("/officer/cases/{reference}/case-file");
     let get = |p: &Person| p.client.get(app.url(&path)).send();
-    let first: serde_json::Value = get(&t.alex).await.unwrap().json().await.unwrap();
+    let json = |body: String| -> serde_json::Value { serde_json::from_str(&body).expect("json") };
+    let first = json(get(&t.alex).await.unwrap().text().await.unwrap());
     let kinds: Vec<&str> = first["items"]
         .as_array()
         .unwrap()
@@ -269,7 +271,7 @@ async fn case_file_json(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let after: serde_json::Value = get(&t.alex).await.unwrap().json().await.unwrap();
+    let after = json(get(&t.alex).await.unwrap().text().await.unwrap());
     assert!(
         after["items"]
             .as_array()
