@@ -30,7 +30,11 @@ fn unzip(zip: &str, member: &str) -> String {
         ])
         .output()
         .expect("run python3");
-    assert!(out.status.success(), "{member}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{member}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
@@ -44,7 +48,10 @@ fn names(zip: &str) -> Vec<String> {
         .output()
         .expect("run python3");
     assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 async fn entered_report_and_case_file(backend: Backend) {
@@ -129,7 +136,10 @@ async fn entered_report_and_case_file(backend: Backend) {
     );
     assert_eq!(app.scalar(&sql).await, 1);
     let page = app
-        .page(&t.alex.client, &format!("/officer/cases/{reference}?lang=en"))
+        .page(
+            &t.alex.client,
+            &format!("/officer/cases/{reference}?lang=en"),
+        )
         .await;
     assert!(page.contains(">Entered by an officer<"), "{page}");
 
@@ -137,7 +147,10 @@ async fn entered_report_and_case_file(backend: Backend) {
     let zip = str_of(&summary, "zip");
     let members = names(zip);
     let report = unzip(zip, "report.json");
-    assert!(report.contains("The depot manager sells fuel privately."), "{report}");
+    assert!(
+        report.contains("The depot manager sells fuel privately."),
+        "{report}"
+    );
     let file = members
         .iter()
         .find(|n| n.starts_with("files/") && n.ends_with("fuel-log.txt"))

@@ -25,7 +25,12 @@ fn keys() -> Keys {
     let token = ReceiptToken::generate().unwrap();
     let derived = token.derive();
     Keys {
-        lookup_hex: derived.lookup.0.iter().map(|b| format!("{b:02x}")).collect(),
+        lookup_hex: derived
+            .lookup
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
         reporter: derived.recipient(),
         token,
         case_key: Identity::generate(),
@@ -78,22 +83,29 @@ fn sealed_form(page: &str, csrf: &str, k: &Keys, what: &str) -> reqwest::multipa
         .text("lookup", k.lookup_hex.clone())
         .text("case_recipient", k.case_key.to_public().to_string())
         .text("reporter_recipient", k.reporter.to_string())
-        .part("report", bytes("report", encrypt(&both, report.to_string().as_bytes())))
+        .part(
+            "report",
+            bytes("report", encrypt(&both, report.to_string().as_bytes())),
+        )
         .part(
             "identity",
             bytes("identity", encrypt(&both, identity.to_string().as_bytes())),
         );
     for (holder, r) in holders(page) {
-        f = f
-            .text("holder", holder)
-            .part("envelope", bytes("envelope", encrypt(&[r], key_file.as_bytes())));
+        f = f.text("holder", holder).part(
+            "envelope",
+            bytes("envelope", encrypt(&[r], key_file.as_bytes())),
+        );
     }
-    f.part("attachment", bytes("attachment", encrypt(&both, b"letter scan")))
-        .part(
-            "attachment_name",
-            bytes("attachment_name", encrypt(&both, b"letter.pdf")),
-        )
-        .text("reporter_lang", "nl")
+    f.part(
+        "attachment",
+        bytes("attachment", encrypt(&both, b"letter scan")),
+    )
+    .part(
+        "attachment_name",
+        bytes("attachment_name", encrypt(&both, b"letter.pdf")),
+    )
+    .text("reporter_lang", "nl")
 }
 
 async fn enter(app: &TestApp, p: &Person, csrf: Option<&str>, what: &str) -> (u16, String, Keys) {
@@ -120,11 +132,19 @@ async fn officers_enter_reports(backend: Backend) {
     let t = team(&app).await;
     // Investigators and admins are refused the form and the post; nothing is stored.
     for p in [&t.ivan, &t.admin] {
-        let res = p.client.get(app.url("/officer/report")).send().await.unwrap();
+        let res = p
+            .client
+            .get(app.url("/officer/report"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 403);
     }
     let alex_page = app.page(&t.alex.client, "/officer/report?lang=en").await;
-    assert!(alex_page.contains("id=\"enter-report-form\""), "{alex_page}");
+    assert!(
+        alex_page.contains("id=\"enter-report-form\""),
+        "{alex_page}"
+    );
     // The plaintext controls carry no name: without the script nothing can post them.
     assert!(!alex_page.contains("name=\"what\""));
     let csrf = hidden(&alex_page, "csrf");
@@ -145,7 +165,10 @@ async fn officers_enter_reports(backend: Backend) {
     let (status, page, k) = enter(&app, &t.alex, None, WHAT).await;
     assert_eq!(status, 200, "{page}");
     // The receipt never reached the server, so the page cannot carry it.
-    assert!(page.contains("<code id=\"receipt\" data-sealed></code>"), "{page}");
+    assert!(
+        page.contains("<code id=\"receipt\" data-sealed></code>"),
+        "{page}"
+    );
     let grouped = k.token.grouped().to_string();
     assert!(!page.contains(&grouped));
     let case = app.store.cases().await.unwrap().pop().expect("a case");
@@ -223,10 +246,19 @@ async fn statistics_count_by_channel(backend: Backend) {
     assert_eq!(rows[1], serde_json::json!(["officer_entered", 5]), "{json}");
     let csv = run_cli(
         &app,
-        &["stats", "--from", &format!("{year}-01"), "--to", &format!("{year}-12")],
+        &[
+            "stats",
+            "--from",
+            &format!("{year}-01"),
+            "--to",
+            &format!("{year}-12"),
+        ],
     )
     .await;
-    assert!(csv.lines().any(|l| l == "channel,officer_entered,5"), "{csv}");
+    assert!(
+        csv.lines().any(|l| l == "channel,officer_entered,5"),
+        "{csv}"
+    );
     app.finish().await;
 }
 
@@ -250,7 +282,11 @@ async fn case_file_json(backend: Backend) {
         .iter()
         .map(|i| i["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["report", "attachment"], "no identity before a reveal");
+    assert_eq!(
+        kinds,
+        ["report", "attachment"],
+        "no identity before a reveal"
+    );
     assert!(!first.to_string().contains(WHAT));
     let actions: Vec<&str> = first["audit"]
         .as_array()
@@ -258,7 +294,10 @@ async fn case_file_json(backend: Backend) {
         .iter()
         .map(|r| r["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions.first(), Some(&"Report entered on a reporter's behalf"));
+    assert_eq!(
+        actions.first(),
+        Some(&"Report entered on a reporter's behalf")
+    );
     assert_eq!(actions.last(), Some(&"Case file downloaded"));
 
     let view = open_case(&app, &t.alex, &reference).await;
@@ -266,7 +305,10 @@ async fn case_file_json(backend: Backend) {
         .alex
         .client
         .post(app.url(&format!("/officer/cases/{reference}/reveal")))
-        .form(&[("csrf", view.csrf.as_str()), ("reason", "Needed to call back")])
+        .form(&[
+            ("csrf", view.csrf.as_str()),
+            ("reason", "Needed to call back"),
+        ])
         .send()
         .await
         .unwrap();

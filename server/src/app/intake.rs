@@ -28,9 +28,7 @@ use crate::domain::permission::Permission;
 use crate::domain::receipt::{ReceiptToken, ReporterKeys};
 use crate::domain::reference::CaseReference;
 use crate::i18n::Lang;
-use crate::store::{
-    NewCase, NewEnvelope, NewItem, OfficerRecord, Store, StoreError, StoreResult,
-};
+use crate::store::{NewCase, NewEnvelope, NewItem, OfficerRecord, Store, StoreError, StoreResult};
 
 /// Who a new case's key is sealed to: every active officer with the `officer` role (the
 /// triage group).

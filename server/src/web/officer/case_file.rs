@@ -89,27 +89,39 @@ fn body(state: &SharedState, t: &Tr, o: &Opened, f: &CaseFile) -> Value {
     let zone = &state.settings.time_zone;
     let c = &o.case;
     let site = state.site.get();
-    let events: Vec<Value> = f.events.iter().map(|e| json!({
-        "at": when(t, zone, e.at),
-        "actor": author(t, f, &e.actor),
-        "status": t.get(&format!("status.{}", e.status)),
-        "outcome": e.outcome.map(|o| t.get(&format!("outcome.{o}")).to_owned()),
-        "reason_age": e.reason.as_ref().map(|r| STANDARD.encode(r)),
-    })).collect();
-    let audit: Vec<Value> = f.audit.iter().map(|r| json!({
-        "seq": r.seq,
-        // Reporter rows carry a day only.
-        "at": if r.entry.actor == REPORTER_ACTOR {
-            time::OffsetDateTime::from_unix_timestamp(r.entry.at)
-                .map(|d| t.date(d.date()))
-                .unwrap_or_default()
-        } else {
-            when(t, zone, r.entry.at)
-        },
-        "actor": r.entry.actor,
-        "action": action_label(t, &r.entry.action),
-        "detail": r.entry.detail,
-    })).collect();
+    let events: Vec<Value> = f
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "at": when(t, zone, e.at),
+                "actor": author(t, f, &e.actor),
+                "status": t.get(&format!("status.{}", e.status)),
+                "outcome": e.outcome.map(|o| t.get(&format!("outcome.{o}")).to_owned()),
+                "reason_age": e.reason.as_ref().map(|r| STANDARD.encode(r)),
+            })
+        })
+        .collect();
+    let audit: Vec<Value> = f
+        .audit
+        .iter()
+        .map(|r| {
+            json!({
+                "seq": r.seq,
+                // Reporter rows carry a day only.
+                "at": if r.entry.actor == REPORTER_ACTOR {
+                    time::OffsetDateTime::from_unix_timestamp(r.entry.at)
+                        .map(|d| t.date(d.date()))
+                        .unwrap_or_default()
+                } else {
+                    when(t, zone, r.entry.at)
+                },
+                "actor": r.entry.actor,
+                "action": action_label(t, &r.entry.action),
+                "detail": r.entry.detail,
+            })
+        })
+        .collect();
     let labels: serde_json::Map<String, Value> = LABELS
         .iter()
         .map(|(k, key)| ((*k).to_owned(), Value::from(t.get(key))))
