@@ -436,6 +436,7 @@ async function officer(browser, base, opts) {
       ["/officer/admin/settings", "admin settings"],
       ["/officer/audit", "audit log"],
       ["/officer/stats", "statistics"],
+      ["/officer/report", "enter a report"],
       ["/officer/account", "officer account"],
       ["/officer/no-such-page", "officer 404"],
     ]) {

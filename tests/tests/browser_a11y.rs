@@ -45,6 +45,7 @@ const PAGES: &[&str] = &[
     "admin settings",
     "audit log",
     "statistics",
+    "enter a report",
     "officer account",
     "officer 404",
 ];

@@ -127,6 +127,12 @@ const ROUTES: &[Route] = &[
         &[("recipient", "{id}")],
     ),
     (
+        "/officer/report",
+        Who::Officer,
+        Body::Multipart,
+        &[("category", "fraud"), ("mode", "anonymous")],
+    ),
+    (
         "/officer/cases/{reference}/revoke",
         Who::Officer,
         Body::Urlencoded,

@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL, so both implementations are held to the same behaviour.
 
 use speakup::domain::audit::AuditEntry;
+use speakup::domain::case::Channel;
 use speakup::domain::holder::{Author, CaseId, Holder};
 use speakup::domain::officer::{Role, Roles};
 use speakup::store::{Content, NewCase, NewEnvelope, NewItem, NewOfficer, StoreError};
@@ -100,6 +101,8 @@ async fn store_story(backend: Backend) {
                 Some("r"),
             ),
         ],
+        channel: Channel::Web,
+        audit: None,
     };
     s.create_case(&case).await.unwrap();
     // A clashing reference is reported as such (the caller retries with a new one).
@@ -135,10 +138,25 @@ async fn store_story(backend: Backend) {
                 Some("r2"),
             ),
         ],
+        // An officer-entered case's audit row goes with it: neither remains.
+        channel: Channel::OfficerEntered,
+        audit: Some(AuditEntry::new(
+            1_795_000_000,
+            "olga@example.org",
+            "report_entered",
+            "SU-3456-789A",
+            "",
+        )),
         ..case.clone()
     };
     assert!(s.create_case(&broken).await.is_err());
     assert!(s.case_by_reference("SU-3456-789A").await.unwrap().is_none());
+    assert!(
+        s.case_audit("SU-3456-789A", &["report_entered"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(s.cases().await.unwrap().len(), 1);
 
     // Lookups and reads.
@@ -148,6 +166,7 @@ async fn store_story(backend: Backend) {
         ("SU-2345-6789", "received")
     );
     assert_eq!(found.received_on, date!(2026 - 11 - 23));
+    assert_eq!(found.channel, Channel::Web);
     assert!(s.case_by_lookup(&[1; 32]).await.unwrap().is_none());
     let c1 = CaseId::from("c1");
     assert_eq!(s.envelopes(&c1).await.unwrap()[0].envelope, b"env");

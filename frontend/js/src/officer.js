@@ -1,12 +1,14 @@
 /*! Speak Up officer workspace: in-browser age encryption (docs/browser-contract.md).
  * Bundles age-encryption (typage), Copyright 2023 The age Authors, BSD-3-Clause;
  * @noble/ciphers, @noble/curves, @noble/hashes, @noble/post-quantum and @scure/base,
- * Copyright (c) 2022-2024 Paul Miller, MIT. @license BSD-3-Clause AND MIT */
+ * Copyright (c) 2022-2024 Paul Miller, MIT; fflate, Copyright (c) 2026 Arjun Barrett, MIT.
+ * @license BSD-3-Clause AND MIT */
 
 // Thin DOM glue: finds the contract's elements and wires them to the pure modules. Decrypted
 // text is only ever placed with textContent.
 
-import { decryptBase64Text } from "./cipher.js";
+import { buildCaseFile } from "./casefile.js";
+import { decryptBase64Text, decryptResponse } from "./cipher.js";
 import {
   $,
   $$,
@@ -16,6 +18,7 @@ import {
   loadText,
   plaintextLeaks,
   postParts,
+  saveBlob,
   sealedElements,
   setupDownloads,
   statusLine,
@@ -33,6 +36,8 @@ import {
   unwrapIdentity,
   wrapIdentity,
 } from "./keys.js";
+import { sealReport, toFormData } from "./intake.js";
+import { groupToken } from "./receipt.js";
 import { createKeyStore, deleteKeyDatabase } from "./store.js";
 
 const WRAPPED_KEY_URL = "/officer/key/wrapped";
@@ -275,6 +280,113 @@ function setupEncryptForms() {
   }
 }
 
+/* ---------- a report entered on a reporter's behalf ---------- */
+
+/** `#enter-report-form`'s values; the plaintext controls have no name (never posted as such). */
+function enteredInput(form) {
+  const plain = (field) => $(`[data-plaintext="${field}"]`, form)?.value ?? "";
+  return {
+    csrf: $('input[name="csrf"]', form)?.value ?? "",
+    category: $('select[name="category"]', form)?.value ?? "",
+    mode: $('input[name="mode"]:checked', form)?.value ?? "anonymous",
+    what: plain("what"),
+    when_where: plain("when_where"),
+    involved: plain("involved"),
+    name: plain("name"),
+    contact: plain("contact"),
+    files: Array.from($("input[type=file][data-plaintext-files]", form)?.files ?? []),
+  };
+}
+
+/** Shows the server's receipt page in place of this one, the token placed where it belongs. */
+function showEntered(doc, token) {
+  const el = $("#receipt", doc);
+  if (el) el.textContent = groupToken(token);
+  document.title = doc.title;
+  const main = document.getElementById("main");
+  const next = $("#main", doc);
+  if (main && next) main.replaceChildren(...Array.from(next.childNodes).map((n) => document.adoptNode(n)));
+  main?.focus();
+  window.scrollTo(0, 0);
+}
+
+/**
+ * The officer's intake form: sealed here exactly as on the reporter's browser path (a new
+ * receipt, case key and reporter key; the report and files to the case and the reporter; the
+ * case key to each holder the page lists). The receipt lives only in this closure until the
+ * server's answer is shown with it, once.
+ */
+function setupEnterReport() {
+  const form = document.getElementById("enter-report-form");
+  if (!form) return;
+  const status = statusLine("enter-status");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (form.dataset.busy) return;
+    const done = busy(form);
+    let sealed = null;
+    try {
+      if (plaintextLeaks(form)) throw new Error("a plaintext control has a name");
+      status(t("entered_sealing"));
+      const keys = $('script#intake-keys[type="application/json"]')?.textContent ?? "";
+      sealed = await sealReport(enteredInput(form), keys);
+      const lang = $('select[name="reporter_lang"]', form)?.value ?? "";
+      const body = toFormData([...sealed.entries, { name: "reporter_lang", value: lang }]);
+      sealed.entries = null;
+      const res = await fetch(form.dataset.action, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+      showEntered(new DOMParser().parseFromString(await res.text(), "text/html"), sealed.token);
+    } catch (err) {
+      console.error("speakup: entering the report failed", err);
+      status(t("entered_failed", err.status));
+      done();
+    } finally {
+      sealed = null;
+    }
+  });
+}
+
+/* ---------- the case file ---------- */
+
+/** `#case-file-download`: the whole case, decrypted here, saved as a ZIP. */
+function setupCaseFile() {
+  const button = document.getElementById("case-file-download");
+  if (!button) return;
+  const status = statusLine("case-file-status");
+  button.addEventListener("click", async (ev) => {
+    ev.preventDefault();
+    const ids = pageIdentities();
+    if (ids.length === 0) {
+      status(t("key_missing"));
+      return;
+    }
+    button.disabled = true;
+    status(t("casefile_preparing"));
+    try {
+      const res = await fetch(button.dataset.src, { credentials: "same-origin", cache: "no-store" });
+      if (!res.ok) throw Object.assign(new Error(`HTTP ${res.status}`), { status: res.status });
+      const data = await res.json();
+      const fetchFile = async (url) => {
+        const r = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+        return new Uint8Array(await (await decryptResponse(ids, r)).arrayBuffer());
+      };
+      const { zip, name } = await buildCaseFile(data, (b64) => decryptBase64Text(ids, b64), fetchFile);
+      saveBlob(new Blob([zip], { type: "application/zip" }), name);
+      status(t("casefile_done"));
+    } catch (err) {
+      console.error("speakup: case file failed", err);
+      status(t("casefile_failed", err.status));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 /* ---------- enrollment ---------- */
 
 function setupEnroll() {
@@ -361,6 +473,8 @@ async function main() {
   }
   if (kind === "enroll") setupEnroll();
   if (kind === "case") page.officerKeyReady = ensureOfficerKey();
+  if (kind === "enter-report") setupEnterReport();
+  if (kind === "case") setupCaseFile();
   setupEncryptForms();
   setupDownloads(downloadIdentities, (_button, message) => setStatus(message));
   if (kind === "case" || kind === "account" || document.getElementById("key-unlock")) {

@@ -6,7 +6,9 @@
 //! cannot file a case no officer can read. Both end in the same case shape, stored in one
 //! transaction before any receipt is shown, and queue `report_filed` with the day only. Both
 //! keep the language the reporter used the form in (one of four, needed for the templates
-//! officers answer with; nothing more about the reporter's browser is kept).
+//! officers answer with; nothing more about the reporter's browser is kept). An officer may
+//! enter a report on a reporter's behalf through the browser path (`file_entered`): the case
+//! is marked as officer-entered and audited with the officer's name.
 
 use age::x25519::Recipient;
 use time::Date;
@@ -18,14 +20,15 @@ use super::settings::Site;
 use super::uploads::{StoredFile, discard};
 use super::{App, Error, Result, new_id};
 use crate::crypto::{self, CaseKey};
-use crate::domain::case::{ItemKind, ReportMode};
+use crate::domain::case::{Channel, ItemKind, ReportMode};
 use crate::domain::content::{IdentityContent, ReportContent, to_json};
 use crate::domain::holder::{Author, CaseId, Holder};
 use crate::domain::officer::{Role, parse_recipient};
+use crate::domain::permission::Permission;
 use crate::domain::receipt::{ReceiptToken, ReporterKeys};
 use crate::domain::reference::CaseReference;
 use crate::i18n::Lang;
-use crate::store::{NewCase, NewEnvelope, NewItem, Store, StoreError, StoreResult};
+use crate::store::{NewCase, NewEnvelope, NewItem, OfficerRecord, Store, StoreError, StoreResult};
 
 /// Who a new case's key is sealed to: every active officer with the `officer` role (the
 /// triage group).
@@ -171,6 +174,8 @@ impl PlainIntake {
             reporter_lang: lang,
             envelopes,
             items: report_items(report, identity, files, today),
+            channel: Channel::Web,
+            audit: None,
         })
     }
 }
@@ -234,6 +239,9 @@ pub async fn store_new_case(store: &dyn Store, mut case: NewCase) -> Result<Case
     loop {
         let reference = CaseReference::generate().map_err(Error::internal)?;
         case.reference = reference.as_str().into();
+        if let Some(audit) = case.audit.as_mut() {
+            audit.case_ref = reference.as_str().into();
+        }
         match store.create_case(&case).await {
             Ok(()) => return Ok(reference),
             Err(StoreError::DuplicateReference) if attempts < 5 => attempts += 1,
@@ -329,7 +337,57 @@ fn sealed_case(
         reporter_lang: form.lang,
         envelopes,
         items: report_items(report, form.identity.clone(), &form.files, today),
+        channel: Channel::Web,
+        audit: None,
     })
+}
+
+/// A report an officer entered on a reporter's behalf (a call, a meeting, a letter), sealed in
+/// the officer's browser exactly as on the reporter's browser path and checked the same way.
+/// The case is marked `officer_entered` and stored with its `report_entered` row naming the
+/// officer, in one transaction. The receipt was made in the officer's browser; the server
+/// never sees it.
+pub async fn file_entered(
+    app: &App,
+    who: &OfficerRecord,
+    form: SealedReport,
+) -> Result<CaseReference> {
+    if let Err(e) = super::accounts::require(who, Permission::EnterReports) {
+        discard(app.store(), &form.files).await;
+        return Err(e);
+    }
+    let holders = recipients(app.store()).await?;
+    if holders.is_empty() {
+        discard(app.store(), &form.files).await;
+        return Err(Error::NotConfigured);
+    }
+    let case = match sealed_case(app, &form, holders) {
+        Some(c) => NewCase {
+            channel: Channel::OfficerEntered,
+            audit: Some(super::audit::entry(
+                app.clock.now(),
+                &who.email,
+                action::REPORT_ENTERED,
+                "",
+                "",
+            )),
+            ..c
+        },
+        None => {
+            discard(app.store(), &form.files).await;
+            return Err(Error::Invalid);
+        }
+    };
+    match store_new_case(app.store(), case).await {
+        Ok(reference) => {
+            app.metrics.report_received();
+            Ok(reference)
+        }
+        Err(e) => {
+            discard(app.store(), &form.files).await;
+            Err(e)
+        }
+    }
 }
 
 /// 64 hex characters as 32 bytes (the lookup value the browser sends).

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod case_file;
 pub mod casework;
 pub mod export;
 pub mod holds;

@@ -75,6 +75,7 @@ async fn delete(
         feedback: c.feedback_on,
         closed: c.closed_on,
     }
-    .facts(&c.category, c.mode, c.status, state.outcome, today);
+    .facts(&c.category, c.mode, c.status, state.outcome, today)
+    .via(c.channel);
     store.delete_case(&c.id, &left, &audit).await
 }

@@ -56,6 +56,7 @@ async fn build(app: &App, range: &[YearMonth]) -> Result<Figures> {
         .map(|c| {
             c.days
                 .facts(&c.category, c.mode, c.status, c.outcome, today)
+                .via(c.channel)
         })
         .collect();
     facts.extend(app.store.stats_left(first, last).await?);

@@ -127,6 +127,10 @@ pub mod action {
     pub const LOGIN_FAILURES_REPEATED: &str = "login_failures_repeated";
     /// A case's officer key made (docs/architecture.md, "Officer key").
     pub const OFFICER_KEY_CREATED: &str = "officer_key_created";
+    /// A report entered by an officer on a reporter's behalf, in the case's own transaction.
+    pub const REPORT_ENTERED: &str = "report_entered";
+    /// The whole case file fetched for the officer's browser to decrypt and save.
+    pub const CASE_FILE_DOWNLOADED: &str = "case_file_downloaded";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -164,6 +168,8 @@ pub mod action {
         LEGAL_HOLD_SET,
         LEGAL_HOLD_LIFTED,
         OFFICER_KEY_CREATED,
+        REPORT_ENTERED,
+        CASE_FILE_DOWNLOADED,
     ];
 }
 

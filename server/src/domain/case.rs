@@ -1,4 +1,4 @@
-//! Case workflow vocabulary: report modes, the ISO 37002 statuses and which may follow which,
+//! Case workflow vocabulary: report modes, channels, the ISO 37002 statuses and which may follow which,
 //! outcomes and item kinds. Only metadata the workflow needs lives here; everything a
 //! reporter wrote is an encrypted item elsewhere. Deadlines are in `deadlines`. Keeps the
 //! rule that an acknowledgement is possible from any open status until one was sent.
@@ -7,6 +7,13 @@ string_enum!(
     /// Anonymous: no identity item exists. Confidential: an encrypted identity item exists,
     /// readable only by those holding the case key.
     ReportMode { Anonymous => "anonymous", Confidential => "confidential" }
+);
+
+string_enum!(
+    /// How a report reached the platform: filed by the reporter on the web (either road), or
+    /// entered by a compliance officer on the reporter's behalf after a call, a meeting or a
+    /// letter (Directive 2019/1937 art. 9(2)). Counted in the yearly figures.
+    Channel { Web => "web", OfficerEntered => "officer_entered" }
 );
 
 string_enum!(

@@ -9,6 +9,8 @@ use super::officer::{Role, Roles};
 pub enum Permission {
     /// The case list, case pages, messages, notes, status changes, reveals, downloads.
     WorkOnCases,
+    /// Enter a report on a reporter's behalf (a call, a meeting, a letter).
+    EnterReports,
     /// Grant a colleague a case, revoke a grant, exclude a colleague.
     ManageCaseAccess,
     /// Create, disable, enable and reset accounts, change roles.
@@ -24,7 +26,7 @@ impl Permission {
     pub fn roles(self) -> &'static [Role] {
         match self {
             Permission::WorkOnCases => &[Role::Officer, Role::Investigator],
-            Permission::ManageCaseAccess => &[Role::Officer],
+            Permission::ManageCaseAccess | Permission::EnterReports => &[Role::Officer],
             Permission::ManageAccounts | Permission::ChangeSettings => &[Role::Admin],
             Permission::ReadAudit => &[Role::Auditor],
         }
@@ -57,6 +59,8 @@ mod tests {
         assert!(Permission::WorkOnCases.granted_to(&investigator));
         assert!(!Permission::ManageCaseAccess.granted_to(&investigator));
         assert!(Permission::ManageCaseAccess.granted_to(&officer));
+        assert!(Permission::EnterReports.granted_to(&officer));
+        assert!(!Permission::EnterReports.granted_to(&investigator));
         assert!(!Permission::WorkOnCases.granted_to(&admin));
         assert!(Permission::ManageAccounts.granted_to(&admin));
         assert!(!Permission::ReadAudit.granted_to(&admin));

@@ -8,7 +8,7 @@
 use serde::Serialize;
 use time::{Date, Month};
 
-use super::case::{CaseStatus, Outcome, ReportMode};
+use super::case::{CaseStatus, Channel, Outcome, ReportMode};
 use super::deadlines::{acknowledgement_due, feedback_due};
 
 /// The smallest count shown as a number.
@@ -103,6 +103,8 @@ pub struct CaseFacts {
     pub month: YearMonth,
     pub category: String,
     pub mode: ReportMode,
+    /// The web, or an officer on the reporter's behalf.
+    pub channel: Channel,
     pub status: CaseStatus,
     pub outcome: Option<Outcome>,
     pub days_to_ack: Option<i64>,
@@ -147,6 +149,7 @@ impl CaseDays {
             month: YearMonth::of(self.received),
             category: category.to_owned(),
             mode,
+            channel: Channel::Web,
             status,
             outcome,
             days_to_ack: days(self.acknowledged),
@@ -159,6 +162,13 @@ impl CaseDays {
                 today,
             ),
         }
+    }
+}
+
+impl CaseFacts {
+    /// The same facts for a case that came through `channel`.
+    pub fn via(self, channel: Channel) -> Self {
+        Self { channel, ..self }
     }
 }
 
@@ -313,6 +323,7 @@ pub struct Figures {
     pub by_month: Table,
     pub by_category: Table,
     pub by_mode: Table,
+    pub by_channel: Table,
     pub by_status: Table,
     pub by_outcome: Table,
     pub acknowledged_within_7_days: Share,
@@ -385,6 +396,12 @@ impl Figures {
                     .map(|(m, n)| (m.as_str(), n))
                     .collect(),
             ),
+            by_channel: words(
+                counted(Channel::ALL, |ch| count(&|c| c.channel == *ch))
+                    .into_iter()
+                    .map(|(ch, n)| (ch.as_str(), n))
+                    .collect(),
+            ),
             by_status: words(
                 counted(CaseStatus::ALL, |s| count(&|c| c.status == *s))
                     .into_iter()
@@ -401,11 +418,12 @@ impl Figures {
     }
 
     /// The tables by name, in the order the page, the CSV file and the JSON show them.
-    pub fn tables(&self) -> [(&'static str, &Table); 5] {
+    pub fn tables(&self) -> [(&'static str, &Table); 6] {
         [
             ("month", &self.by_month),
             ("category", &self.by_category),
             ("mode", &self.by_mode),
+            ("channel", &self.by_channel),
             ("status", &self.by_status),
             ("outcome", &self.by_outcome),
         ]
@@ -604,5 +622,25 @@ mod tests {
             date!(2026 - 01 - 09),
         );
         assert_eq!(late.ack_in_time, Some(false));
+    }
+
+    #[test]
+    fn cases_are_counted_by_channel() {
+        let mut all: Vec<CaseFacts> = (0..6).map(|_| case("2026-03", "fraud", None)).collect();
+        all.extend((0..5).map(|_| case("2026-04", "fraud", None).via(Channel::OfficerEntered)));
+        let f = Figures::build(&[ym("2026-03"), ym("2026-04")], &[], &all);
+        assert_eq!(
+            f.by_channel.rows,
+            vec![
+                ("web".to_owned(), Cell::Shown(6.0)),
+                ("officer_entered".to_owned(), Cell::Shown(5.0)),
+            ]
+        );
+        assert!(f.tables().iter().any(|(name, _)| *name == "channel"));
+        // Two officer-entered cases among many: withheld, with the smallest other cell.
+        let few: Vec<CaseFacts> = all.drain(..8).collect();
+        let f = Figures::build(&[ym("2026-03"), ym("2026-04")], &[], &few);
+        assert_eq!(f.by_channel.rows[1].1, Cell::Withheld);
+        assert!(f.csv().contains("channel,officer_entered,<5"));
     }
 }

@@ -75,7 +75,7 @@ macro_rules! case_columns {
     () => {
         "id, reference, case_recipient, reporter_recipient, category, mode, status, \
          received_on, acknowledged_on, feedback_on, closed_on, reporter_lang, owner_id, \
-         officer_recipient"
+         officer_recipient, channel"
     };
 }
 
@@ -110,6 +110,7 @@ macro_rules! cases_sql {
                     )?,
                     owner: r.try_get::<Option<String>, _>("owner_id")?.map(OfficerId::from),
                     officer_recipient: r.try_get("officer_recipient")?,
+                    channel: parsed("cases.channel", r.try_get::<String, _>("channel")?.parse())?,
                 })
             }
 
@@ -231,8 +232,8 @@ macro_rules! cases_sql {
                 let mut tx = self.write_tx().await?;
                 sqlx::query(
                     "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
-                     category, mode, status, received_on, reporter_lang) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9)",
+                     category, mode, status, received_on, reporter_lang, channel) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10)",
                 )
                 .bind(c.id.as_str())
                 .bind(&c.reference)
@@ -244,6 +245,7 @@ macro_rules! cases_sql {
                 .bind(c.mode.as_str())
                 .bind(day_to_db(c.received_on))
                 .bind(c.reporter_lang.code())
+                .bind(c.channel.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
@@ -266,6 +268,10 @@ macro_rules! cases_sql {
                     .await?;
                 }
                 Self::insert_items(&mut tx, &c.id, &c.items).await?;
+                // An officer-entered report and its `report_entered` row commit together.
+                if let Some(audit) = &c.audit {
+                    Self::append_in(&mut tx, audit).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

@@ -5,7 +5,7 @@
 use time::Date;
 
 use crate::domain::audit::AuditEntry;
-use crate::domain::case::{CaseStatus, ItemKind, Outcome, ReportMode};
+use crate::domain::case::{CaseStatus, Channel, ItemKind, Outcome, ReportMode};
 use crate::domain::deadlines::{CaseDates, Deadlines};
 use crate::domain::holder::{AccessKind, Author, CaseId, Holder, OfficerId};
 use crate::domain::officer::{Role, Roles};
@@ -92,6 +92,11 @@ pub struct NewCase {
     pub reporter_lang: Lang,
     pub envelopes: Vec<NewEnvelope>,
     pub items: Vec<NewItem>,
+    /// The web, or an officer on the reporter's behalf.
+    pub channel: Channel,
+    /// The officer action's audit row (`report_entered`), appended in the case's own
+    /// transaction; `None` for a reporter's report (queued by day instead).
+    pub audit: Option<AuditEntry>,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +120,8 @@ pub struct CaseRecord {
     /// The officer key's recipient (`age1…`), which officer-only items are encrypted to;
     /// `None` until an officer's browser made one (see `app::officer_key`).
     pub officer_recipient: Option<String>,
+    /// How the report reached the platform.
+    pub channel: Channel,
 }
 
 impl CaseRecord {

@@ -8,7 +8,7 @@ use time::Date;
 
 use super::backends::{PostgresStore, SqliteStore, day_from_db, day_to_db, opt_day};
 use super::{StoreResult, parsed};
-use crate::domain::case::{CaseStatus, Outcome, ReportMode};
+use crate::domain::case::{CaseStatus, Channel, Outcome, ReportMode};
 use crate::domain::holder::CaseId;
 use crate::domain::stats::{CaseDays, CaseFacts, YearMonth};
 
@@ -17,6 +17,7 @@ use crate::domain::stats::{CaseDays, CaseFacts, YearMonth};
 pub struct StatsCase {
     pub category: String,
     pub mode: ReportMode,
+    pub channel: Channel,
     pub status: CaseStatus,
     pub outcome: Option<Outcome>,
     pub days: CaseDays,
@@ -45,8 +46,8 @@ macro_rules! stats_sql {
             pub(super) async fn leave_stats_in(tx: &mut $tx, f: &CaseFacts) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO case_stats (month, category, mode, status, outcome, days_to_ack, \
-                     days_to_feedback, days_to_close, ack_in_time, feedback_in_time) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     days_to_feedback, days_to_close, ack_in_time, feedback_in_time, channel) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(f.month.to_string())
                 .bind(&f.category)
@@ -58,6 +59,7 @@ macro_rules! stats_sql {
                 .bind(f.days_to_close)
                 .bind(f.ack_in_time)
                 .bind(f.feedback_in_time)
+                .bind(f.channel.as_str())
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
@@ -69,6 +71,7 @@ macro_rules! stats_sql {
                     month: parsed("case_stats.month", YearMonth::parse(&month).ok_or(()))?,
                     category: r.try_get("category")?,
                     mode: parsed("case_stats.mode", r.try_get::<String, _>("mode")?.parse())?,
+                    channel: parsed("case_stats.channel", r.try_get::<String, _>("channel")?.parse())?,
                     status: parsed("case_stats.status", r.try_get::<String, _>("status")?.parse())?,
                     outcome: opt_parsed("case_stats.outcome", r.try_get("outcome")?)?,
                     days_to_ack: r.try_get("days_to_ack")?,
@@ -85,7 +88,7 @@ macro_rules! stats_sql {
             async fn stats_cases(&self, from: Date, to: Date) -> StoreResult<Vec<StatsCase>> {
                 let rows = sqlx::query(
                     "SELECT category, mode, status, outcome, received_on, acknowledged_on, \
-                     feedback_on, closed_on FROM cases WHERE received_on >= $1 AND received_on <= $2 \
+                     feedback_on, closed_on, channel FROM cases WHERE received_on >= $1 AND received_on <= $2 \
                      ORDER BY received_on, category",
                 )
                 .bind(day_to_db(from))
@@ -97,6 +100,7 @@ macro_rules! stats_sql {
                         Ok(StatsCase {
                             category: r.try_get("category")?,
                             mode: parsed("cases.mode", r.try_get::<String, _>("mode")?.parse())?,
+                            channel: parsed("cases.channel", r.try_get::<String, _>("channel")?.parse())?,
                             status: parsed("cases.status", r.try_get::<String, _>("status")?.parse())?,
                             outcome: opt_parsed("cases.outcome", r.try_get("outcome")?)?,
                             days: CaseDays {
@@ -114,7 +118,7 @@ macro_rules! stats_sql {
                 // Months as `YYYY-MM` compare as text; sorted, never in storage order.
                 let rows = sqlx::query(
                     "SELECT month, category, mode, status, outcome, days_to_ack, days_to_feedback, \
-                     days_to_close, ack_in_time, feedback_in_time FROM case_stats \
+                     days_to_close, ack_in_time, feedback_in_time, channel FROM case_stats \
                      WHERE month >= $1 AND month <= $2 ORDER BY month, category",
                 )
                 .bind(from.to_string())

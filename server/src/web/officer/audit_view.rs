@@ -39,11 +39,12 @@ const ACTION_TABLES: &[&str] = &[
     "stats.audit_action",
     "retention.audit_action",
     "officer_key.audit_action",
+    "casefile.audit_action",
 ];
 
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels
 /// live in that feature's own catalog block, from `<block>.audit_action.*`.
-fn action_label(t: &Tr, action: &str) -> String {
+pub fn action_label(t: &Tr, action: &str) -> String {
     for table in ACTION_TABLES {
         let key = format!("{table}.{action}");
         match t.get(&key) {

@@ -297,6 +297,16 @@ fn officer_key_view(o: &Opened, v: &CaseView) -> OfficerKeyView {
     }
 }
 
+/// A category's name in the reader's language; a code no longer configured as it is.
+fn category_label(
+    site: &crate::app::settings::Site,
+    code: &str,
+    lang: crate::i18n::Lang,
+) -> String {
+    site.category(code)
+        .map_or_else(|| code.to_owned(), |k| k.label(lang))
+}
+
 pub async fn render(
     state: &SharedState,
     who: &Officer,
@@ -317,10 +327,9 @@ pub async fn render(
         d: desk_for(state, who, "case", &path),
         csrf: who.csrf(state),
         reference: c.reference.clone(),
-        category: site
-            .category(&c.category)
-            .map_or_else(|| c.category.clone(), |k| k.label(who.lang)),
+        category: category_label(&site, &c.category, who.lang),
         mode_key: format!("case.mode.{}", c.mode),
+        channel_key: format!("channel.{}", c.channel),
         status_key: format!("status.{}", c.status),
         outcome_key: String::new(),
         received: t.date(c.received_on),

@@ -9,9 +9,11 @@ pub mod actions;
 pub mod admin;
 pub mod audit_view;
 pub mod case;
+pub mod case_file;
 pub mod cases;
 pub mod enroll;
 pub mod hold;
+pub mod intake;
 pub mod login;
 pub mod pages;
 pub mod posters;
@@ -47,6 +49,11 @@ const JS_KEYS: &[&str] = &[
     "passphrase_mismatch",
     "key_generated",
     "officer_key.failed",
+    "entered.sealing",
+    "entered.failed",
+    "casefile.preparing",
+    "casefile.done",
+    "casefile.failed",
 ];
 
 fn js_text(t: Tr) -> String {
@@ -73,6 +80,7 @@ pub fn desk_for(state: &SharedState, who: &Officer, page: &'static str, path: &s
         recipient: who.account.recipient.clone(),
         csrf: who.csrf(state),
         cases: Permission::WorkOnCases.granted_to(&who.account.roles),
+        enter_reports: Permission::EnterReports.granted_to(&who.account.roles),
         admin: who.has(Role::Admin),
         auditor: who.has(Role::Auditor),
     });
@@ -116,6 +124,10 @@ fn case_routes() -> Router<SharedState> {
         .route("/officer/cases/{reference}", get(case::show))
         .route("/officer/cases/{reference}/reveal", post(case::reveal))
         .route(
+            "/officer/cases/{reference}/case-file",
+            get(case_file::download),
+        )
+        .route(
             "/officer/cases/{reference}/items/{item}",
             get(case::download),
         )
@@ -153,6 +165,7 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
             post(actions::message),
         )
         .route("/officer/cases/{reference}/notes", post(actions::note))
+        .route("/officer/report", get(intake::form).post(intake::submit))
         .layer(DefaultBodyLimit::max(upload_limit));
     Router::new()
         .route("/officer", get(home))

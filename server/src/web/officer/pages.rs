@@ -28,6 +28,8 @@ pub struct Me {
     pub recipient: String,
     pub csrf: String,
     pub cases: bool,
+    /// May enter a report on a reporter's behalf (compliance officers).
+    pub enter_reports: bool,
     pub admin: bool,
     pub auditor: bool,
 }
@@ -250,6 +252,8 @@ pub struct CasePage {
     pub reference: String,
     pub category: String,
     pub mode_key: String,
+    /// `channel.web` or `channel.officer_entered`.
+    pub channel_key: String,
     pub status_key: String,
     pub outcome_key: String,
     pub received: String,

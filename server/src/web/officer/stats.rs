@@ -89,6 +89,15 @@ fn label(t: &Tr, state: &SharedState, lang: Lang, table: &str, key: &str) -> Str
     }
 }
 
+/// A table's heading: `stats.by_<table>`, or for tables added since in their feature's own
+/// catalog block, `<table>.by_<table>`.
+fn title_key(id: &str) -> String {
+    match id {
+        "channel" => "channel.by_channel".to_owned(),
+        _ => format!("stats.by_{id}"),
+    }
+}
+
 fn chart(t: &Tr, state: &SharedState, lang: Lang, id: &'static str, table: &Table) -> Chart {
     let max = table
         .rows
@@ -119,7 +128,7 @@ fn chart(t: &Tr, state: &SharedState, lang: Lang, id: &'static str, table: &Tabl
     Chart {
         id,
         view_box: format!("0 0 640 {height}"),
-        title: t.get(&format!("stats.by_{id}")).to_owned(),
+        title: t.get(&title_key(id)).to_owned(),
         height,
         bars,
         total: table.total.to_string(),
