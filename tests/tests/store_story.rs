@@ -100,6 +100,7 @@ async fn store_story(backend: Backend) {
                 Some("r"),
             ),
         ],
+        meeting: None,
     };
     s.create_case(&case).await.unwrap();
     // A clashing reference is reported as such (the caller retries with a new one).

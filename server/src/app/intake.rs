@@ -59,6 +59,9 @@ pub struct Draft {
     pub mode: String,
     pub name: String,
     pub contact: String,
+    /// A meeting asked for: "", "in_person" or "phone"; and what the reporter wrote about it.
+    pub meeting: String,
+    pub availability: String,
 }
 
 /// The problems with a draft, as catalog keys; empty when it can be filed.
@@ -76,6 +79,11 @@ pub fn check(site: &Site, d: &Draft) -> Vec<&'static str> {
         }
         Ok(_) => {}
         Err(_) => errors.push("report.error.mode"),
+    }
+    match super::meetings::parse_kind(&d.meeting) {
+        Err(_) => errors.push("meetings.error.kind"),
+        Ok(None) if !d.availability.trim().is_empty() => errors.push("meetings.error.no_kind"),
+        Ok(_) => {}
     }
     errors
 }
@@ -149,6 +157,12 @@ impl PlainIntake {
             .then(|| crypto::encrypt(&both, &to_json(&IdentityContent::new(&d.name, &d.contact))))
             .transpose()?;
         let report = crypto::encrypt(&both, &to_json(&report))?;
+        let kind = super::meetings::parse_kind(&d.meeting)?;
+        let availability = d.availability.trim();
+        let availability = (!availability.is_empty())
+            .then(|| crypto::encrypt(&both, availability.as_bytes()))
+            .transpose()?;
+        let (said, meeting) = super::meetings::at_intake(kind, availability, today)?;
         let mut envelopes = Vec::with_capacity(self.holders.len() + 1);
         let escrow = app.site.get().escrow.clone().map(|r| (Holder::Escrow, r));
         for (holder, r) in self.holders.iter().cloned().chain(escrow) {
@@ -170,7 +184,11 @@ impl PlainIntake {
             received_on: today,
             reporter_lang: lang,
             envelopes,
-            items: report_items(report, identity, files, today),
+            items: report_items(report, identity, files, today)
+                .into_iter()
+                .chain(said)
+                .collect(),
+            meeting,
         })
     }
 }
@@ -258,6 +276,10 @@ pub struct SealedReport {
     pub files: Vec<StoredFile>,
     /// The language the reporter used the form in.
     pub lang: Lang,
+    /// A meeting asked for ("", "in_person" or "phone"), and what the reporter wrote about it
+    /// (ciphertext to the case and the reporter).
+    pub meeting: String,
+    pub availability: Option<Vec<u8>>,
 }
 
 /// How many sealed case keys a browser-path report carries: one per current holder, plus the
@@ -317,6 +339,9 @@ fn sealed_case(
         });
     }
     let today = app.clock.today();
+    let kind = super::meetings::parse_kind(&form.meeting).ok()?;
+    let (said, meeting) =
+        super::meetings::at_intake(kind, form.availability.clone(), today).ok()?;
     Some(NewCase {
         id: CaseId::generate(),
         reference: String::new(),
@@ -328,7 +353,11 @@ fn sealed_case(
         received_on: today,
         reporter_lang: form.lang,
         envelopes,
-        items: report_items(report, form.identity.clone(), &form.files, today),
+        items: report_items(report, form.identity.clone(), &form.files, today)
+            .into_iter()
+            .chain(said)
+            .collect(),
+        meeting,
     })
 }
 

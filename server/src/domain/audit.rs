@@ -127,6 +127,15 @@ pub mod action {
     pub const LOGIN_FAILURES_REPEATED: &str = "login_failures_repeated";
     /// A case's officer key made (docs/architecture.md, "Officer key").
     pub const OFFICER_KEY_CREATED: &str = "officer_key_created";
+    /// A reporter asked for a meeting (in person or by phone; the kind is the detail).
+    pub const MEETING_REQUESTED: &str = "meeting_requested";
+    /// An officer marked a meeting request done.
+    pub const MEETING_DONE: &str = "meeting_done";
+    /// An officer's message sent as the minutes of a meeting or call.
+    pub const MINUTES_POSTED: &str = "minutes_posted";
+    /// The reporter confirmed the minutes, or corrected them with a reply.
+    pub const MINUTES_CONFIRMED: &str = "minutes_confirmed";
+    pub const MINUTES_CORRECTED: &str = "minutes_corrected";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -164,6 +173,11 @@ pub mod action {
         LEGAL_HOLD_SET,
         LEGAL_HOLD_LIFTED,
         OFFICER_KEY_CREATED,
+        MEETING_REQUESTED,
+        MEETING_DONE,
+        MINUTES_POSTED,
+        MINUTES_CONFIRMED,
+        MINUTES_CORRECTED,
     ];
 }
 

@@ -266,6 +266,9 @@ macro_rules! cases_sql {
                     .await?;
                 }
                 Self::insert_items(&mut tx, &c.id, &c.items).await?;
+                if let Some(m) = &c.meeting {
+                    Self::insert_meeting(&mut tx, &c.id, m).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -381,6 +384,9 @@ macro_rules! cases_sql {
                     return Err(StoreError::Corrupt(format!("no case {case_id}")));
                 }
                 Self::insert_items(&mut tx, case_id, &u.items).await?;
+                if let Some(item) = &u.minutes {
+                    Self::insert_minutes(&mut tx, case_id, item).await?;
+                }
                 if let Some(e) = &u.event {
                     let next: i64 = sqlx::query(
                         "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM case_events WHERE case_id = $1",
@@ -490,6 +496,8 @@ macro_rules! cases_sql {
                     "DELETE FROM case_access WHERE case_id = $1",
                     "DELETE FROM case_events WHERE case_id = $1",
                     "DELETE FROM legal_holds WHERE case_id = $1",
+                    "DELETE FROM meeting_requests WHERE case_id = $1",
+                    "DELETE FROM minutes WHERE case_id = $1",
                     "DELETE FROM cases WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(case_id).execute(&mut *tx).await?;

@@ -92,6 +92,8 @@ pub struct NewCase {
     pub reporter_lang: Lang,
     pub envelopes: Vec<NewEnvelope>,
     pub items: Vec<NewItem>,
+    /// A meeting asked for on the intake form.
+    pub meeting: Option<super::NewMeeting>,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +245,9 @@ pub struct CaseUpdate {
     /// Makes this officer the case's owner if the stored owner is still `replacing` (none, or
     /// one who no longer counts); its audit row is appended only if the claim took.
     pub claim: Option<OwnerClaim>,
+    /// The id of the message item (among `items`) that holds the minutes of a meeting or
+    /// call, which the reporter is asked to confirm or correct.
+    pub minutes: Option<String>,
 }
 
 /// The first officer who opens or acknowledges an unowned case becomes its owner.

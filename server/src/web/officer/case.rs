@@ -92,6 +92,10 @@ fn item_view(t: &Tr, reference: &str, token: &str, item: &ItemRecord, v: &CaseVi
         src,
         age: String::new(),
         attachments,
+        minutes: v
+            .minutes
+            .get(&item.id)
+            .map(|m| super::meetings::minutes_state(t, m)),
     }
 }
 
@@ -312,9 +316,8 @@ pub async fn render(
         false => None,
     };
     let site = state.site.get();
-    let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
-        d: desk_for(state, who, "case", &path),
+        d: desk_for(state, who, "case", &format!("/officer/cases/{}", c.reference)),
         csrf: who.csrf(state),
         reference: c.reference.clone(),
         category: site
@@ -354,6 +357,7 @@ pub async fn render(
         hold_since: holds::current(state, c).await?.map(|d| t.date(d)),
         may_hold: Permission::ManageCaseAccess.granted_to(&who.account.roles),
         open_too_long: holds::open_too_long(&site.retention(), c, state.clock.today()),
+        meetings: super::meetings::views(&t, &state.settings.time_zone, v),
     };
     Ok(page.into_response())
 }
@@ -379,6 +383,8 @@ fn done_notice(done: &str) -> Option<&'static str> {
         "hold_set" => "retention.done_set",
         "hold_lifted" => "retention.done_lifted",
         "acknowledged_kept" => "workflow.done_acknowledged_kept",
+        "minutes" => "meetings.done_minutes",
+        "meeting_done" => "meetings.done_meeting",
         _ => return None,
     })
 }
