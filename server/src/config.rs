@@ -751,7 +751,7 @@ impl Settings {
     fn non_default_limits(&self, d: &Settings, note: &mut impl FnMut(&'static str, bool, String)) {
         let mib = |b: u64| (b / (1024 * 1024)).to_string();
         let (c, dc) = (&self.connections, &d.connections);
-        let rows: [(&'static str, bool, String); 12] = [
+        let rows: [(&'static str, bool, String); 13] = [
             (
                 "SPEAKUP_MAX_ATTACHMENT_MIB",
                 self.max_attachment_bytes != d.max_attachment_bytes,

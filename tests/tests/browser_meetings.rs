@@ -62,15 +62,33 @@ async fn minutes_answered_with_javascript(backend: Backend) {
         Vec::new(),
     )
     .await;
-    assert!(str_of(&summary, "notice").contains("confirmed"), "{summary}");
-    assert!(str_of(&summary, "confirmed").starts_with("You confirmed"), "{summary}");
-    assert!(str_of(&summary, "corrected").starts_with("You corrected"), "{summary}");
+    assert!(
+        str_of(&summary, "notice").contains("confirmed"),
+        "{summary}"
+    );
+    assert!(
+        str_of(&summary, "confirmed").starts_with("You confirmed"),
+        "{summary}"
+    );
+    assert!(
+        str_of(&summary, "corrected").starts_with("You corrected"),
+        "{summary}"
+    );
 
     let c = open_case(&app, &olga, &reference).await;
-    assert!(c.html.contains("confirmed by the reporter on"), "{}", c.html);
-    assert!(c.html.contains("corrected by the reporter on"), "{}", c.html);
+    assert!(
+        c.html.contains("confirmed by the reporter on"),
+        "{}",
+        c.html
+    );
+    assert!(
+        c.html.contains("corrected by the reporter on"),
+        "{}",
+        c.html
+    );
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM minutes WHERE answer IS NOT NULL").await,
+        app.scalar("SELECT COUNT(*) FROM minutes WHERE answer IS NOT NULL")
+            .await,
         2
     );
     assert!(

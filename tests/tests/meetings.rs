@@ -45,11 +45,7 @@ async fn file_with_meeting(
 }
 
 /// A reply from the open mailbox (server path) with extra fields; returns status and page.
-async fn reply(
-    app: &TestApp,
-    client: &reqwest::Client,
-    fields: &[(&str, &str)],
-) -> (u16, String) {
+async fn reply(app: &TestApp, client: &reqwest::Client, fields: &[(&str, &str)]) -> (u16, String) {
     let page = app.page(client, "/mailbox?lang=en").await;
     let mut form = reqwest::multipart::Form::new().text("csrf", hidden(&page, "csrf"));
     for (k, v) in fields {
@@ -76,7 +72,12 @@ fn ids_after(html: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
-async fn post_form(app: &TestApp, client: &reqwest::Client, path: &str, csrf: &str) -> (u16, String) {
+async fn post_form(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    csrf: &str,
+) -> (u16, String) {
     let res = client
         .post(app.url(path))
         .form(&[("csrf", csrf)])
@@ -106,7 +107,10 @@ async fn meetings_are_tasks_with_due_dates(backend: Backend) {
     // Refused: an unknown kind, and availability without a meeting; nothing is stored.
     let (status, page) = file_with_meeting(&app, &reporter, "video", "").await;
     assert_eq!(status, 422, "{page}");
-    assert!(page.contains("Choose a kind of meeting from the list."), "{page}");
+    assert!(
+        page.contains("Choose a kind of meeting from the list."),
+        "{page}"
+    );
     let (status, page) = file_with_meeting(&app, &reporter, "", &availability).await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("did not ask for a meeting"), "{page}");
@@ -126,7 +130,12 @@ async fn meetings_are_tasks_with_due_dates(backend: Backend) {
     assert_eq!(status, 200, "{mailbox}");
     assert!(mailbox.contains("name=\"meeting\""), "{mailbox}");
     let said = format!("CANARY-meet-{tag}: Monday morning at the station");
-    let (status, page) = reply(&app, &reporter, &[("meeting", "in_person"), ("message", &said)]).await;
+    let (status, page) = reply(
+        &app,
+        &reporter,
+        &[("meeting", "in_person"), ("message", &said)],
+    )
+    .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("sent"), "{page}");
     // A request alone, without a message, is a request too; a bad kind is refused.
@@ -134,9 +143,16 @@ async fn meetings_are_tasks_with_due_dates(backend: Backend) {
     assert_eq!(status, 200);
     let (status, page) = reply(&app, &reporter, &[("meeting", "carrier-pigeon")]).await;
     assert_eq!(status, 422, "{page}");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM meeting_requests").await, 3);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM audit_pending WHERE action = 'meeting_requested'").await,
+        count(&app, "SELECT COUNT(*) FROM meeting_requests").await,
+        3
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_pending WHERE action = 'meeting_requested'"
+        )
+        .await,
         3
     );
 
@@ -146,8 +162,17 @@ async fn meetings_are_tasks_with_due_dates(backend: Backend) {
     let due = Lang::En.tr().date(today + time::Duration::days(10));
     assert!(list.contains(&format!("Meeting due {due}")), "{list}");
     let case = open_case(&app, &olga, &reference).await;
-    assert_eq!(case.html.matches("data-state=\"open\"").count(), 3, "{}", case.html);
-    assert!(case.html.contains(&format!("Due by {due}")), "{}", case.html);
+    assert_eq!(
+        case.html.matches("data-state=\"open\"").count(),
+        3,
+        "{}",
+        case.html
+    );
+    assert!(
+        case.html.contains(&format!("Due by {due}")),
+        "{}",
+        case.html
+    );
     // Eleven days later they are overdue.
     app.clock.advance(11 * 86_400);
     login(&app, &olga).await;
@@ -164,7 +189,10 @@ async fn meetings_are_tasks_with_due_dates(backend: Backend) {
     assert_eq!(page.matches("data-state=\"done\"").count(), 1, "{page}");
     assert!(page.contains("Held: marked by"), "{page}");
     let rows = app.store.audit_rows(0, 10_000).await.unwrap();
-    let done: Vec<_> = rows.iter().filter(|r| r.entry.action == "meeting_done").collect();
+    let done: Vec<_> = rows
+        .iter()
+        .filter(|r| r.entry.action == "meeting_done")
+        .collect();
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].entry.actor, "olga@example.org");
     assert_eq!(done[0].entry.case_ref, reference);
@@ -174,7 +202,14 @@ async fn meetings_are_tasks_with_due_dates(backend: Backend) {
     let unknown = format!("/officer/cases/{reference}/meetings/nope/done");
     let (status, _) = post_form(&app, &olga.client, &unknown, &case.csrf).await;
     assert_eq!(status, 404);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM meeting_requests WHERE done_at IS NOT NULL").await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM meeting_requests WHERE done_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
 
     let db = app.database_bytes().await;
     for secret in [&availability, &said] {
@@ -207,8 +242,20 @@ async fn minutes_confirmed_or_corrected(backend: Backend) {
     let (status, page) = file_report(&app, &reporter, "en", &Report::default()).await;
     assert_eq!(status, 200, "{page}");
     let reference = first_reference(&app, &olga).await;
-    send_minutes(&app, &olga, &reference, "Minutes of our call: the invoices, twice.").await;
-    send_minutes(&app, &olga, &reference, "Minutes of our meeting: the supplier.").await;
+    send_minutes(
+        &app,
+        &olga,
+        &reference,
+        "Minutes of our call: the invoices, twice.",
+    )
+    .await;
+    send_minutes(
+        &app,
+        &olga,
+        &reference,
+        "Minutes of our meeting: the supplier.",
+    )
+    .await;
     // Minutes need text: files alone, or an acknowledgement as minutes, are refused.
     let c = open_case(&app, &olga, &reference).await;
     let (status, _) = post_parts(
@@ -222,8 +269,19 @@ async fn minutes_confirmed_or_corrected(backend: Backend) {
     assert_eq!(status, 400);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM minutes").await, 2);
     let posted = app.store.audit_rows(0, 10_000).await.unwrap();
-    assert_eq!(posted.iter().filter(|r| r.entry.action == "minutes_posted").count(), 2);
-    assert!(c.html.contains("waiting for the reporter to confirm or correct them"), "{}", c.html);
+    assert_eq!(
+        posted
+            .iter()
+            .filter(|r| r.entry.action == "minutes_posted")
+            .count(),
+        2
+    );
+    assert!(
+        c.html
+            .contains("waiting for the reporter to confirm or correct them"),
+        "{}",
+        c.html
+    );
 
     // The reporter reads both and confirms the first.
     let (status, mailbox) = open_mailbox(&app, &reporter, &receipt(&page)).await;
@@ -246,23 +304,53 @@ async fn minutes_confirmed_or_corrected(backend: Backend) {
     let page = app
         .page(&reporter, &format!("/mailbox?lang=en&correct={}", ids[1]))
         .await;
-    assert!(page.contains(&format!("name=\"corrects\" value=\"{}\"", ids[1])), "{page}");
+    assert!(
+        page.contains(&format!("name=\"corrects\" value=\"{}\"", ids[1])),
+        "{page}"
+    );
     let (status, page) = reply(&app, &reporter, &[("corrects", &ids[1]), ("message", "  ")]).await;
     assert_eq!(status, 422, "{page}");
-    assert!(page.contains("Write your correction of the minutes."), "{page}");
-    let correction = format!("CANARY-correction-{}: it was the other supplier", uuid::Uuid::new_v4().simple());
-    let (status, page) = reply(&app, &reporter, &[("corrects", &ids[1]), ("message", &correction)]).await;
+    assert!(
+        page.contains("Write your correction of the minutes."),
+        "{page}"
+    );
+    let correction = format!(
+        "CANARY-correction-{}: it was the other supplier",
+        uuid::Uuid::new_v4().simple()
+    );
+    let (status, page) = reply(
+        &app,
+        &reporter,
+        &[("corrects", &ids[1]), ("message", &correction)],
+    )
+    .await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("You corrected these minutes on"), "{page}");
     assert!(page.contains(&correction), "{page}");
     // Answered minutes cannot be corrected again; the reply is refused whole.
-    let (status, _) = reply(&app, &reporter, &[("corrects", &ids[0]), ("message", "again")]).await;
+    let (status, _) = reply(
+        &app,
+        &reporter,
+        &[("corrects", &ids[0]), ("message", "again")],
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM minutes WHERE answer = 'corrected' AND correction_id IS NOT NULL").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM minutes WHERE answer = 'corrected' AND correction_id IS NOT NULL"
+        )
+        .await,
         1
     );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM minutes WHERE answer = 'confirmed'").await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM minutes WHERE answer = 'confirmed'"
+        )
+        .await,
+        1
+    );
     for action in ["minutes_confirmed", "minutes_corrected"] {
         let sql = format!("SELECT COUNT(*) FROM audit_pending WHERE action = '{action}'");
         assert_eq!(count(&app, &sql).await, 1, "{action}");
@@ -270,11 +358,25 @@ async fn minutes_confirmed_or_corrected(backend: Backend) {
 
     // The case shows both answers on the minutes.
     let c = open_case(&app, &olga, &reference).await;
-    assert!(c.html.contains("confirmed by the reporter on"), "{}", c.html);
-    assert!(c.html.contains("corrected by the reporter on"), "{}", c.html);
+    assert!(
+        c.html.contains("confirmed by the reporter on"),
+        "{}",
+        c.html
+    );
+    assert!(
+        c.html.contains("corrected by the reporter on"),
+        "{}",
+        c.html
+    );
     let db = app.database_bytes().await;
-    assert!(!contains(&db, &correction), "the correction in plaintext in the database");
+    assert!(
+        !contains(&db, &correction),
+        "the correction in plaintext in the database"
+    );
     app.finish().await;
 }
 
-on_both_databases!(meetings_are_tasks_with_due_dates, minutes_confirmed_or_corrected);
+on_both_databases!(
+    meetings_are_tasks_with_due_dates,
+    minutes_confirmed_or_corrected
+);

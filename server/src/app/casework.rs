@@ -632,7 +632,13 @@ fn message_audit(
         ));
     }
     if kind.minutes {
-        audit.push(entry(now, &who.email, action::MINUTES_POSTED, &c.reference, ""));
+        audit.push(entry(
+            now,
+            &who.email,
+            action::MINUTES_POSTED,
+            &c.reference,
+            "",
+        ));
     }
     audit
 }

@@ -224,8 +224,10 @@ fn report_items(
     items
 }
 
-/// Stores the case and queues `report_filed`; on failure the files are discarded.
+/// Stores the case and queues `report_filed` (and `meeting_requested` when the form asked for a
+/// meeting); on failure the files are discarded.
 async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseReference> {
+    let meeting = case.meeting.is_some();
     let reference = match store_new_case(app.store(), case).await {
         Ok(r) => r,
         Err(e) => {
@@ -241,6 +243,16 @@ async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseRe
         reference.as_str(),
     )
     .await;
+    if meeting {
+        let day = app.clock.today();
+        record_reporter(
+            app.store(),
+            day,
+            action::MEETING_REQUESTED,
+            reference.as_str(),
+        )
+        .await;
+    }
     Ok(reference)
 }
 

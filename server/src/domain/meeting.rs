@@ -62,12 +62,18 @@ mod tests {
     #[test]
     fn overdue_only_after_the_due_day_and_never_once_done() {
         let asked = date!(2026 - 11 - 01);
-        assert_eq!(state(asked, 14, false, date!(2026 - 11 - 15)), TaskState::Open);
+        assert_eq!(
+            state(asked, 14, false, date!(2026 - 11 - 15)),
+            TaskState::Open
+        );
         assert_eq!(
             state(asked, 14, false, date!(2026 - 11 - 16)),
             TaskState::Overdue
         );
-        assert_eq!(state(asked, 14, true, date!(2027 - 01 - 01)), TaskState::Done);
+        assert_eq!(
+            state(asked, 14, true, date!(2027 - 01 - 01)),
+            TaskState::Done
+        );
     }
 
     #[test]
@@ -76,6 +82,9 @@ mod tests {
             assert_eq!(k.as_str().parse::<MeetingKind>().unwrap(), *k);
         }
         assert!("video".parse::<MeetingKind>().is_err());
-        assert_eq!("corrected".parse::<MinutesAnswer>(), Ok(MinutesAnswer::Corrected));
+        assert_eq!(
+            "corrected".parse::<MinutesAnswer>(),
+            Ok(MinutesAnswer::Corrected)
+        );
     }
 }

@@ -82,8 +82,12 @@ pub trait Meetings: Send + Sync {
     ) -> StoreResult<bool>;
 
     /// The reporter confirms minutes of the case; false when there are none such unanswered.
-    async fn confirm_minutes(&self, case_id: &CaseId, item_id: &str, day: Date)
-    -> StoreResult<bool>;
+    async fn confirm_minutes(
+        &self,
+        case_id: &CaseId,
+        item_id: &str,
+        day: Date,
+    ) -> StoreResult<bool>;
 }
 
 macro_rules! meetings_sql {
@@ -165,7 +169,9 @@ macro_rules! meetings_sql {
                             requested_on: day_from_db(&r.try_get::<String, _>("requested_on")?)?,
                             item_id: r.try_get("item_id")?,
                             done_at: r.try_get("done_at")?,
-                            done_by: r.try_get::<Option<String>, _>("done_by")?.map(OfficerId::from),
+                            done_by: r
+                                .try_get::<Option<String>, _>("done_by")?
+                                .map(OfficerId::from),
                         })
                     })
                     .collect()
@@ -301,7 +307,4 @@ macro_rules! meetings_sql {
 }
 
 meetings_sql!(SqliteStore, super::backends::SqliteWrite);
-meetings_sql!(
-    PostgresStore,
-    sqlx::Transaction<'static, sqlx::Postgres>
-);
+meetings_sql!(PostgresStore, sqlx::Transaction<'static, sqlx::Postgres>);

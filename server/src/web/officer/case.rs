@@ -96,6 +96,7 @@ fn item_view(t: &Tr, reference: &str, token: &str, item: &ItemRecord, v: &CaseVi
             .minutes
             .get(&item.id)
             .map(|m| super::meetings::minutes_state(t, m)),
+        linked: super::meetings::linked(t, &item.id, v),
     }
 }
 
@@ -317,7 +318,12 @@ pub async fn render(
     };
     let site = state.site.get();
     let page = CasePage {
-        d: desk_for(state, who, "case", &format!("/officer/cases/{}", c.reference)),
+        d: desk_for(
+            state,
+            who,
+            "case",
+            &format!("/officer/cases/{}", c.reference),
+        ),
         csrf: who.csrf(state),
         reference: c.reference.clone(),
         category: site

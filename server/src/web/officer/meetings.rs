@@ -63,6 +63,31 @@ pub fn minutes_state(t: &Tr, m: &MinutesRecord) -> String {
     }
 }
 
+/// What a reporter's message is besides a message: a meeting request (its text is what they
+/// wrote about it), or a correction of minutes. Empty for anything else.
+pub fn linked(t: &Tr, item_id: &str, v: &CaseView) -> String {
+    if let Some(m) = v
+        .meetings
+        .iter()
+        .find(|m| m.item_id.as_deref() == Some(item_id))
+    {
+        let kind = t.get(match m.kind {
+            crate::domain::meeting::MeetingKind::InPerson => "meetings.kind.in_person",
+            crate::domain::meeting::MeetingKind::Phone => "meetings.kind.phone",
+        });
+        return t.fmt("meetings.item_asks", &[("kind", kind)]);
+    }
+    let corrects = v
+        .minutes
+        .values()
+        .any(|m| m.correction_id.as_deref() == Some(item_id));
+    if corrects {
+        t.get("meetings.item_corrects").to_owned()
+    } else {
+        String::new()
+    }
+}
+
 #[derive(Deserialize)]
 pub struct DoneForm {
     #[serde(default)]

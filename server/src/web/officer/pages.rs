@@ -168,6 +168,8 @@ pub struct ItemView {
     pub attachments: Vec<AttachmentView>,
     /// For minutes: the reporter's answer so far, in a sentence.
     pub minutes: Option<String>,
+    /// For a reporter's message: the meeting it asks for, or the minutes it corrects.
+    pub linked: String,
 }
 
 pub struct EventView {

@@ -203,6 +203,7 @@ pub async fn submit_sealed(
     .await?;
     let attachments = form.files.len();
     let sealed = SealedReport {
+        meeting: form.field("meeting").to_owned(),
         category: form.field("category").to_owned(),
         mode: form.field("mode").to_owned(),
         lookup: form.field("lookup").to_owned(),
@@ -213,7 +214,6 @@ pub async fn submit_sealed(
         envelopes: form.envelopes,
         files: form.files,
         lang,
-        meeting: form.field("meeting").to_owned(),
         availability: form.message,
     };
     let reference = intake::file_sealed(&state, sealed).await?;

@@ -68,7 +68,13 @@ pub async fn confirm(
     let (session, case) = super::mailbox::current(&state, &headers).await?;
     let now = state.clock.now();
     if !csrf::same_origin(&headers)
-        || !csrf::verify(&state.keys.csrf, Purpose::Mailbox, &session.nonce, &form.csrf, now)
+        || !csrf::verify(
+            &state.keys.csrf,
+            Purpose::Mailbox,
+            &session.nonce,
+            &form.csrf,
+            now,
+        )
     {
         return Err(ErrorKind::Csrf.into());
     }
