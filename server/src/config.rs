@@ -825,9 +825,8 @@ impl Settings {
                 self.meeting_due_days.to_string(),
             ),
         ];
-        for (name, differs, value) in rows {
-            note(name, differs, value);
-        }
+        rows.into_iter()
+            .for_each(|(name, differs, value)| note(name, differs, value));
     }
 
     /// Settings that put reporters at risk, each as a sentence naming the setting. `escrow`

@@ -212,8 +212,13 @@ async fn meetings_are_tasks_with_due_dates(backend: Backend) {
     );
 
     let db = app.database_bytes().await;
+    let logs = captured_logs();
     for secret in [&availability, &said] {
         assert!(!contains(&db, secret), "plaintext {secret} in the database");
+        assert!(
+            !contains(&logs, secret),
+            "plaintext {secret} in the server log"
+        );
     }
     app.finish().await;
 }
@@ -372,6 +377,10 @@ async fn minutes_confirmed_or_corrected(backend: Backend) {
     assert!(
         !contains(&db, &correction),
         "the correction in plaintext in the database"
+    );
+    assert!(
+        !contains(&captured_logs(), &correction),
+        "the correction in the log"
     );
     app.finish().await;
 }

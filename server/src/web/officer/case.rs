@@ -187,21 +187,22 @@ fn timeline(
 }
 
 /// The identity item, only in the answer to a reveal (audited with its reason): inline, as
-/// it is never served on the item route.
+/// it is never served on the item route. `None` without a reveal.
 async fn identity(
     state: &SharedState,
     t: &Tr,
     reference: &str,
     v: &CaseView,
+    reveal: bool,
 ) -> Result<Option<ItemView>, AppError> {
     match v.items.iter().find(|i| i.kind == ItemKind::Identity) {
-        Some(i) => {
+        Some(i) if reveal => {
             let mut view = item_view(t, reference, "", i, v);
             view.src = String::new();
             view.age = b64(&read_blob(state.store(), &i.blob_id).await?);
             Ok(Some(view))
         }
-        None => Ok(None),
+        _ => Ok(None),
     }
 }
 
@@ -312,18 +313,11 @@ pub async fn render(
 ) -> Result<Response, AppError> {
     let t = who.lang.tr();
     let c = &o.case;
-    let identity = match reveal {
-        true => identity(state, &t, &c.reference, v).await?,
-        false => None,
-    };
+    let identity = identity(state, &t, &c.reference, v, reveal).await?;
     let site = state.site.get();
+    let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
-        d: desk_for(
-            state,
-            who,
-            "case",
-            &format!("/officer/cases/{}", c.reference),
-        ),
+        d: desk_for(state, who, "case", &path),
         csrf: who.csrf(state),
         reference: c.reference.clone(),
         category: site
