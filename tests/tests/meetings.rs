@@ -385,6 +385,33 @@ async fn minutes_confirmed_or_corrected(backend: Backend) {
     app.finish().await;
 }
 
+/// The setting is checked at start: out of range stops the start with a message naming it;
+/// the default is 14 days.
+#[test]
+fn the_due_days_setting_is_checked_at_start() {
+    use speakup::config::{CommonArgs, FileConfig, Settings};
+    let common = CommonArgs {
+        config: None,
+        database_url: Some("sqlite::memory:".into()),
+    };
+    let with = |days: Option<u32>| {
+        let serve = ServeArgs {
+            meeting_due_days: days,
+            ..Default::default()
+        };
+        Settings::from_parts(&common, &serve, FileConfig::default()).map_err(|e| e.to_string())
+    };
+    assert_eq!(with(None).expect("default").meeting_due_days, 14);
+    assert_eq!(with(Some(90)).expect("90").meeting_due_days, 90);
+    for bad in [0, 91, u32::MAX] {
+        let e = with(Some(bad)).expect_err("out of range");
+        assert!(e.contains("SPEAKUP_MEETING_DUE_DAYS"), "{e}");
+    }
+    let file: FileConfig = toml::from_str("meeting_due_days = 30").expect("file setting");
+    let s = Settings::from_parts(&common, &ServeArgs::default(), file).expect("from the file");
+    assert_eq!(s.meeting_due_days, 30);
+}
+
 on_both_databases!(
     meetings_are_tasks_with_due_dates,
     minutes_confirmed_or_corrected
