@@ -1,5 +1,9 @@
-// The reporter answers minutes in Debian's Chromium with JavaScript on (the sealed mailbox),
-// against a running Speak Up server. Run by tests/tests/browser_meetings.rs:
+// Meetings and minutes in Debian's Chromium with JavaScript on (the sealed intake and
+// mailbox), against a running Speak Up server. Run by tests/tests/browser_meetings.rs:
+//
+//   node minutes.mjs file --base URL --lang LANG --what TEXT --availability TEXT
+//     fills the report form, asks for a meeting by phone with the availability TEXT, sends it
+//     (the script encrypts it all) and prints the receipt.
 //
 //   node minutes.mjs answer --base URL --lang LANG --receipt R --confirm TEXT1 --correct TEXT2
 //       --correction CORR
@@ -31,6 +35,8 @@ const OPTIONS = {
   confirm: { type: "string" },
   correct: { type: "string" },
   correction: { type: "string" },
+  what: { type: "string" },
+  availability: { type: "string" },
 };
 
 async function openSealedMailbox(page, base, lang, receipt) {
@@ -92,4 +98,32 @@ async function answer(opts) {
   }
 }
 
-run("minutes.mjs", OPTIONS, { answer });
+async function file(opts) {
+  const base = need(opts, "base").replace(/\/$/, "");
+  const problems = [];
+  const browser = await launch();
+  try {
+    const context = await newContext(browser, { javaScriptEnabled: true });
+    const page = await watchedPage(context, problems);
+    const res = await page.goto(`${base}/report?lang=${need(opts, "lang")}`);
+    check(res?.ok(), `report form answered HTTP ${res?.status()}`);
+    await until("the script to show #browser-protection", () => page.locator("#browser-protection").isVisible());
+    const category = await page.locator("#category option:not([value=''])").first().getAttribute("value");
+    await page.selectOption("#category", category);
+    await page.fill("#what", need(opts, "what"));
+    await page.selectOption("#meeting", "phone");
+    await page.fill("#availability", need(opts, "availability"));
+    await page.locator('#report-form button[type="submit"]').click();
+    const receipt = await until("the receipt to appear in #receipt", async () => {
+      const r = await page.evaluate(() => document.getElementById("receipt")?.textContent.trim() ?? "");
+      return r !== "" ? r : null;
+    });
+    const sealed = (await page.getAttribute("#receipt", "data-sealed")) !== null;
+    checkProblems(problems, "the report form reported problems");
+    return { phase: "file", receipt, sealed };
+  } finally {
+    await browser.close();
+  }
+}
+
+run("minutes.mjs", OPTIONS, { answer, file });

@@ -1,5 +1,7 @@
-//! Minutes answered in a real browser with JavaScript on the reporter's side (issue 11):
-//! Debian's Chromium, driven by `tests/browser/minutes.mjs`. An officer sends two minutes
+//! Meetings and minutes in a real browser with JavaScript on the reporter's side (issue 11):
+//! Debian's Chromium, driven by `tests/browser/minutes.mjs`. The reporter files a report
+//! asking for a meeting by phone (the browser encrypts the report and the availability; the
+//! case gets the request). An officer sends two minutes
 //! (encrypted as their browser does); the reporter opens the sealed mailbox, where the browser
 //! decrypts them, confirms the first (a plain form) and corrects the second (a reply the
 //! browser encrypts, linked to them). The case records both answers; the correction is never
@@ -9,7 +11,7 @@ use speakup_tests::browser::{self, str_of};
 use speakup_tests::officer::*;
 use speakup_tests::*;
 
-async fn minutes_answered_with_javascript(backend: Backend) {
+async fn meetings_and_minutes_with_javascript(backend: Backend) {
     if !browser::ready() {
         return;
     }
@@ -22,11 +24,36 @@ async fn minutes_answered_with_javascript(backend: Backend) {
     let olga_link = create_account(&app, &admin, "olga@example.org", &["officer"]).await;
     let olga = enroll(&app, &olga_link, "olga@example.org", true).await;
     login(&app, &olga).await;
-    let (status, page) = file_report(&app, &app.browser(), "en", &Report::default()).await;
-    assert_eq!(status, 200, "{page}");
-    let receipt = receipt(&page);
-    let reference = first_reference(&app, &olga).await;
     let tag = uuid::Uuid::new_v4().simple().to_string();
+    let availability = format!("CANARY-availability-js-{tag}: after six");
+    let filed = browser::node(
+        "minutes.mjs",
+        "file",
+        vec![
+            "--base".into(),
+            app.base.clone(),
+            "--lang".into(),
+            "en".into(),
+            "--what".into(),
+            format!("Invoices paid twice {tag}"),
+            "--availability".into(),
+            availability.clone(),
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(filed["sealed"], true, "{filed}");
+    let receipt = str_of(&filed, "receipt").to_owned();
+    let asked =
+        "SELECT COUNT(*) FROM meeting_requests WHERE kind = 'phone' AND item_id IS NOT NULL";
+    assert_eq!(app.scalar(asked).await, 1);
+    let reference = first_reference(&app, &olga).await;
+    let case = open_case(&app, &olga, &reference).await;
+    assert!(
+        case.html.contains("Asks for a meeting: By phone"),
+        "{}",
+        case.html
+    );
     let first = format!("Minutes of our call {tag}");
     let second = format!("Minutes of our meeting {tag}");
     for text in [&first, &second] {
@@ -91,11 +118,14 @@ async fn minutes_answered_with_javascript(backend: Backend) {
             .await,
         2
     );
-    assert!(
-        !contains(&app.database_bytes().await, &correction),
-        "the correction in plaintext in the database"
-    );
+    let db = app.database_bytes().await;
+    for secret in [&correction, &availability] {
+        assert!(
+            !contains(&db, secret),
+            "{secret} in plaintext in the database"
+        );
+    }
     app.finish().await;
 }
 
-on_both_databases!(minutes_answered_with_javascript);
+on_both_databases!(meetings_and_minutes_with_javascript);
