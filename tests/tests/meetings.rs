@@ -3,8 +3,10 @@
 //! case, due `SPEAKUP_MEETING_DUE_DAYS` after the day asked (overdue after, on the injected
 //! clock), flagged in the case list, and marked held by an officer with its audit row. An
 //! officer sends minutes; the reporter confirms one and corrects another (a reply linked to
-//! them); the case page shows both answers and the queued audit rows name them. What the
-//! reporter wrote (availability, the correction) is never stored in plaintext.
+//! them); the case page shows both answers and the queued audit rows name them. A reply on
+//! the browser path (sealed, as the mailbox script posts it) asks for a meeting the same way.
+//! What the reporter wrote (availability, the correction) is never stored in plaintext nor
+//! logged; the due-days setting is checked at start.
 
 use speakup::config::ServeArgs;
 use speakup::i18n::Lang;
@@ -385,6 +387,67 @@ async fn minutes_confirmed_or_corrected(backend: Backend) {
     app.finish().await;
 }
 
+/// The browser path's reply (as the mailbox script posts it) asks for a meeting too: the
+/// kind in clear, the text sealed to the case and the reporter; a bad kind stores nothing.
+async fn a_sealed_reply_asks_for_a_meeting(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (status, page) = file_report(&app, &app.browser(), "en", &Report::default()).await;
+    assert_eq!(status, 200, "{page}");
+    let token = speakup::domain::receipt::ReceiptToken::parse(&receipt(&page)).expect("receipt");
+    let lookup: String = token
+        .derive()
+        .lookup
+        .0
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let client = app.browser();
+    let f = app.page(&client, "/follow-up").await;
+    let res = client
+        .post(app.url("/follow-up"))
+        .form(&[("csrf", hidden(&f, "csrf")), ("lookup", lookup)])
+        .send()
+        .await
+        .expect("open");
+    let mailbox = res.text().await.expect("mailbox");
+    assert!(mailbox.contains("data-sealed"), "{mailbox}");
+    let to_both: Vec<age::x25519::Recipient> =
+        attr(&mailbox, "id=\"reply-form\"", "data-recipients")
+            .split(' ')
+            .map(|r| r.parse().expect("recipient"))
+            .collect();
+    let said = format!("CANARY-sealed-meeting-{}", uuid::Uuid::new_v4().simple());
+    let post = |kind: &'static str| {
+        let part = reqwest::multipart::Part::bytes(encrypt(&to_both, said.as_bytes()))
+            .file_name("message.age")
+            .mime_str("application/octet-stream")
+            .expect("mime");
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", hidden(&mailbox, "csrf"))
+            .text("meeting", kind)
+            .part("message", part);
+        client
+            .post(app.url("/mailbox/reply/sealed"))
+            .multipart(form)
+            .send()
+    };
+    let refused = post("video").await.expect("post");
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM meeting_requests").await,
+        0
+    );
+    let asked = post("in_person").await.expect("post");
+    assert_eq!(asked.status(), 200);
+    let sql =
+        "SELECT COUNT(*) FROM meeting_requests WHERE kind = 'in_person' AND item_id IS NOT NULL";
+    assert_eq!(count(&app, sql).await, 1);
+    assert!(!contains(&app.database_bytes().await, &said));
+    app.finish().await;
+}
+
 /// The setting is checked at start: out of range stops the start with a message naming it;
 /// the default is 14 days.
 #[test]
@@ -414,5 +477,6 @@ fn the_due_days_setting_is_checked_at_start() {
 
 on_both_databases!(
     meetings_are_tasks_with_due_dates,
-    minutes_confirmed_or_corrected
+    minutes_confirmed_or_corrected,
+    a_sealed_reply_asks_for_a_meeting
 );
