@@ -91,6 +91,9 @@ pub struct ServeArgs {
     /// Most messages and attachments a reporter adds to one case in one day.
     #[arg(long, env = "SPEAKUP_MAX_REPORTER_ITEMS_PER_DAY")]
     pub max_reporter_items_per_day: Option<usize>,
+    /// Days after a reporter's request within which a meeting is due (1 to 90, default 14).
+    #[arg(long, env = "SPEAKUP_MEETING_DUE_DAYS")]
+    pub meeting_due_days: Option<u32>,
     /// The organisation's time zone (IANA name), for the times the workspace shows.
     #[arg(long, env = "SPEAKUP_TIME_ZONE")]
     pub time_zone: Option<String>,
@@ -184,6 +187,7 @@ pub struct FileConfig {
     pub min_upload_kib_per_sec: Option<u64>,
     pub max_connections: Option<usize>,
     pub max_reporter_items_per_day: Option<usize>,
+    pub meeting_due_days: Option<u32>,
     pub time_zone: Option<String>,
     pub metrics_bind: Option<String>,
     pub smtp_url: Option<Redacted>,
@@ -294,6 +298,8 @@ pub struct Settings {
     pub connections: Connections,
     /// Items (messages and attachments) a reporter may add to one case per day.
     pub max_reporter_items_per_day: usize,
+    /// Days after a reporter's request within which a meeting is due (the task's due date).
+    pub meeting_due_days: u32,
     /// The organisation's time zone: officer-side times are shown in it.
     pub time_zone: OrgTimeZone,
     /// Notification mail; `None` when `SPEAKUP_SMTP_URL` is unset.
@@ -537,6 +543,7 @@ impl fmt::Debug for Settings {
                 "max_reporter_items_per_day",
                 &self.max_reporter_items_per_day,
             )
+            .field("meeting_due_days", &self.meeting_due_days)
             .field("time_zone", &self.time_zone)
             .field("metrics_bind", &self.metrics_bind)
             .field("categories", &self.site.categories.len())
@@ -611,8 +618,15 @@ impl Settings {
             50,
             1..=10_000,
         )?;
+        let meeting_due_days = ranged(
+            "SPEAKUP_MEETING_DUE_DAYS",
+            serve.meeting_due_days.or(file.meeting_due_days),
+            crate::domain::meeting::DEFAULT_DUE_DAYS,
+            crate::domain::meeting::MIN_DUE_DAYS..=crate::domain::meeting::MAX_DUE_DAYS,
+        )?;
         Ok(Self {
             max_reporter_items_per_day,
+            meeting_due_days,
             metrics_bind,
             time_zone,
             mail,
@@ -737,7 +751,7 @@ impl Settings {
     fn non_default_limits(&self, d: &Settings, note: &mut impl FnMut(&'static str, bool, String)) {
         let mib = |b: u64| (b / (1024 * 1024)).to_string();
         let (c, dc) = (&self.connections, &d.connections);
-        let rows: [(&'static str, bool, String); 12] = [
+        let rows: [(&'static str, bool, String); 13] = [
             (
                 "SPEAKUP_MAX_ATTACHMENT_MIB",
                 self.max_attachment_bytes != d.max_attachment_bytes,
@@ -805,10 +819,14 @@ impl Settings {
                 self.max_reporter_items_per_day != d.max_reporter_items_per_day,
                 self.max_reporter_items_per_day.to_string(),
             ),
+            (
+                "SPEAKUP_MEETING_DUE_DAYS",
+                self.meeting_due_days != d.meeting_due_days,
+                self.meeting_due_days.to_string(),
+            ),
         ];
-        for (name, differs, value) in rows {
-            note(name, differs, value);
-        }
+        rows.into_iter()
+            .for_each(|(name, differs, value)| note(name, differs, value));
     }
 
     /// Settings that put reporters at risk, each as a sentence naming the setting. `escrow`

@@ -70,6 +70,12 @@ const ROUTES: &[Route] = &[
     ),
     ("/mailbox/logout", Who::Reporter, Body::Urlencoded, &[]),
     (
+        "/mailbox/minutes/{id}/confirm",
+        Who::Reporter,
+        Body::Urlencoded,
+        &[],
+    ),
+    (
         "/officer/login",
         Who::Nobody,
         Body::Urlencoded,
@@ -149,6 +155,12 @@ const ROUTES: &[Route] = &[
         Who::Officer,
         Body::Urlencoded,
         &[("hold", "set"), ("reason", "A proceeding")],
+    ),
+    (
+        "/officer/cases/{reference}/meetings/{id}/done",
+        Who::Officer,
+        Body::Urlencoded,
+        &[],
     ),
     (
         "/officer/cases/{reference}/exclude",

@@ -6,7 +6,7 @@
 use speakup::clock::Clock;
 use speakup_tests::*;
 
-const WITHOUT_ROWID: [&str; 8] = [
+const WITHOUT_ROWID: [&str; 10] = [
     "cases",
     "case_keys",
     "blobs",
@@ -15,6 +15,8 @@ const WITHOUT_ROWID: [&str; 8] = [
     "case_access",
     "case_events",
     "audit_pending",
+    "meeting_requests",
+    "minutes",
 ];
 
 async fn query_fails(app: &TestApp, sql: &str) -> bool {

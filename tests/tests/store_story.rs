@@ -103,6 +103,7 @@ async fn store_story(backend: Backend) {
         ],
         channel: Channel::Web,
         audit: None,
+        meeting: None,
     };
     s.create_case(&case).await.unwrap();
     // A clashing reference is reported as such (the caller retries with a new one).

@@ -13,6 +13,9 @@ export const MAX_TEXT_CHARS = 20_000;
 
 export const MODES = Object.freeze(["anonymous", "confidential"]);
 
+/** The meetings a reporter may ask for (server/src/domain/meeting.rs `MeetingKind`). */
+export const MEETINGS = Object.freeze(["", "in_person", "phone"]);
+
 /** A report the browser refuses to send; `code` is a `speakup-text` key. */
 export class IntakeError extends CipherError {
   constructor(message, code = "send_failed", field = undefined) {
@@ -109,7 +112,12 @@ export function checkReport(r) {
   if (r.mode === "confidential" && normalizeText(r.name).trim() === "") {
     problems.push({ field: "name", code: "identity_required" });
   }
-  for (const field of ["what", "when_where", "involved", "name", "contact"]) {
+  const meeting = String(r.meeting ?? "");
+  if (!MEETINGS.includes(meeting)) problems.push({ field: "meeting", code: "meeting_invalid" });
+  if (meeting === "" && normalizeText(r.availability).trim() !== "") {
+    problems.push({ field: "meeting", code: "meeting_required" });
+  }
+  for (const field of ["what", "when_where", "involved", "name", "contact", "availability"]) {
     if (chars(normalizeText(r[field])) > MAX_TEXT_CHARS) problems.push({ field, code: "too_long" });
   }
   for (const file of r.files ?? []) {
@@ -176,9 +184,15 @@ export async function sealReport(report, keys, options = {}) {
     { name: "lookup", value: reporter.lookup },
     { name: "case_recipient", value: caseRecipient },
     { name: "reporter_recipient", value: reporter.recipient },
-    ageEntry("report", await encrypt(both, reportJson(report))),
   ];
+  // A meeting asked for: its kind is case metadata, sent in clear like the category.
+  if (report.meeting) entries.push({ name: "meeting", value: String(report.meeting) });
+  entries.push(ageEntry("report", await encrypt(both, reportJson(report))));
   if (report.mode === "confidential") entries.push(ageEntry("identity", await encrypt(both, identityJson(report))));
+  // What the reporter wrote about the meeting they ask for: a message of its own, sealed to
+  // the case and the reporter like a reply (server: `app::meetings::at_intake`).
+  const availability = normalizeText(report.availability).trim();
+  if (report.meeting && availability !== "") entries.push(ageEntry("message", await encrypt(both, availability)));
 
   const keyFile = makeCaseKeyFile(caseIdentity);
   const sealedTo = [...holders];

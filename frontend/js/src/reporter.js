@@ -159,6 +159,8 @@ function reportInput(form) {
     involved: value("involved"),
     name: value("name"),
     contact: value("contact"),
+    meeting: value("meeting"),
+    availability: value("availability"),
     files: Array.from(fileInput?.files ?? []),
   };
 }

@@ -282,3 +282,27 @@ test("cleanFileName is the server's clean_file_name", () => {
   for (const empty of ["", "   ", ".", "..", "dir/", "\u0001"]) assert.equal(cleanFileName(empty), "attachment", JSON.stringify(empty));
   assert.equal(cleanFileName("🦈".repeat(300)), "🦈".repeat(200));
 });
+
+test("a meeting request: its kind in clear, what the reporter wrote about it sealed like a reply", async () => {
+  const availability = "Tuesdays after six, 0470 12 34 56";
+  const sealed = await sealReport({ ...report(), files: [], meeting: "phone", availability: `  ${availability}\r\n` }, keys);
+  const names = sealed.entries.map((e) => e.name);
+  assert.deepEqual(names.slice(0, 9), [
+    "csrf", "category", "mode", "lookup", "case_recipient", "reporter_recipient", "meeting",
+    "report", "identity",
+  ]);
+  assert.equal(sealed.entries.find((e) => e.name === "meeting").value, "phone");
+  const message = sealed.entries.find((e) => e.name === "message");
+  assert.ok(message.value instanceof Blob);
+  assert.equal(message.filename, "message.age");
+  const reporter = await deriveReporterKeys(sealed.token);
+  assert.equal(await textOf(reporter.identity, message.value), availability);
+  const wire = await new Response(toFormData(sealed.entries)).text();
+  assert.ok(!wire.includes("Tuesdays"), "availability in clear on the wire");
+  // No meeting: neither field is sent; text without a meeting is refused before sending.
+  const none = await sealReport({ ...report(), files: [] }, keys);
+  assert.ok(!none.entries.some((e) => e.name === "meeting" || e.name === "message"));
+  const codes = (r) => checkReport(r).map((p) => `${p.field}:${p.code}`);
+  assert.deepEqual(codes({ ...report(), availability: "any time" }), ["meeting:meeting_required"]);
+  assert.deepEqual(codes({ ...report(), meeting: "video" }), ["meeting:meeting_invalid"]);
+});

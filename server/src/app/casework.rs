@@ -101,6 +101,8 @@ pub struct Listed {
     pub assignees: Vec<String>,
     /// The owner's name; `None` when the case is unowned (see `owners::owner`).
     pub owner: Option<String>,
+    /// When the earliest meeting the reporter asked for and no one has held yet is due.
+    pub meeting_due: Option<Date>,
 }
 
 pub struct CaseList {
@@ -143,6 +145,7 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
         .into_iter()
         .filter(visible)
         .collect();
+    let meetings = super::meetings::open_due(app).await?;
     let mut counts = Counts::default();
     for c in &all {
         counts.add(c.status, &c.deadlines(today));
@@ -157,6 +160,7 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
             deadlines: c.deadlines(today),
             assignees: assigned(&c).iter().map(|id| name_of(&people, id)).collect(),
             owner: owners::owner(&c, &officers).map(|o| o.name.clone()),
+            meeting_due: meetings.get(&c.id).copied(),
             case: c,
         })
         .filter(|l| !f.overdue_only || l.deadlines.overdue())
@@ -221,6 +225,10 @@ pub struct CaseView {
     /// Every holder of the case key (`officer:<id>` or `escrow`) with the recipient their copy
     /// is sealed to: whom a new officer key is sealed to (`officer_key::create`).
     pub key_holders: Vec<(String, String)>,
+    /// The reporter's meeting requests, as tasks with due dates.
+    pub meetings: Vec<super::meetings::Task>,
+    /// The case's minutes by the message item that holds them, with the reporter's answer.
+    pub minutes: HashMap<String, crate::store::MinutesRecord>,
 }
 
 /// One access change of the case's history.
@@ -457,6 +465,8 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
             .iter()
             .map(|e| (e.holder.to_db(), e.recipient.clone()))
             .collect(),
+        meetings: super::meetings::tasks(app, c).await?,
+        minutes: super::meetings::minutes(app, c).await?,
     })
 }
 
@@ -520,6 +530,9 @@ impl Sent {
 pub struct MessageKind {
     pub acknowledgement: bool,
     pub feedback: bool,
+    /// The message is the minutes of a meeting or call, for the reporter to confirm or
+    /// correct (`app::meetings`); it needs text, and is not an acknowledgement.
+    pub minutes: bool,
 }
 
 /// A message the reporter reads in the mailbox (encrypted to the case and the reporter).
@@ -538,6 +551,7 @@ pub async fn message(
     let ack = may_acknowledge(c.status, c.acknowledged_on);
     if (sent.message.is_none() && sent.files.is_empty())
         || (kind.acknowledgement && (sent.message.is_none() || !ack))
+        || (kind.minutes && (sent.message.is_none() || kind.acknowledgement))
     {
         return sent.refuse(app, Error::Invalid).await;
     }
@@ -555,15 +569,18 @@ pub async fn message(
         None
     };
     let author = crate::domain::holder::Author::Officer(who.id.clone());
+    let items = message_with_files(
+        sent.message.clone(),
+        &sent.files,
+        ItemKind::Message,
+        &author,
+        true,
+        today,
+    );
+    // The message comes first (`message_with_files`); minutes always have one.
+    let minutes = kind.minutes.then(|| items[0].id.clone());
     let update = CaseUpdate {
-        items: message_with_files(
-            sent.message.clone(),
-            &sent.files,
-            ItemKind::Message,
-            &author,
-            true,
-            today,
-        ),
+        items,
         event: moved.map(|status| NewEvent {
             at: now.unix_timestamp(),
             actor: who.id.clone(),
@@ -575,6 +592,7 @@ pub async fn message(
         feedback_on: kind.feedback.then_some(today),
         closed_on: None,
         claim,
+        minutes,
     };
     apply(app, o, sent, &update, &audit).await
 }
@@ -611,6 +629,15 @@ fn message_audit(
             action::STATUS_CHANGED,
             &c.reference,
             status.as_str(),
+        ));
+    }
+    if kind.minutes {
+        audit.push(entry(
+            now,
+            &who.email,
+            action::MINUTES_POSTED,
+            &c.reference,
+            "",
         ));
     }
     audit

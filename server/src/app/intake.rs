@@ -62,6 +62,9 @@ pub struct Draft {
     pub mode: String,
     pub name: String,
     pub contact: String,
+    /// A meeting asked for: "", "in_person" or "phone"; and what the reporter wrote about it.
+    pub meeting: String,
+    pub availability: String,
 }
 
 /// The problems with a draft, as catalog keys; empty when it can be filed.
@@ -79,6 +82,11 @@ pub fn check(site: &Site, d: &Draft) -> Vec<&'static str> {
         }
         Ok(_) => {}
         Err(_) => errors.push("report.error.mode"),
+    }
+    match super::meetings::parse_kind(&d.meeting) {
+        Err(_) => errors.push("meetings.error.kind"),
+        Ok(None) if !d.availability.trim().is_empty() => errors.push("meetings.error.no_kind"),
+        Ok(_) => {}
     }
     errors
 }
@@ -152,6 +160,12 @@ impl PlainIntake {
             .then(|| crypto::encrypt(&both, &to_json(&IdentityContent::new(&d.name, &d.contact))))
             .transpose()?;
         let report = crypto::encrypt(&both, &to_json(&report))?;
+        let kind = super::meetings::parse_kind(&d.meeting)?;
+        let availability = d.availability.trim();
+        let availability = (!availability.is_empty())
+            .then(|| crypto::encrypt(&both, availability.as_bytes()))
+            .transpose()?;
+        let (said, meeting) = super::meetings::at_intake(kind, availability, today)?;
         let mut envelopes = Vec::with_capacity(self.holders.len() + 1);
         let escrow = app.site.get().escrow.clone().map(|r| (Holder::Escrow, r));
         for (holder, r) in self.holders.iter().cloned().chain(escrow) {
@@ -173,7 +187,11 @@ impl PlainIntake {
             received_on: today,
             reporter_lang: lang,
             envelopes,
-            items: report_items(report, identity, files, today),
+            items: report_items(report, identity, files, today)
+                .into_iter()
+                .chain(said)
+                .collect(),
+            meeting,
             channel: Channel::Web,
             audit: None,
         })
@@ -211,8 +229,10 @@ fn report_items(
     items
 }
 
-/// Stores the case and queues `report_filed`; on failure the files are discarded.
+/// Stores the case and queues `report_filed` (and `meeting_requested` when the form asked for a
+/// meeting); on failure the files are discarded.
 async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseReference> {
+    let meeting = case.meeting.is_some();
     let reference = match store_new_case(app.store(), case).await {
         Ok(r) => r,
         Err(e) => {
@@ -228,6 +248,16 @@ async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseRe
         reference.as_str(),
     )
     .await;
+    if meeting {
+        let day = app.clock.today();
+        record_reporter(
+            app.store(),
+            day,
+            action::MEETING_REQUESTED,
+            reference.as_str(),
+        )
+        .await;
+    }
     Ok(reference)
 }
 
@@ -266,6 +296,10 @@ pub struct SealedReport {
     pub files: Vec<StoredFile>,
     /// The language the reporter used the form in.
     pub lang: Lang,
+    /// A meeting asked for ("", "in_person" or "phone"), and what the reporter wrote about it
+    /// (ciphertext to the case and the reporter).
+    pub meeting: String,
+    pub availability: Option<Vec<u8>>,
 }
 
 /// How many sealed case keys a browser-path report carries: one per current holder, plus the
@@ -325,6 +359,9 @@ fn sealed_case(
         });
     }
     let today = app.clock.today();
+    let kind = super::meetings::parse_kind(&form.meeting).ok()?;
+    let (said, meeting) =
+        super::meetings::at_intake(kind, form.availability.clone(), today).ok()?;
     Some(NewCase {
         id: CaseId::generate(),
         reference: String::new(),
@@ -336,7 +373,11 @@ fn sealed_case(
         received_on: today,
         reporter_lang: form.lang,
         envelopes,
-        items: report_items(report, form.identity.clone(), &form.files, today),
+        items: report_items(report, form.identity.clone(), &form.files, today)
+            .into_iter()
+            .chain(said)
+            .collect(),
+        meeting,
         channel: Channel::Web,
         audit: None,
     })

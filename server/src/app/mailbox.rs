@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use super::audit::{action, record_reporter};
 use super::items::message_with_files;
+use super::meetings::{Asked, asked};
 use super::uploads::{StoredFile, discard};
 use super::{App, Error, Result};
 use crate::crypto;
@@ -21,7 +22,7 @@ use crate::domain::content::{IdentityContent, ReportContent, from_json};
 use crate::domain::holder::Author;
 use crate::domain::officer::parse_recipient;
 use crate::domain::receipt::ReporterKeys;
-use crate::store::{CaseRecord, ItemRecord, read_blob};
+use crate::store::{CaseRecord, ItemRecord, MinutesRecord, ReplyLinks, read_blob};
 
 /// Finds the case of a receipt's (or lookup's) keys and queues `mailbox_opened`; `None` for
 /// an unknown one (the caller gives one neutral answer whatever the reason).
@@ -63,6 +64,10 @@ pub struct File {
 
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The message's item id (for minutes, what the reporter's answer names).
+    pub id: String,
+    /// Set when the message holds minutes: whether and how the reporter answered.
+    pub minutes: Option<MinutesRecord>,
     pub from_reporter: bool,
     pub day: Date,
     pub body: Option<Text>,
@@ -146,6 +151,7 @@ pub async fn thread(
         .filter(|i| i.reporter_visible)
         .collect();
     let mut files = files_by_parent(&items);
+    let mut minutes = super::meetings::minutes(app, case).await?;
     let mut report = Report::default();
     let mut report_files = Vec::new();
     let mut entries = Vec::new();
@@ -157,6 +163,8 @@ pub async fn thread(
             }
             ItemKind::Identity => report.sealed_identity = Some(i.id.clone()),
             ItemKind::Message => entries.push(Entry {
+                id: i.id.clone(),
+                minutes: minutes.remove(&i.id),
                 from_reporter: i.author.is_reporter(),
                 day: i.created_on,
                 body: Some(Text::Sealed(i.id.clone())),
@@ -176,6 +184,8 @@ pub async fn thread(
         });
         if let Some(file) = loose {
             entries.push(Entry {
+                id: i.id.clone(),
+                minutes: None,
                 from_reporter: i.author.is_reporter(),
                 day: i.created_on,
                 body: None,
@@ -330,12 +340,13 @@ pub async fn reply(
     to: &[Recipient; 2],
     message: Option<&str>,
     files: Vec<StoredFile>,
+    asks: Asked,
 ) -> Result<()> {
     let sealed = message
         .map(|m| crypto::encrypt(&[&to[0], &to[1]], m.as_bytes()))
         .transpose();
     match sealed {
-        Ok(ct) => add_reply(app, case, ct, files).await,
+        Ok(ct) => add_reply(app, case, ct, files, asks).await,
         Err(e) => {
             discard(app.store(), &files).await;
             Err(e.into())
@@ -344,14 +355,20 @@ pub async fn reply(
 }
 
 /// A reply whose message and files are already ciphertext (the browser path), or were just
-/// encrypted (the server path).
+/// encrypted (the server path). It may ask for a meeting (the message, if any, is what the
+/// reporter wrote about it) or correct minutes (then a message is needed); the request or
+/// the correction is stored with the reply's items in one transaction.
 pub async fn add_reply(
     app: &App,
     case: &CaseRecord,
     message: Option<Vec<u8>>,
     files: Vec<StoredFile>,
+    asks: Asked,
 ) -> Result<()> {
-    if message.is_none() && files.is_empty() {
+    let has_message = message.is_some();
+    let empty = !has_message && files.is_empty();
+    if (empty && asks.meeting.is_none()) || (asks.corrects.is_some() && message.is_none()) {
+        discard(app.store(), &files).await;
         return Err(Error::Invalid);
     }
     let today = app.clock.today();
@@ -376,17 +393,27 @@ pub async fn add_reply(
         true,
         today,
     );
-    if let Err(e) = app.store.add_items(&case.id, &items).await {
-        discard(app.store(), &files).await;
-        return Err(e.into());
+    // The message, when there is one, comes first (`message_with_files`).
+    let said = has_message.then(|| items[0].id.clone());
+    let links = ReplyLinks {
+        meeting: asks.meeting.map(|k| asked(k, said.clone(), today)),
+        corrects: asks.corrects.clone().zip(said),
+    };
+    match app.store.add_reporter_reply(&case.id, &items, &links).await {
+        Ok(true) => {}
+        Ok(false) => {
+            discard(app.store(), &files).await;
+            return Err(Error::Invalid);
+        }
+        Err(e) => {
+            discard(app.store(), &files).await;
+            return Err(e.into());
+        }
     }
-    record_reporter(
-        app.store(),
-        today,
-        action::REPORTER_REPLIED,
-        &case.reference,
-    )
-    .await;
+    let replied = (!empty).then_some(action::REPORTER_REPLIED);
+    for what in replied.into_iter().chain(asks.actions()) {
+        record_reporter(app.store(), today, what, &case.reference).await;
+    }
     Ok(())
 }
 

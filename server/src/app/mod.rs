@@ -13,6 +13,7 @@ pub mod holds;
 pub mod intake;
 pub mod items;
 pub mod mailbox;
+pub mod meetings;
 pub mod notify;
 pub mod officer_key;
 pub mod owners;

@@ -131,6 +131,15 @@ pub mod action {
     pub const REPORT_ENTERED: &str = "report_entered";
     /// The whole case file fetched for the officer's browser to decrypt and save.
     pub const CASE_FILE_DOWNLOADED: &str = "case_file_downloaded";
+    /// A reporter asked for a meeting (in person or by phone; the kind is the detail).
+    pub const MEETING_REQUESTED: &str = "meeting_requested";
+    /// An officer marked a meeting request done.
+    pub const MEETING_DONE: &str = "meeting_done";
+    /// An officer's message sent as the minutes of a meeting or call.
+    pub const MINUTES_POSTED: &str = "minutes_posted";
+    /// The reporter confirmed the minutes, or corrected them with a reply.
+    pub const MINUTES_CONFIRMED: &str = "minutes_confirmed";
+    pub const MINUTES_CORRECTED: &str = "minutes_corrected";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -170,6 +179,11 @@ pub mod action {
         OFFICER_KEY_CREATED,
         REPORT_ENTERED,
         CASE_FILE_DOWNLOADED,
+        MEETING_REQUESTED,
+        MEETING_DONE,
+        MINUTES_POSTED,
+        MINUTES_CONFIRMED,
+        MINUTES_CORRECTED,
     ];
 }
 

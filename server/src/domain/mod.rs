@@ -38,6 +38,7 @@ pub mod case;
 pub mod content;
 pub mod deadlines;
 pub mod holder;
+pub mod meeting;
 pub mod notify;
 pub mod officer;
 pub mod permission;

@@ -268,6 +268,9 @@ macro_rules! cases_sql {
                     .await?;
                 }
                 Self::insert_items(&mut tx, &c.id, &c.items).await?;
+                if let Some(m) = &c.meeting {
+                    Self::insert_meeting(&mut tx, &c.id, m).await?;
+                }
                 // An officer-entered report and its `report_entered` row commit together.
                 if let Some(audit) = &c.audit {
                     Self::append_in(&mut tx, audit).await?;
@@ -387,6 +390,9 @@ macro_rules! cases_sql {
                     return Err(StoreError::Corrupt(format!("no case {case_id}")));
                 }
                 Self::insert_items(&mut tx, case_id, &u.items).await?;
+                if let Some(item) = &u.minutes {
+                    Self::insert_minutes(&mut tx, case_id, item).await?;
+                }
                 if let Some(e) = &u.event {
                     let next: i64 = sqlx::query(
                         "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM case_events WHERE case_id = $1",
@@ -496,6 +502,8 @@ macro_rules! cases_sql {
                     "DELETE FROM case_access WHERE case_id = $1",
                     "DELETE FROM case_events WHERE case_id = $1",
                     "DELETE FROM legal_holds WHERE case_id = $1",
+                    "DELETE FROM meeting_requests WHERE case_id = $1",
+                    "DELETE FROM minutes WHERE case_id = $1",
                     "DELETE FROM cases WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(case_id).execute(&mut *tx).await?;

@@ -10,6 +10,7 @@ mod backends;
 mod blobs;
 mod cases;
 mod holds;
+mod meetings;
 mod notify;
 pub mod ops;
 mod records;
@@ -26,6 +27,7 @@ pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;
 pub use cases::Cases;
 pub use holds::LegalHolds;
+pub use meetings::{MeetingRecord, Meetings, MinutesRecord, NewMeeting, ReplyLinks};
 pub use notify::{HoldingRow, Notices};
 pub use records::*;
 pub use sessions::Sessions;
@@ -84,6 +86,7 @@ pub trait Store:
     + Notices
     + Statistics
     + LegalHolds
+    + Meetings
     + Send
     + Sync
     + 'static

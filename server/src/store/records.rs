@@ -97,6 +97,8 @@ pub struct NewCase {
     /// The officer action's audit row (`report_entered`), appended in the case's own
     /// transaction; `None` for a reporter's report (queued by day instead).
     pub audit: Option<AuditEntry>,
+    /// A meeting asked for on the intake form.
+    pub meeting: Option<super::NewMeeting>,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +252,9 @@ pub struct CaseUpdate {
     /// Makes this officer the case's owner if the stored owner is still `replacing` (none, or
     /// one who no longer counts); its audit row is appended only if the claim took.
     pub claim: Option<OwnerClaim>,
+    /// The id of the message item (among `items`) that holds the minutes of a meeting or
+    /// call, which the reporter is asked to confirm or correct.
+    pub minutes: Option<String>,
 }
 
 /// The first officer who opens or acknowledges an unowned case becomes its owner.

@@ -24,7 +24,7 @@ const MESSAGE: FormShape = FormShape {
     recipients: 2,
     envelopes: 0,
     officer_envelopes: 0,
-    fields: &["kind", "feedback"],
+    fields: &["kind", "feedback", "minutes"],
 };
 /// Officer-only forms name the recipient they encrypted to (the officer key).
 const NOTE: FormShape = FormShape {
@@ -92,10 +92,12 @@ pub async fn message(
     let kind = MessageKind {
         acknowledgement: form.field("kind") == "acknowledgement",
         feedback: form.field("feedback") == "1",
+        minutes: form.field("minutes") == "1",
     };
     // An acknowledgement moves only a `received` case (to `acknowledged`); a case further
     // along keeps its status, and the notice says so.
     let done = match (kind.acknowledgement, o.case.status) {
+        (false, _) if kind.minutes => "minutes",
         (false, _) => "message",
         (true, CaseStatus::Received) => "acknowledged",
         (true, _) => "acknowledged_kept",

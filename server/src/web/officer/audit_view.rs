@@ -40,6 +40,7 @@ const ACTION_TABLES: &[&str] = &[
     "retention.audit_action",
     "officer_key.audit_action",
     "casefile.audit_action",
+    "meetings.audit_action",
 ];
 
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels

@@ -92,6 +92,11 @@ fn item_view(t: &Tr, reference: &str, token: &str, item: &ItemRecord, v: &CaseVi
         src,
         age: String::new(),
         attachments,
+        minutes: v
+            .minutes
+            .get(&item.id)
+            .map(|m| super::meetings::minutes_state(t, m)),
+        linked: super::meetings::linked(t, &item.id, v),
     }
 }
 
@@ -182,21 +187,22 @@ fn timeline(
 }
 
 /// The identity item, only in the answer to a reveal (audited with its reason): inline, as
-/// it is never served on the item route.
+/// it is never served on the item route. `None` without a reveal.
 async fn identity(
     state: &SharedState,
     t: &Tr,
     reference: &str,
     v: &CaseView,
+    reveal: bool,
 ) -> Result<Option<ItemView>, AppError> {
     match v.items.iter().find(|i| i.kind == ItemKind::Identity) {
-        Some(i) => {
+        Some(i) if reveal => {
             let mut view = item_view(t, reference, "", i, v);
             view.src = String::new();
             view.age = b64(&read_blob(state.store(), &i.blob_id).await?);
             Ok(Some(view))
         }
-        None => Ok(None),
+        _ => Ok(None),
     }
 }
 
@@ -317,10 +323,7 @@ pub async fn render(
 ) -> Result<Response, AppError> {
     let t = who.lang.tr();
     let c = &o.case;
-    let identity = match reveal {
-        true => identity(state, &t, &c.reference, v).await?,
-        false => None,
-    };
+    let identity = identity(state, &t, &c.reference, v, reveal).await?;
     let site = state.site.get();
     let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
@@ -363,6 +366,7 @@ pub async fn render(
         hold_since: holds::current(state, c).await?.map(|d| t.date(d)),
         may_hold: Permission::ManageCaseAccess.granted_to(&who.account.roles),
         open_too_long: holds::open_too_long(&site.retention(), c, state.clock.today()),
+        meetings: super::meetings::views(&t, &state.settings.time_zone, v),
     };
     Ok(page.into_response())
 }
@@ -388,6 +392,8 @@ fn done_notice(done: &str) -> Option<&'static str> {
         "hold_set" => "retention.done_set",
         "hold_lifted" => "retention.done_lifted",
         "acknowledged_kept" => "workflow.done_acknowledged_kept",
+        "minutes" => "meetings.done_minutes",
+        "meeting_done" => "meetings.done_meeting",
         _ => return None,
     })
 }

@@ -167,6 +167,8 @@ fn rows(t: &Tr, site: &Site, found: &CaseList, (lang, today): (Lang, time::Date)
             feedback_due: t.date(l.deadlines.feedback_due),
             feedback_flag: l.deadlines.feedback,
             open_too_long: holds::open_too_long(&policy, &l.case, today),
+            meeting_due: l.meeting_due.map(|d| t.date(d)).unwrap_or_default(),
+            meeting_overdue: l.meeting_due.is_some_and(|d| d < today),
         })
         .collect()
 }

@@ -152,6 +152,9 @@ pub async fn submit(
         envelopes: form.envelopes,
         files: form.files,
         lang,
+        // An officer who takes a report at a meeting or on the phone has no meeting to ask for.
+        meeting: String::new(),
+        availability: None,
     };
     let reference = intake::file_entered(&state, &who.account, sealed).await?;
     let path = format!("/officer/cases/{reference}");

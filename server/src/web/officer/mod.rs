@@ -15,6 +15,7 @@ pub mod enroll;
 pub mod hold;
 pub mod intake;
 pub mod login;
+pub mod meetings;
 pub mod pages;
 pub mod posters;
 pub mod session;
@@ -144,6 +145,10 @@ fn case_routes() -> Router<SharedState> {
         .route("/officer/cases/{reference}/revoke", post(actions::revoke))
         .route("/officer/cases/{reference}/owner", post(actions::owner))
         .route("/officer/cases/{reference}/hold", post(hold::hold))
+        .route(
+            "/officer/cases/{reference}/meetings/{id}/done",
+            post(meetings::done),
+        )
         .route("/officer/cases/{reference}/exclude", post(actions::exclude))
         .route(
             "/officer/cases/{reference}/exclude/confirm",

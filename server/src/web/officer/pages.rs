@@ -105,6 +105,9 @@ pub struct CaseRow {
     pub feedback_flag: DeadlineState,
     /// Not closed and older than the retention period: flagged, never deleted.
     pub open_too_long: bool,
+    /// The earliest open meeting request's due date (empty: none), and whether it is past.
+    pub meeting_due: String,
+    pub meeting_overdue: bool,
 }
 
 impl CaseRow {
@@ -165,6 +168,10 @@ pub struct ItemView {
     /// Base64 age ciphertext inline: only the identity, in the answer to an audited reveal.
     pub age: String,
     pub attachments: Vec<AttachmentView>,
+    /// For minutes: the reporter's answer so far, in a sentence.
+    pub minutes: Option<String>,
+    /// For a reporter's message: the meeting it asks for, or the minutes it corrects.
+    pub linked: String,
 }
 
 pub struct EventView {
@@ -297,6 +304,20 @@ pub struct CasePage {
     pub may_hold: bool,
     /// Not closed and older than the retention period.
     pub open_too_long: bool,
+    /// The reporter's meeting requests, as tasks.
+    pub meetings: Vec<MeetingView>,
+}
+
+/// A meeting request on the case page.
+pub struct MeetingView {
+    pub id: String,
+    pub kind_key: &'static str,
+    pub requested: String,
+    pub due: String,
+    /// `open`, `overdue` or `done` (a class and the state's catalog key).
+    pub state: &'static str,
+    /// Who marked it done, and when (empty while open).
+    pub done: String,
 }
 
 pub struct AccountRow {

@@ -114,6 +114,8 @@ async fn read_form(state: &SharedState, reader: &mut FormReader<'_>) -> Result<R
             "mode" => &mut draft.mode,
             "name" => &mut draft.name,
             "contact" => &mut draft.contact,
+            "meeting" => &mut draft.meeting,
+            "availability" => &mut draft.availability,
             _ => continue,
         };
         *slot = value.to_string();
@@ -192,6 +194,7 @@ pub async fn submit_sealed(
             "lookup",
             "case_recipient",
             "reporter_recipient",
+            "meeting",
         ],
     };
     let form = read_checked(&state, &headers, multipart, shape, |token| {
@@ -200,6 +203,7 @@ pub async fn submit_sealed(
     .await?;
     let attachments = form.files.len();
     let sealed = SealedReport {
+        meeting: form.field("meeting").to_owned(),
         category: form.field("category").to_owned(),
         mode: form.field("mode").to_owned(),
         lookup: form.field("lookup").to_owned(),
@@ -210,6 +214,7 @@ pub async fn submit_sealed(
         envelopes: form.envelopes,
         files: form.files,
         lang,
+        availability: form.message,
     };
     let reference = intake::file_sealed(&state, sealed).await?;
     Ok(ReceiptPage {

@@ -15,6 +15,7 @@ use super::pages::{AttachmentView, Chrome, FollowUpPage, MailboxPage, ReportView
 use super::session::{self, MailboxSession};
 use crate::app::intake::parse_hex32;
 use crate::app::mailbox::{self, File, Text, Thread};
+use crate::app::meetings::Asked;
 use crate::domain::case::CaseStatus;
 use crate::domain::receipt::ReceiptToken;
 use crate::i18n::{Lang, Tr};
@@ -102,7 +103,7 @@ pub async fn open(
 }
 
 /// The open mailbox of this request, or the "mailbox closed" page.
-async fn current(
+pub(super) async fn current(
     state: &SharedState,
     headers: &HeaderMap,
 ) -> Result<(MailboxSession, CaseRecord), AppError> {
@@ -122,6 +123,11 @@ pub struct ShowQuery {
     /// The thread's page, 0 (the newest) by default; anything unreadable counts as 0.
     #[serde(default)]
     page: Option<String>,
+    /// The minutes the reply form corrects (an item id; see `minutes_entry`).
+    #[serde(default)]
+    correct: Option<String>,
+    #[serde(default)]
+    confirmed: Option<String>,
 }
 
 pub async fn show(
@@ -131,12 +137,17 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, AppError> {
     let (session, case) = current(&state, &headers).await?;
-    let notice = q.sent.is_some().then_some("mailbox.sent");
+    let notice = match (q.sent.is_some(), q.confirmed.is_some()) {
+        (_, true) => Some("meetings.confirmed_notice"),
+        (true, _) => Some("mailbox.sent"),
+        _ => None,
+    };
     let thread_page = q.page.and_then(|p| p.parse().ok()).unwrap_or(0);
     let view = View {
         notice,
         error: None,
         page: thread_page,
+        correct: q.correct,
     };
     let page = mailbox_page(&state, lang, &session, &case, view).await?;
     Ok(page.into_response())
@@ -218,11 +229,13 @@ fn report_view(state: &SharedState, lang: Lang, case: &CaseRecord, t: &mut Threa
     }
 }
 
-/// What a mailbox page shows besides the case: a notice or an error, and the thread's page.
+/// What a mailbox page shows besides the case: a notice or an error, the thread's page, and
+/// the minutes the reply form corrects, if the reporter chose to correct some.
 struct View {
     notice: Option<&'static str>,
     error: Option<&'static str>,
     page: usize,
+    correct: Option<String>,
 }
 
 async fn mailbox_page(
@@ -236,12 +249,14 @@ async fn mailbox_page(
     let sealed = session.is_sealed();
     let mut thread = mailbox::thread(state, &session.keys, sealed, case, view.page).await?;
     let report = report_view(state, lang, case, &mut thread);
-    let entries = thread
+    let entries: Vec<ThreadEntry> = thread
         .entries
         .into_iter()
         .map(|e| {
             let (body, src, unreadable) = e.body.map(|b| split(&t, b)).unwrap_or_default();
             ThreadEntry {
+                minutes: super::minutes::entry_state(&t, e.minutes.as_ref()),
+                id: e.id,
                 from_reporter: e.from_reporter,
                 day: t.date(e.day),
                 body,
@@ -252,6 +267,7 @@ async fn mailbox_page(
         })
         .collect();
     let deadlines = case.deadlines(state.clock.today());
+    let correct = super::minutes::correcting(&entries, view.correct);
     Ok(MailboxPage {
         c: chrome(state, lang, "/mailbox"),
         csrf: csrf::issue(
@@ -276,6 +292,7 @@ async fn mailbox_page(
         notice: view.notice,
         error: view.error,
         sealed,
+        correct,
         to_both: format!("{} {}", case.case_recipient, case.reporter_recipient),
         js_text: super::pages::reporter_js_text(t),
     })
@@ -291,16 +308,20 @@ fn status_key(s: CaseStatus) -> &'static str {
     }
 }
 
-/// Reads the reply form: the message, or the refusal's catalog key.
+/// Reads the reply form: the message and what it asks for (a meeting, correcting minutes),
+/// or the refusal's catalog key.
 async fn read_reply(
     reader: &mut FormReader<'_>,
-) -> Result<Result<Zeroizing<String>, &'static str>, AppError> {
+) -> Result<Result<(Zeroizing<String>, Asked), &'static str>, AppError> {
     let mut message = Zeroizing::new(String::new());
+    let (mut meeting, mut corrects) = (String::new(), String::new());
     loop {
         match reader.next(|| true).await? {
             Step::Done => break,
             Step::Stored | Step::Held => {}
             Step::Text(name, value) if name == "message" => message = value,
+            Step::Text(name, value) if name == "meeting" => meeting = value.to_string(),
+            Step::Text(name, value) if name == "corrects" => corrects = value.to_string(),
             Step::Text(..) => {}
             Step::Refused(r) => {
                 return Ok(Err(match r {
@@ -311,10 +332,17 @@ async fn read_reply(
             }
         }
     }
-    if message.trim().is_empty() && reader.files.is_empty() {
+    let Ok(asks) = Asked::parse(&meeting, &corrects) else {
+        return Ok(Err("meetings.error.kind"));
+    };
+    let empty = message.trim().is_empty();
+    if asks.corrects.is_some() && empty {
+        return Ok(Err("meetings.error.correction_empty"));
+    }
+    if empty && reader.files.is_empty() && asks.meeting.is_none() {
         return Ok(Err("mailbox.error.empty"));
     }
-    Ok(Ok(message))
+    Ok(Ok((message, asks)))
 }
 
 pub async fn reply(
@@ -344,7 +372,7 @@ pub async fn reply(
         )
     })
     .await?;
-    let message = match read_reply(&mut reader).await {
+    let (message, asks) = match read_reply(&mut reader).await {
         Ok(Ok(m)) => m,
         Ok(Err(key)) => {
             reader.discard().await;
@@ -352,6 +380,7 @@ pub async fn reply(
                 notice: None,
                 error: Some(key),
                 page: 0,
+                correct: None,
             };
             let page = mailbox_page(&state, lang, &session, &case, view).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
@@ -369,6 +398,7 @@ pub async fn reply(
         &to,
         (!text.is_empty()).then_some(text),
         files,
+        asks,
     )
     .await?;
     Ok(Redirect::to(&format!("/mailbox?lang={}&sent=1", lang.code())).into_response())
@@ -388,7 +418,7 @@ pub async fn reply_sealed(
         recipients: 2,
         envelopes: 0,
         officer_envelopes: 0,
-        fields: &[],
+        fields: &["meeting", "corrects"],
     };
     let form = read_checked(&state, &headers, multipart, shape, |token| {
         csrf::verify(
@@ -400,7 +430,14 @@ pub async fn reply_sealed(
         )
     })
     .await?;
-    mailbox::add_reply(&state, &case, form.message, form.files).await?;
+    let asks = match Asked::parse(form.field("meeting"), form.field("corrects")) {
+        Ok(a) => a,
+        Err(e) => {
+            form.discard(&state).await;
+            return Err(e.into());
+        }
+    };
+    mailbox::add_reply(&state, &case, form.message, form.files, asks).await?;
     Ok(Redirect::to(&format!("/mailbox?lang={}&sent=1", lang.code())).into_response())
 }
 

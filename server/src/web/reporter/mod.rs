@@ -5,6 +5,7 @@
 pub mod intake;
 pub mod landing;
 pub mod mailbox;
+pub mod minutes;
 pub mod pages;
 pub mod poster;
 pub mod session;
@@ -42,6 +43,7 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         .route("/report", get(intake::form))
         .route("/follow-up", get(mailbox::follow_up_form))
         .route("/mailbox/logout", post(mailbox::logout))
+        .route("/mailbox/minutes/{id}/confirm", post(minutes::confirm))
         .merge(reads(settings))
         .merge(submissions)
 }

@@ -77,6 +77,7 @@ impl ReportPage {
             "report.error.mode" => "mode-anonymous",
             "report.error.identity_required" => "name",
             "report.error.too_many_files" | "report.error.empty_file" => "attachments",
+            "meetings.error.kind" | "meetings.error.no_kind" => "meeting",
             _ => "report-form",
         }
     }
@@ -119,6 +120,10 @@ pub struct AttachmentView {
 }
 
 pub struct ThreadEntry {
+    /// The message's item id (what a confirmation or correction of minutes names).
+    pub id: String,
+    /// Set when the message holds minutes.
+    pub minutes: Option<MinutesView>,
     pub from_reporter: bool,
     pub day: String,
     pub body: String,
@@ -127,6 +132,18 @@ pub struct ThreadEntry {
     /// The message did not decrypt; `body` holds the catalog's notice.
     pub unreadable: bool,
     pub attachments: Vec<AttachmentView>,
+}
+
+/// Minutes in the thread: still to be answered, or how the reporter answered (a sentence).
+pub struct MinutesView {
+    pub open: bool,
+    pub answer: String,
+}
+
+/// The minutes the reply form corrects, and their day.
+pub struct CorrectView {
+    pub id: String,
+    pub day: String,
 }
 
 pub struct ReportView {
@@ -169,6 +186,8 @@ pub struct MailboxPage {
     pub error: Option<&'static str>,
     /// Opened with the lookup value only: the browser decrypts (see docs/browser-contract.md).
     pub sealed: bool,
+    /// The minutes the reply form corrects, when the reporter chose "correct" on some.
+    pub correct: Option<CorrectView>,
     /// Recipients for the browser's replies: case and reporter.
     pub to_both: String,
     pub js_text: String,
