@@ -160,7 +160,35 @@ function reportInput(form) {
     name: value("name"),
     contact: value("contact"),
     files: Array.from(fileInput?.files ?? []),
+    leaveOut: $$('input[name="leave_out"]:checked', form).map((el) => el.value),
   };
+}
+
+/**
+ * Routing before sealing: only the officers who read the chosen category are offered to be
+ * left out; the others are hidden and unticked (the server would ignore them anyway).
+ */
+function setupLeaveOut(form) {
+  const category = form.elements.namedItem("category");
+  const choices = $$("#leave-out [data-officer]", form);
+  if (!category || choices.length === 0) return;
+  const sync = () => {
+    let routes = {};
+    try {
+      routes = JSON.parse(intakeKeys()).routes ?? {};
+    } catch {
+      return;
+    }
+    const route = Object.hasOwn(routes, category.value) ? routes[category.value] : null;
+    for (const el of choices) {
+      const shown = route === null || route.includes(`officer:${el.dataset.officer}`);
+      el.hidden = !shown;
+      const box = $("input", el);
+      if (!shown && box) box.checked = false;
+    }
+  };
+  category.addEventListener("change", sync);
+  sync();
 }
 
 function intakeKeys() {
@@ -193,6 +221,7 @@ function setupIntake() {
   for (const radio of $$('input[name="mode"]', form)) radio.addEventListener("change", syncName);
   syncName();
 
+  setupLeaveOut(form);
   if (!sealing) return;
   revealProtection();
 

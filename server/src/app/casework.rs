@@ -428,7 +428,14 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         .access
         .iter()
         .filter(|a| a.kind == AccessKind::Exclusion)
-        .filter_map(|a| Some((by_id(&a.officer_id)?, a.by_officer != who.id)))
+        // A reporter's leave-out (routing before sealing) is lifted by an auditor only.
+        .filter_map(|a| {
+            let by_reporter = a.by_officer.as_str() == crate::domain::routing::BY_REPORTER;
+            Some((
+                by_id(&a.officer_id)?,
+                a.by_officer != who.id && !by_reporter,
+            ))
+        })
         .collect();
     let excludable = officers
         .iter()

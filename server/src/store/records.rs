@@ -92,6 +92,9 @@ pub struct NewCase {
     pub reporter_lang: Lang,
     pub envelopes: Vec<NewEnvelope>,
     pub items: Vec<NewItem>,
+    /// Officers the reporter left out (routing before sealing): they hold no envelope and
+    /// are recorded as excluded from the case in the same transaction.
+    pub left_out: Vec<OfficerId>,
 }
 
 #[derive(Debug, Clone)]

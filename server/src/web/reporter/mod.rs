@@ -7,6 +7,7 @@ pub mod landing;
 pub mod mailbox;
 pub mod pages;
 pub mod poster;
+pub mod routing;
 pub mod session;
 
 use axum::Router;
