@@ -48,14 +48,15 @@ async function file(opts) {
     // One left out, then sent: the browser seals and the receipt appears.
     await page.check(`#leave-out-${opts["leave-out"]}`);
     await page.locator('#report-form button[type="submit"]').click();
+    // Read in one step: the script replaces the whole body when the answer arrives.
     const receipt = await until("the receipt", async () => {
-      if (await page.locator("#report-form").count()) {
-        const s = await text(page.locator("#send-status"));
-        if (s.includes("failed")) fail(`the report was not sent: ${s}`);
-        return null;
-      }
-      const r = await text(page.locator("#receipt"));
-      return r.length > 20 ? r : null;
+      const state = await page.evaluate(() => ({
+        form: document.getElementById("report-form") !== null,
+        status: document.getElementById("send-status")?.textContent ?? "",
+        receipt: document.getElementById("receipt")?.textContent.trim() ?? "",
+      }));
+      if (state.form && state.status.includes("failed")) fail(`the report was not sent: ${state.status}`);
+      return !state.form && state.receipt.length > 20 ? state.receipt : null;
     });
     checkProblems(problems, "the report form reported problems");
     return { phase: "file", offered, shown, shown_fraud: shownFraud, status, receipt };

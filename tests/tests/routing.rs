@@ -365,6 +365,8 @@ async fn a_routed_category_is_sealed_to_its_group_only(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    // Otto, in the group, opens it with his own copy.
+    open_case(app, &w.otto, &harassment.reference).await;
 
     // The landing page names the role and the group (no names: the setting is off).
     let landing = app.page(&app.browser(), "/?lang=en").await;

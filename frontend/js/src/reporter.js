@@ -262,7 +262,8 @@ function setupIntake() {
       if (res.ok) placeToken(doc, sealed.token);
       showPage(doc);
     } catch (err) {
-      console.error("speakup: sealed report failed", err);
+      // A report the reporter can fix (a leave-out refused, say) is no script error.
+      if (!(err instanceof IntakeError)) console.error("speakup: sealed report failed", err);
       const code = err instanceof IntakeError ? [err.code, "send_failed"] : "send_failed";
       setSendStatus(t(code));
       done();
