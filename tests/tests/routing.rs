@@ -203,7 +203,10 @@ async fn file_sealed(
         form = form.text("holder", holder.clone());
         form = form.part(
             "envelope",
-            bytes(encrypt(&[r.clone()], key_file.as_bytes()), "envelope"),
+            bytes(
+                encrypt(std::slice::from_ref(r), key_file.as_bytes()),
+                "envelope",
+            ),
         );
     }
     let res = client
