@@ -440,6 +440,9 @@ async fn a_reporter_leaves_officers_out(backend: Backend) {
     );
     let landing = app.page(&app.browser(), "/?lang=en").await;
     assert!(landing.contains("Name of oscar@example.org"), "{landing}");
+    let sql = "SELECT COUNT(*) FROM audit_log WHERE action = 'settings_changed' \
+               AND detail LIKE '%, reporter leave-outs on'";
+    assert_eq!(app.scalar(sql).await, 1);
 
     // Bad leave-outs: a clear error in the reporter's language, nothing stored.
     let (status, page) = file_plain(app, "en", "fraud", &[&olga, &oscar, &otto]).await;

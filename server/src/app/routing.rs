@@ -208,14 +208,19 @@ pub fn routes_of(
     Ok(out)
 }
 
-/// The routes as the `settings_changed` audit row describes them.
+/// The routes as the `settings_changed` audit row describes them: each routed category, and
+/// whether reporters may leave officers out, when they may (nothing when routing is unused).
 pub fn routes_detail(routes: &BTreeMap<String, String>, leave_out: bool) -> String {
     let routes: String = routes
         .iter()
         .map(|(c, g)| format!(", {c} routed to {g}"))
         .collect();
-    let leave = if leave_out { "on" } else { "off" };
-    format!("{routes}, reporter leave-outs {leave}")
+    let leave = if leave_out {
+        ", reporter leave-outs on"
+    } else {
+        ""
+    };
+    format!("{routes}{leave}")
 }
 
 /// Who manages groups: an admin on the web, or the machine's operator on the command line.
