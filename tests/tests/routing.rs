@@ -531,6 +531,15 @@ async fn a_reporter_leaves_officers_out(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 403);
     let view = open_case(app, &w.olga, &plain).await;
+    assert!(
+        view.html.contains("left out by the reporter"),
+        "{}",
+        view.html
+    );
+    assert!(
+        !view.html.contains("/exclude/lift"),
+        "officers are offered to lift a leave-out"
+    );
     let oscar_key: Recipient = w.oscar.identity.as_ref().unwrap().to_public();
     let grant = format!("/officer/cases/{plain}/grants");
     let fields = [("csrf", view.csrf.as_str()), ("account", oscar.as_str())];
