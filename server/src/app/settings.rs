@@ -1,8 +1,9 @@
 //! What admins change in the web UI without a restart, and the one source of truth for it:
 //! the organisation's name, the notice shown on the landing page (per language), the report
-//! categories, the escrow recipient and the retention period. The configuration file gives
-//! the starting values; rows in `site_settings` override them. Every page, the intake and the
-//! mailbox read them from [`Site`]. All of it is public or metadata: none of it is case content.
+//! categories, the escrow recipient, the retention period, and (routing before sealing) each
+//! category's triage group and whether reporters may leave officers out. The configuration
+//! file gives the starting values; rows in `site_settings` override them. Every page, the
+//! intake and the mailbox read them from [`Site`]. All of it is public or metadata: none of it is case content.
 
 use std::collections::HashMap;
 use std::sync::Arc;
