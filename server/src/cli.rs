@@ -82,6 +82,34 @@ pub enum Command {
     Notify(NotifyArgs),
     /// Print the yearly figures (whole months; any figure from fewer than 5 cases as `<5`).
     Stats(StatsArgs),
+    /// Manage triage groups: the officers a category can route its reports to.
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
+}
+
+/// Routing before sealing (issue 12): triage groups.
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Add a triage group (empty; add members with `speakup group member`).
+    Add {
+        #[arg(long)]
+        name: String,
+    },
+    /// Put an officer (an account with the officer role) in a group, or take them out.
+    Member {
+        #[arg(long)]
+        group: String,
+        /// The officer's e-mail address.
+        #[arg(long)]
+        officer: String,
+        /// Take the officer out of the group instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// List the groups and their members.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -199,7 +227,62 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
         } => restore(&cli.common, &file, force, key_file, out).await,
         Command::Notify(args) => notify(&cli.common, args, out).await,
         Command::Stats(args) => stats(&cli.common, &args, out).await,
+        Command::Group { command } => group(&cli.common, command, out).await,
     }
+}
+
+/// `speakup group …` (routing before sealing): audited as done by `cli`.
+async fn group(
+    common: &CommonArgs,
+    command: GroupCommand,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    use crate::app::{Error, routing};
+    let app = app(common).await?;
+    match command {
+        GroupCommand::Add { name } => {
+            let name = routing::add_group(&app, None, &name)
+                .await
+                .map_err(|e| match e {
+                    Error::Invalid => anyhow::anyhow!(
+                        "the group name must be 1 to 80 characters and not taken already"
+                    ),
+                    e => e.into(),
+                })?;
+            writeln!(out, "added triage group {name}")?;
+        }
+        GroupCommand::Member {
+            group,
+            officer,
+            remove,
+        } => {
+            routing::set_member(&app, None, &group, &officer, !remove)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound => anyhow::anyhow!("no such group or officer"),
+                    Error::Invalid => anyhow::anyhow!(
+                        "not changed: a member needs the officer role, is added once, and the last \
+                         member of a group a category routes to stays"
+                    ),
+                    e => e.into(),
+                })?;
+            let did = if remove { "removed from" } else { "added to" };
+            writeln!(out, "{officer} {did} triage group {group}")?;
+        }
+        GroupCommand::List => {
+            let officers = app.store.officers().await?;
+            for g in routing::groups(&app).await? {
+                let members: Vec<&str> = g
+                    .members
+                    .iter()
+                    .filter_map(|id| officers.iter().find(|o| &o.id == id))
+                    .map(|o| o.email.as_str())
+                    .collect();
+                writeln!(out, "{}\t{}", g.name, members.join(", "))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The database URL and the key file a backup or restore works with (as `serve` resolves

@@ -434,6 +434,8 @@ async function officer(browser, base, opts) {
     for (const [path, name] of [
       ["/officer/admin/accounts", "admin accounts"],
       ["/officer/admin/settings", "admin settings"],
+      ["/officer/admin/groups", "admin triage groups"],
+      ["/officer/audit/leave-outs", "auditor leave-outs"],
       ["/officer/audit", "audit log"],
       ["/officer/stats", "statistics"],
       ["/officer/report", "enter a report"],

@@ -43,6 +43,8 @@ const PAGES: &[&str] = &[
     "officer case (decrypted)",
     "admin accounts",
     "admin settings",
+    "admin triage groups",
+    "auditor leave-outs",
     "audit log",
     "statistics",
     "enter a report",

@@ -214,6 +214,31 @@ const ROUTES: &[Route] = &[
         Body::Urlencoded,
         &[],
     ),
+    // --- routing before sealing ---
+    (
+        "/officer/admin/groups",
+        Who::Admin,
+        Body::Urlencoded,
+        &[("name", "Forged group")],
+    ),
+    (
+        "/officer/admin/groups/members",
+        Who::Admin,
+        Body::Urlencoded,
+        &[
+            ("group", "Forged group"),
+            ("email", "olga@example.org"),
+            ("member", "add"),
+        ],
+    ),
+    // An auditor's route; the token is checked before the role, so an admin's forged
+    // request is refused the same way.
+    (
+        "/officer/audit/leave-outs/lift",
+        Who::Admin,
+        Body::Urlencoded,
+        &[("case", "{reference}"), ("account", "nobody")],
+    ),
 ];
 
 /// The POST routes documented in docs/architecture.md's "Routes" tables: every table row

@@ -89,6 +89,7 @@ async fn store_story(backend: Backend) {
             recipient: "age1x".into(),
             envelope: b"env".to_vec(),
         }],
+        left_out: Vec::new(),
         items: vec![
             item("r", "report", Content::Inline(b"report-ct".to_vec()), None),
             item(

@@ -42,10 +42,16 @@ export function cleanFileName(raw) {
   return cleaned === "" || cleaned === "." || cleaned === ".." ? "attachment" : cleaned;
 }
 
+/** How many officers a reporter may leave out (server/src/domain/routing.rs `MAX_LEAVE_OUT`). */
+export const MAX_LEAVE_OUT = 2;
+
 /**
- * Parses `script#intake-keys`: `{"holders":[{"holder","recipient"}…],"escrow":"age1…"|null}`.
+ * Parses `script#intake-keys`: `{"holders":[{"holder","recipient"}…],"escrow":"age1…"|null,
+ * "routes":{"<category>":["officer:<id>"…]}}` (routes: the categories that go to a triage
+ * group, with the holders of that group; absent or empty when none routes).
  * @param {string | object} json
- * @returns {{ holders: Array<{ holder: string, recipient: string }>, escrow: string | null }}
+ * @returns {{ holders: Array<{ holder: string, recipient: string }>, escrow: string | null,
+ *   routes: Record<string, string[]> }}
  */
 export function parseIntakeKeys(json) {
   let obj = json;
@@ -70,7 +76,40 @@ export function parseIntakeKeys(json) {
   const escrow = obj.escrow === null || obj.escrow === undefined || obj.escrow === ""
     ? null
     : parseRecipients(obj.escrow)[0];
-  return { holders, escrow };
+  const routes = {};
+  if (obj.routes && typeof obj.routes === "object") {
+    for (const [category, list] of Object.entries(obj.routes)) {
+      if (!Array.isArray(list) || list.some((h) => typeof h !== "string")) {
+        throw new IntakeError("a route is not a list of holders");
+      }
+      routes[category] = list;
+    }
+  }
+  return { holders, escrow, routes };
+}
+
+/**
+ * Routing before sealing: the holders a report in `category` is sealed to (the category's
+ * triage group when it routes, every holder otherwise), less the officers left out (account
+ * ids). Throws an IntakeError whose code is a `speakup-text` key when more than
+ * MAX_LEAVE_OUT are left out or nobody would remain.
+ * @param {{ holders: Array<{ holder: string, recipient: string }>, routes: Record<string, string[]> }} keys
+ * @param {string} category
+ * @param {string[]} [leaveOut]
+ */
+export function routeHolders(keys, category, leaveOut = []) {
+  const out = [...new Set(leaveOut.filter((id) => id !== ""))];
+  if (out.length > MAX_LEAVE_OUT) {
+    throw new IntakeError("too many left out", "routing_error_too_many", "leave_out");
+  }
+  const route = Object.hasOwn(keys.routes ?? {}, category) ? keys.routes[category] : null;
+  const readers = keys.holders.filter((h) => route === null || route.includes(h.holder));
+  const left = new Set(out.map((id) => `officer:${id}`));
+  const holders = readers.filter((h) => !left.has(h.holder));
+  if (holders.length === 0) {
+    throw new IntakeError("nobody left to read the report", "routing_error_everyone", "leave_out");
+  }
+  return { holders, leaveOut: out };
 }
 
 /** The report JSON, as `ReportContent` in server/src/domain/content.rs (same key order). */
@@ -152,6 +191,7 @@ const ageEntry = (name, data) => ({
  * @param {string} [report.name]
  * @param {string} [report.contact]
  * @param {Iterable<File>} [report.files] already stripped of metadata where wanted
+ * @param {string[]} [report.leaveOut] officers (account ids) the reporter leaves out
  * @param {string | object} keys `script#intake-keys` (see parseIntakeKeys)
  * @param {object} [options]
  * @param {string} [options.token] a canonical token (tests); by default a new one
@@ -166,7 +206,9 @@ export async function sealReport(report, keys, options = {}) {
   if (problems.length > 0) {
     throw new IntakeError(`report not complete: ${problems.map((p) => p.field).join(", ")}`, problems[0].code, problems[0].field);
   }
-  const { holders, escrow } = parseIntakeKeys(keys);
+  const parsed = parseIntakeKeys(keys);
+  const { escrow } = parsed;
+  const { holders, leaveOut } = routeHolders(parsed, String(report.category), report.leaveOut ?? []);
   const files = Array.from(report.files ?? []);
 
   progress({ stage: "keys" });
@@ -187,6 +229,7 @@ export async function sealReport(report, keys, options = {}) {
   ];
   // A meeting asked for: its kind is case metadata, sent in clear like the category.
   if (report.meeting) entries.push({ name: "meeting", value: String(report.meeting) });
+  if (leaveOut.length > 0) entries.push({ name: "leave_out", value: leaveOut.join(" ") });
   entries.push(ageEntry("report", await encrypt(both, reportJson(report))));
   if (report.mode === "confidential") entries.push(ageEntry("identity", await encrypt(both, identityJson(report))));
   // What the reporter wrote about the meeting they ask for: a message of its own, sealed to

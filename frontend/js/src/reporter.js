@@ -162,7 +162,35 @@ function reportInput(form) {
     meeting: value("meeting"),
     availability: value("availability"),
     files: Array.from(fileInput?.files ?? []),
+    leaveOut: $$('input[name="leave_out"]:checked', form).map((el) => el.value),
   };
+}
+
+/**
+ * Routing before sealing: only the officers who read the chosen category are offered to be
+ * left out; the others are hidden and unticked (the server would ignore them anyway).
+ */
+function setupLeaveOut(form) {
+  const category = form.elements.namedItem("category");
+  const choices = $$("#leave-out [data-officer]", form);
+  if (!category || choices.length === 0) return;
+  const sync = () => {
+    let routes = {};
+    try {
+      routes = JSON.parse(intakeKeys()).routes ?? {};
+    } catch {
+      return;
+    }
+    const route = Object.hasOwn(routes, category.value) ? routes[category.value] : null;
+    for (const el of choices) {
+      const shown = route === null || route.includes(`officer:${el.dataset.officer}`);
+      el.hidden = !shown;
+      const box = $("input", el);
+      if (!shown && box) box.checked = false;
+    }
+  };
+  category.addEventListener("change", sync);
+  sync();
 }
 
 function intakeKeys() {
@@ -195,6 +223,7 @@ function setupIntake() {
   for (const radio of $$('input[name="mode"]', form)) radio.addEventListener("change", syncName);
   syncName();
 
+  setupLeaveOut(form);
   if (!sealing) return;
   revealProtection();
 
@@ -235,7 +264,8 @@ function setupIntake() {
       if (res.ok) placeToken(doc, sealed.token);
       showPage(doc);
     } catch (err) {
-      console.error("speakup: sealed report failed", err);
+      // A report the reporter can fix (a leave-out refused, say) is no script error.
+      if (!(err instanceof IntakeError)) console.error("speakup: sealed report failed", err);
       const code = err instanceof IntakeError ? [err.code, "send_failed"] : "send_failed";
       setSendStatus(t(code));
       done();

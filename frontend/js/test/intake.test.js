@@ -13,6 +13,7 @@ import {
   identityJson,
   parseIntakeKeys,
   reportJson,
+  routeHolders,
   sealReport,
   toFormData,
 } from "../src/intake.js";
@@ -248,7 +249,7 @@ test("progress is reported per attachment", async () => {
 
 test("parseIntakeKeys reads script#intake-keys", () => {
   const json = JSON.stringify({ holders: [{ holder: "officer:3", recipient: alice.recipient }], escrow: null });
-  assert.deepEqual(parseIntakeKeys(json), { holders: [{ holder: "officer:3", recipient: alice.recipient }], escrow: null });
+  assert.deepEqual(parseIntakeKeys(json), { holders: [{ holder: "officer:3", recipient: alice.recipient }], escrow: null, routes: {} });
   assert.equal(parseIntakeKeys({ ...JSON.parse(json), escrow: escrow.recipient }).escrow, escrow.recipient);
   assert.equal(parseIntakeKeys({ holders: JSON.parse(json).holders }).escrow, null);
   for (const bad of [
@@ -305,4 +306,19 @@ test("a meeting request: its kind in clear, what the reporter wrote about it sea
   const codes = (r) => checkReport(r).map((p) => `${p.field}:${p.code}`);
   assert.deepEqual(codes({ ...report(), availability: "any time" }), ["meeting:meeting_required"]);
   assert.deepEqual(codes({ ...report(), meeting: "video" }), ["meeting:meeting_invalid"]);
+});
+
+test("routing before sealing: a routed category seals to its group only, less the leave-outs", async () => {
+  const routed = { ...keys, routes: { harassment: ["officer:7"] } };
+  assert.deepEqual(routeHolders(parseIntakeKeys(routed), "harassment").holders.map((h) => h.holder), ["officer:7"]);
+  assert.deepEqual(routeHolders(parseIntakeKeys(routed), "fraud", ["1"]).holders.map((h) => h.holder), ["officer:7"]);
+  assert.throws(() => routeHolders(parseIntakeKeys(routed), "harassment", ["7"]), (e) => e.code === "routing_error_everyone");
+  assert.throws(() => routeHolders(parseIntakeKeys(routed), "fraud", ["1", "7", "9"]), (e) => e.code === "routing_error_too_many");
+  const sealed = await sealReport({ ...report(), category: "harassment", files: [] }, routed);
+  const holders = sealed.entries.filter((e) => e.name === "holder").map((e) => e.value);
+  assert.deepEqual(holders, ["officer:7", "escrow"]);
+  assert.equal(sealed.entries.find((e) => e.name === "leave_out"), undefined);
+  const left = await sealReport({ ...report(), files: [], leaveOut: ["7"] }, routed);
+  assert.deepEqual(left.entries.filter((e) => e.name === "holder").map((e) => e.value), ["officer:1", "escrow"]);
+  assert.equal(left.entries.find((e) => e.name === "leave_out").value, "7");
 });

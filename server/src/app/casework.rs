@@ -209,6 +209,8 @@ pub struct CaseView {
     pub pending_exclusions: Vec<(OfficerRecord, String, bool)>,
     /// Exclusions in force: (colleague, whether this person may lift it).
     pub exclusions: Vec<(OfficerRecord, bool)>,
+    /// Routing before sealing: the colleagues the reporter left out (among `exclusions`).
+    pub left_out: Vec<OfficerId>,
     pub deadlines: Deadlines,
     /// The feedback date an acknowledgement sent today would promise.
     pub feedback_promised: Date,
@@ -393,6 +395,30 @@ fn ownership(
     (owners::owner(c, officers).cloned(), choices)
 }
 
+/// Exclusions in force, each with whether this person may lift it, and (routing before
+/// sealing) those the reporter made, which only an auditor lifts.
+fn exclusions_in_force(
+    who: &OfficerRecord,
+    access: &[AccessRecord],
+    officers: &[OfficerRecord],
+) -> (Vec<(OfficerRecord, bool)>, Vec<OfficerId>) {
+    let by_reporter =
+        |a: &AccessRecord| a.by_officer.as_str() == crate::domain::routing::BY_REPORTER;
+    let excluded = access.iter().filter(|a| a.kind == AccessKind::Exclusion);
+    let in_force = excluded
+        .clone()
+        .filter_map(|a| {
+            let colleague = officers.iter().find(|o| o.id == a.officer_id)?.clone();
+            Some((colleague, a.by_officer != who.id && !by_reporter(a)))
+        })
+        .collect();
+    let left_out = excluded
+        .filter(|a| by_reporter(a))
+        .map(|a| a.officer_id.clone())
+        .collect();
+    (in_force, left_out)
+}
+
 /// The case view without an audit row (a form shown again after a refused reveal).
 pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<CaseView> {
     // Read again: opening the page may just have made this person the owner.
@@ -432,12 +458,7 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         .iter()
         .filter_map(|(t, by, _)| Some((by_id(t)?, name_of(&people, by), by != &who.id)))
         .collect();
-    let exclusions = o
-        .access
-        .iter()
-        .filter(|a| a.kind == AccessKind::Exclusion)
-        .filter_map(|a| Some((by_id(&a.officer_id)?, a.by_officer != who.id)))
-        .collect();
+    let (exclusions, left_out) = exclusions_in_force(who, &o.access, &officers);
     let excludable = officers
         .iter()
         .filter(|a| a.id != who.id && !has(AccessKind::Exclusion, &a.id))
@@ -454,6 +475,7 @@ pub async fn case_view(app: &App, who: &OfficerRecord, o: &Opened) -> Result<Cas
         excludable,
         pending_exclusions,
         exclusions,
+        left_out,
         deadlines: c.deadlines(today),
         feedback_promised: Deadlines::feedback_promised(&c.dates(), today),
         access_changes: access_changes(app, &c.reference, &officers).await?,

@@ -16,6 +16,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::audit::{action, record_reporter};
 use super::items::{attachments, inline};
+use super::routing::Plan; // routing before sealing (issue 12)
 use super::settings::Site;
 use super::uploads::{StoredFile, discard};
 use super::{App, Error, Result, new_id};
@@ -65,6 +66,8 @@ pub struct Draft {
     /// A meeting asked for: "", "in_person" or "phone"; and what the reporter wrote about it.
     pub meeting: String,
     pub availability: String,
+    /// Routing before sealing (issue 12): the officers (account ids) the reporter leaves out.
+    pub leave_out: Vec<String>,
 }
 
 /// The problems with a draft, as catalog keys; empty when it can be filed.
@@ -96,6 +99,9 @@ pub fn check(site: &Site, d: &Draft) -> Vec<&'static str> {
 /// as it arrives.
 pub struct PlainIntake {
     pub holders: Vec<(Holder, Recipient)>,
+    /// Routing before sealing (issue 12): who of `holders` the key goes to, once the
+    /// category and the leave-outs are read.
+    pub plan: Plan,
     token: ReceiptToken,
     reporter: ReporterKeys,
     case_key: CaseKey,
@@ -104,7 +110,9 @@ pub struct PlainIntake {
 
 impl PlainIntake {
     pub async fn begin(app: &App) -> Result<Self> {
-        let holders = recipients(app.store()).await?;
+        // Routing before sealing (issue 12): the candidates are `recipients`, via the plan.
+        let plan = Plan::load(app).await?;
+        let holders = plan.candidates().to_vec();
         if holders.is_empty() {
             return Err(Error::NotConfigured);
         }
@@ -114,6 +122,7 @@ impl PlainIntake {
         let to = [case_key.recipient(), reporter.recipient()];
         Ok(Self {
             holders,
+            plan,
             token,
             reporter,
             case_key,
@@ -166,9 +175,13 @@ impl PlainIntake {
             .then(|| crypto::encrypt(&both, availability.as_bytes()))
             .transpose()?;
         let (said, meeting) = super::meetings::at_intake(kind, availability, today)?;
-        let mut envelopes = Vec::with_capacity(self.holders.len() + 1);
+        // Routing before sealing (issue 12): only the category's readers, less the leave-outs.
+        let sealing = (self.plan)
+            .seal_to(&d.category, &d.leave_out)
+            .map_err(|_| Error::Invalid)?;
+        let mut envelopes = Vec::with_capacity(sealing.holders.len() + 1);
         let escrow = app.site.get().escrow.clone().map(|r| (Holder::Escrow, r));
-        for (holder, r) in self.holders.iter().cloned().chain(escrow) {
+        for (holder, r) in sealing.holders.into_iter().chain(escrow) {
             let envelope = self.case_key.seal_to(&r)?;
             envelopes.push(NewEnvelope {
                 holder,
@@ -194,6 +207,7 @@ impl PlainIntake {
             meeting,
             channel: Channel::Web,
             audit: None,
+            left_out: sealing.left_out,
         })
     }
 }
@@ -233,6 +247,7 @@ fn report_items(
 /// meeting); on failure the files are discarded.
 async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseReference> {
     let meeting = case.meeting.is_some();
+    let left_out = !case.left_out.is_empty(); // routing before sealing (issue 12)
     let reference = match store_new_case(app.store(), case).await {
         Ok(r) => r,
         Err(e) => {
@@ -257,6 +272,11 @@ async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseRe
             reference.as_str(),
         )
         .await;
+    }
+    if left_out {
+        let today = app.clock.today();
+        let what = action::OFFICERS_LEFT_OUT;
+        record_reporter(app.store(), today, what, reference.as_str()).await;
     }
     Ok(reference)
 }
@@ -300,6 +320,9 @@ pub struct SealedReport {
     /// (ciphertext to the case and the reporter).
     pub meeting: String,
     pub availability: Option<Vec<u8>>,
+    /// Routing before sealing (issue 12): the officers left out, account ids separated by
+    /// spaces (the form's `leave_out`; empty for none).
+    pub leave_out: String,
 }
 
 /// How many sealed case keys a browser-path report carries: one per current holder, plus the
@@ -312,12 +335,26 @@ pub async fn envelope_count(app: &App) -> Result<usize> {
 /// The browser path. Anything that does not check out is refused (`Invalid`) and the files
 /// are discarded.
 pub async fn file_sealed(app: &App, form: SealedReport) -> Result<CaseReference> {
-    let holders = recipients(app.store()).await?;
-    if holders.is_empty() {
+    // Routing before sealing (issue 12): the holders expected are the category's readers
+    // less the leave-outs.
+    let plan = Plan::load(app).await?;
+    if plan.candidates().is_empty() {
         discard(app.store(), &form.files).await;
         return Err(Error::NotConfigured);
     }
-    let case = match sealed_case(app, &form, holders) {
+    let chosen: Vec<String> = form
+        .leave_out
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let sealing = match plan.seal_to(&form.category, &chosen) {
+        Ok(s) => s,
+        Err(_) => {
+            discard(app.store(), &form.files).await;
+            return Err(Error::Invalid);
+        }
+    };
+    let case = match sealed_case(app, &form, sealing) {
         Some(c) => c,
         None => {
             discard(app.store(), &form.files).await;
@@ -330,8 +367,9 @@ pub async fn file_sealed(app: &App, form: SealedReport) -> Result<CaseReference>
 fn sealed_case(
     app: &App,
     form: &SealedReport,
-    holders: Vec<(Holder, Recipient)>,
+    sealing: super::routing::Sealing,
 ) -> Option<NewCase> {
+    let holders = sealing.holders;
     let site = app.site.get();
     site.category(&form.category)?;
     let mode = form.mode.parse::<ReportMode>().ok()?;
@@ -380,6 +418,7 @@ fn sealed_case(
         meeting,
         channel: Channel::Web,
         audit: None,
+        left_out: sealing.left_out,
     })
 }
 
@@ -397,12 +436,17 @@ pub async fn file_entered(
         discard(app.store(), &form.files).await;
         return Err(e);
     }
-    let holders = recipients(app.store()).await?;
-    if holders.is_empty() {
+    // Routed like a reporter's report (issue 12); the officer leaves nobody out.
+    let plan = Plan::load(app).await?;
+    if plan.candidates().is_empty() {
         discard(app.store(), &form.files).await;
         return Err(Error::NotConfigured);
     }
-    let case = match sealed_case(app, &form, holders) {
+    let Ok(sealing) = plan.seal_to(&form.category, &[]) else {
+        discard(app.store(), &form.files).await;
+        return Err(Error::Invalid);
+    };
+    let case = match sealed_case(app, &form, sealing) {
         Some(c) => NewCase {
             channel: Channel::OfficerEntered,
             audit: Some(super::audit::entry(

@@ -20,6 +20,7 @@ pub mod owners;
 pub mod posters;
 pub mod readiness;
 pub mod retention;
+pub mod routing;
 pub mod settings;
 pub mod stats;
 pub mod uploads;

@@ -1,8 +1,9 @@
 //! What admins change in the web UI without a restart, and the one source of truth for it:
 //! the organisation's name, the notice shown on the landing page (per language), the report
-//! categories, the escrow recipient and the retention period. The configuration file gives
-//! the starting values; rows in `site_settings` override them. Every page, the intake and the
-//! mailbox read them from [`Site`]. All of it is public or metadata: none of it is case content.
+//! categories, the escrow recipient, the retention period, and (routing before sealing) each
+//! category's triage group and whether reporters may leave officers out. The configuration
+//! file gives the starting values; rows in `site_settings` override them. Every page, the
+//! intake and the mailbox read them from [`Site`]. All of it is public or metadata: none of it is case content.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +26,9 @@ pub const CATEGORIES: &str = "categories";
 pub const ESCROW: &str = "escrow_recipient";
 pub const RETENTION: &str = "retention_months";
 pub const RETENTION_BY_OUTCOME: &str = "retention_by_outcome";
+// --- routing before sealing (issue 12) ---
+pub const CATEGORY_ROUTES: &str = "category_routes";
+pub const REPORTER_LEAVE_OUT: &str = "reporter_leave_out";
 
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -37,6 +41,12 @@ pub struct Site {
     pub retention_months: u8,
     /// Periods for particular outcomes, replacing `retention_months` for those cases.
     pub retention_by_outcome: Vec<(Outcome, u8)>,
+    /// Categories that route to a triage group instead of every triage officer, as
+    /// (category code, group name); see `app::routing`.
+    pub routes: Vec<(String, String)>,
+    /// Whether the reporter sees who would read the report and may leave out up to two of
+    /// them (default off).
+    pub reporter_leave_out: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -61,6 +71,14 @@ impl Site {
         }
     }
 
+    /// The triage group a category routes to, if it routes.
+    pub fn route(&self, category: &str) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|(c, _)| c == category)
+            .map(|(_, g)| g.as_str())
+    }
+
     pub fn notice(&self, lang: Lang) -> &str {
         self.notice.get(lang.code()).map_or("", String::as_str)
     }
@@ -73,6 +91,8 @@ impl Site {
             escrow: settings.site.escrow_recipient.clone(),
             retention_months: 0,
             retention_by_outcome: Vec::new(),
+            routes: Vec::new(),
+            reporter_leave_out: false,
         };
         for (name, value) in rows {
             let ok = match name.as_str() {
@@ -99,6 +119,14 @@ impl Site {
                 RETENTION_BY_OUTCOME => by_outcome_from_json(&value)
                     .map(|v| site.retention_by_outcome = v)
                     .is_some(),
+                CATEGORY_ROUTES => {
+                    serde_json::from_str::<std::collections::BTreeMap<String, String>>(&value)
+                        .map(|v| site.routes = v.into_iter().collect())
+                        .is_ok()
+                }
+                REPORTER_LEAVE_OUT => serde_json::from_str(&value)
+                    .map(|v| site.reporter_leave_out = v)
+                    .is_ok(),
                 _ => true,
             };
             if !ok {
@@ -177,6 +205,10 @@ pub struct SettingsInput {
     pub retention_months: String,
     /// Per outcome word, the months as typed; empty: the organisation's period.
     pub retention_by_outcome: HashMap<String, String>,
+    /// Per category code, the triage group chosen (empty: every triage officer).
+    pub routes: HashMap<String, String>,
+    /// The reporter may leave out officers.
+    pub reporter_leave_out: bool,
 }
 
 impl SettingsInput {
@@ -200,6 +232,8 @@ impl SettingsInput {
                 .iter()
                 .map(|(o, m)| (o.as_str().to_owned(), m.to_string()))
                 .collect(),
+            routes: site.routes.iter().cloned().collect(),
+            reporter_leave_out: site.reporter_leave_out,
         }
     }
 }
@@ -212,7 +246,8 @@ pub async fn save(
     input: &SettingsInput,
 ) -> Result<Result<(), Vec<&'static str>>, Error> {
     super::accounts::require(admin, crate::domain::permission::Permission::ChangeSettings)?;
-    let (rows, detail) = match validate(input) {
+    let groups = app.store.triage_groups().await?;
+    let (rows, detail) = match validate(input, &groups) {
         Ok(v) => v,
         Err(errors) => return Ok(Err(errors)),
     };
@@ -231,7 +266,10 @@ pub async fn save(
 
 type Rows = Vec<(&'static str, String)>;
 
-fn validate(input: &SettingsInput) -> Result<(Rows, String), Vec<&'static str>> {
+fn validate(
+    input: &SettingsInput,
+    groups: &[crate::store::GroupRecord],
+) -> Result<(Rows, String), Vec<&'static str>> {
     let mut errors = Vec::new();
     let org = input.org_name.trim().to_owned();
     if org.is_empty() || org.chars().count() > 200 {
@@ -263,8 +301,14 @@ fn validate(input: &SettingsInput) -> Result<(Rows, String), Vec<&'static str>> 
     if !escrow.is_empty() && parse_recipient(&escrow).is_err() {
         errors.push("settings.error.escrow");
     }
-    let (Some(categories), Some(retention), Some(by_outcome), true) =
-        (categories, retention, by_outcome, errors.is_empty())
+    let routes = categories
+        .as_deref()
+        .map(|c| super::routing::routes_of(input, c, groups));
+    if let Some(Err(e)) = &routes {
+        errors.push(*e);
+    }
+    let (Some(categories), Some(retention), Some(by_outcome), Some(Ok(routes)), true) =
+        (categories, retention, by_outcome, routes, errors.is_empty())
     else {
         errors.dedup();
         return Err(errors);
@@ -274,13 +318,14 @@ fn validate(input: &SettingsInput) -> Result<(Rows, String), Vec<&'static str>> 
         .map(|(o, m)| format!(", {o} {m}"))
         .collect();
     let detail = format!(
-        "organisation name, landing notices, {} categories, escrow {}, retention {retention} months{periods}",
+        "organisation name, landing notices, {} categories, escrow {}, retention {retention} months{periods}{}",
         categories.len(),
         if escrow.is_empty() {
             "none"
         } else {
             escrow.as_str()
-        }
+        },
+        super::routing::routes_detail(&routes, input.reporter_leave_out),
     );
     let rows = vec![
         (ORG_NAME, json(&org)),
@@ -289,6 +334,8 @@ fn validate(input: &SettingsInput) -> Result<(Rows, String), Vec<&'static str>> 
         (ESCROW, json(&escrow)),
         (RETENTION, json(&retention)),
         (RETENTION_BY_OUTCOME, by_outcome_json(&by_outcome)),
+        (CATEGORY_ROUTES, json(&routes)),
+        (REPORTER_LEAVE_OUT, json(&input.reporter_leave_out)),
     ];
     Ok((rows, detail))
 }

@@ -140,6 +140,16 @@ pub mod action {
     /// The reporter confirmed the minutes, or corrected them with a reply.
     pub const MINUTES_CONFIRMED: &str = "minutes_confirmed";
     pub const MINUTES_CORRECTED: &str = "minutes_corrected";
+    // --- routing before sealing (issue 12) ---
+    /// A triage group added; a member put in or taken out (detail: group and e-mail).
+    pub const TRIAGE_GROUP_ADDED: &str = "triage_group_added";
+    pub const TRIAGE_GROUP_MEMBER_ADDED: &str = "triage_group_member_added";
+    pub const TRIAGE_GROUP_MEMBER_REMOVED: &str = "triage_group_member_removed";
+    /// A reporter left officers out of their report (queued with the day, like every
+    /// reporter action; who is in the case's access rows).
+    pub const OFFICERS_LEFT_OUT: &str = "officers_left_out";
+    /// An auditor lifted a reporter's leave-out: the officer may now be granted the case.
+    pub const LEAVE_OUT_LIFTED: &str = "leave_out_lifted";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -184,6 +194,11 @@ pub mod action {
         MINUTES_POSTED,
         MINUTES_CONFIRMED,
         MINUTES_CORRECTED,
+        TRIAGE_GROUP_ADDED,
+        TRIAGE_GROUP_MEMBER_ADDED,
+        TRIAGE_GROUP_MEMBER_REMOVED,
+        OFFICERS_LEFT_OUT,
+        LEAVE_OUT_LIFTED,
     ];
 }
 

@@ -46,6 +46,7 @@ pub mod poster;
 pub mod receipt;
 pub mod reference;
 pub mod retention;
+pub mod routing;
 pub mod stats;
 pub mod timeline;
 

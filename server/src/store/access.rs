@@ -3,7 +3,9 @@
 //! case's officer key (made once, sealed to exactly the case key's holders), each committed
 //! with its audit row. An exclusion is proposed by one officer and takes effect (the copy
 //! deleted, later grants blocked) only when a different officer confirms it; a different
-//! officer than the proposer can lift it.
+//! officer than the proposer can lift it. A reporter's leave-out (routing before sealing,
+//! written with the case by `create_case`, `by_officer = 'reporter'`) blocks grants the same
+//! way, and only an auditor lifts it (`lift_leave_out`).
 
 use sqlx::Row;
 
@@ -90,6 +92,15 @@ pub trait CaseAccess: Send + Sync {
         case_id: &CaseId,
         officer_id: &OfficerId,
         by: &OfficerId,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    /// Lifts a reporter's leave-out (an exclusion by `reporter`), with the auditor's audit
+    /// row; false (nothing written) if there is none for that officer.
+    async fn lift_leave_out(
+        &self,
+        case_id: &CaseId,
+        officer_id: &OfficerId,
         audit: &AuditEntry,
     ) -> StoreResult<bool>;
 
@@ -442,13 +453,39 @@ macro_rules! access_sql {
                 audit: &AuditEntry,
             ) -> StoreResult<bool> {
                 let mut tx = self.write_tx().await?;
+                // A reporter's leave-out is not an officer's to lift (an auditor's only).
                 let gone = sqlx::query(
                     "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2 \
-                     AND kind = 'exclusion' AND by_officer <> $3",
+                     AND kind = 'exclusion' AND by_officer <> $3 AND by_officer <> $4",
                 )
                 .bind(case_id.as_str())
                 .bind(officer_id.as_str())
                 .bind(by.as_str())
+                .bind(crate::domain::routing::BY_REPORTER)
+                .execute(&mut *tx)
+                .await?;
+                if gone.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn lift_leave_out(
+                &self,
+                case_id: &CaseId,
+                officer_id: &OfficerId,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                let gone = sqlx::query(
+                    "DELETE FROM case_access WHERE case_id = $1 AND officer_id = $2 \
+                     AND kind = 'exclusion' AND by_officer = $3",
+                )
+                .bind(case_id.as_str())
+                .bind(officer_id.as_str())
+                .bind(crate::domain::routing::BY_REPORTER)
                 .execute(&mut *tx)
                 .await?;
                 if gone.rows_affected() != 1 {

@@ -267,6 +267,20 @@ macro_rules! cases_sql {
                     .execute(&mut *tx)
                     .await?;
                 }
+                // Routing before sealing: the officers the reporter left out, excluded with
+                // the case, by the word `reporter` and at the day's start (no exact time).
+                for officer in &c.left_out {
+                    sqlx::query(
+                        "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
+                         VALUES ($1, $2, 'exclusion', $3, $4)",
+                    )
+                    .bind(c.id.as_str())
+                    .bind(officer.as_str())
+                    .bind(crate::domain::routing::BY_REPORTER)
+                    .bind(crate::domain::audit::day_start(c.received_on))
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 Self::insert_items(&mut tx, &c.id, &c.items).await?;
                 if let Some(m) = &c.meeting {
                     Self::insert_meeting(&mut tx, &c.id, m).await?;

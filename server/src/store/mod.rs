@@ -9,6 +9,7 @@ mod audit;
 mod backends;
 mod blobs;
 mod cases;
+mod groups;
 mod holds;
 mod meetings;
 mod notify;
@@ -26,6 +27,7 @@ pub use audit::{AuditLog, AuditSearch};
 pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;
 pub use cases::Cases;
+pub use groups::{GroupRecord, TriageGroups};
 pub use holds::LegalHolds;
 pub use meetings::{MeetingRecord, Meetings, MinutesRecord, NewMeeting, ReplyLinks};
 pub use notify::{HoldingRow, Notices};
@@ -87,6 +89,7 @@ pub trait Store:
     + Statistics
     + LegalHolds
     + Meetings
+    + TriageGroups
     + Send
     + Sync
     + 'static

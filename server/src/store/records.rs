@@ -99,6 +99,9 @@ pub struct NewCase {
     pub audit: Option<AuditEntry>,
     /// A meeting asked for on the intake form.
     pub meeting: Option<super::NewMeeting>,
+    /// Officers the reporter left out (routing before sealing): they hold no envelope and
+    /// are recorded as excluded from the case in the same transaction.
+    pub left_out: Vec<OfficerId>,
 }
 
 #[derive(Debug, Clone)]

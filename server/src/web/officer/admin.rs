@@ -9,11 +9,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::desk_for;
-use super::pages::{AccountRow, AccountsPage, Choice, MailPanel, NoticeField, SettingsPage};
+use super::pages::{
+    AccountRow, AccountsPage, Choice, MailPanel, NoticeField, RouteField, SettingsPage,
+};
 use super::session::Officer;
 use crate::app::accounts::{self, AccountChange, Changer, LINK_HOURS, NewAccount, require};
-use crate::app::notify;
 use crate::app::settings::{self, SettingsInput};
+use crate::app::{notify, routing};
 use crate::domain::case::Outcome;
 use crate::domain::holder::OfficerId;
 use crate::domain::officer::{OfficerEmail, OfficerName, Role, Roles};
@@ -196,14 +198,50 @@ async fn mail_panel(
     })
 }
 
+/// Routing before sealing: a choice of triage group per category (those typed on the page
+/// when they read, the saved ones otherwise).
+async fn route_fields(
+    state: &SharedState,
+    who: &Officer,
+    input: &SettingsInput,
+) -> Result<Vec<RouteField>, AppError> {
+    let groups = routing::groups(state).await?;
+    let categories = settings::parse_categories(&input.categories)
+        .unwrap_or_else(|| state.site.get().categories.clone());
+    let t = who.lang.tr();
+    Ok(categories
+        .iter()
+        .map(|c| {
+            let chosen = input.routes.get(&c.code).map_or("", String::as_str);
+            let mut options = vec![Choice {
+                value: String::new(),
+                label: t.get("routing.route_default").to_owned(),
+                selected: chosen.is_empty(),
+            }];
+            options.extend(groups.iter().map(|g| Choice {
+                value: g.name.clone(),
+                label: g.name.clone(),
+                selected: g.name == chosen,
+            }));
+            RouteField {
+                code: c.code.clone(),
+                label: c.label(who.lang),
+                options,
+            }
+        })
+        .collect())
+}
+
 fn settings_page(
     state: &SharedState,
     who: &Officer,
     input: &SettingsInput,
-    (saved, mail): (bool, MailPanel),
+    (saved, mail, routes): (bool, MailPanel, Vec<RouteField>),
     errors: Vec<&'static str>,
 ) -> SettingsPage {
     SettingsPage {
+        routes,
+        reporter_leave_out: input.reporter_leave_out,
         mail,
         d: desk_for(state, who, "admin-settings", "/officer/admin/settings"),
         csrf: who.csrf(state),
@@ -235,7 +273,8 @@ pub async fn settings(
     require(&who.account, Permission::ChangeSettings)?;
     let input = SettingsInput::from_site(&state.site.get());
     let mail = mail_panel(&state, None).await?;
-    Ok(settings_page(&state, &who, &input, (false, mail), Vec::new()).into_response())
+    let routes = route_fields(&state, &who, &input).await?;
+    Ok(settings_page(&state, &who, &input, (false, mail, routes), Vec::new()).into_response())
 }
 
 /// `POST /officer/admin/settings/test-mail`: a test mail to the admin's own address; the page
@@ -257,7 +296,8 @@ pub async fn test_mail(
     };
     let input = SettingsInput::from_site(&state.site.get());
     let mail = mail_panel(&state, Some(result)).await?;
-    Ok(settings_page(&state, &who, &input, (false, mail), Vec::new()).into_response())
+    let routes = route_fields(&state, &who, &input).await?;
+    Ok(settings_page(&state, &who, &input, (false, mail, routes), Vec::new()).into_response())
 }
 
 pub async fn save_settings(
@@ -288,15 +328,23 @@ pub async fn save_settings(
                 (o.as_str().to_owned(), get(&form, &field).to_owned())
             })
             .collect(),
+        // Routing before sealing: `route_<category>` per category, and the leave-out box.
+        routes: form
+            .iter()
+            .filter_map(|(n, v)| Some((n.strip_prefix("route_")?.to_owned(), v.clone())))
+            .collect(),
+        reporter_leave_out: get(&form, "reporter_leave_out") == "on",
     };
     if let Err(errors) = settings::save(&state, &who.account, &input).await? {
         let mail = mail_panel(&state, None).await?;
-        let page = settings_page(&state, &who, &input, (false, mail), errors);
+        let routes = route_fields(&state, &who, &input).await?;
+        let page = settings_page(&state, &who, &input, (false, mail, routes), errors);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let mut saved = SettingsInput::from_site(&state.site.get());
     // The escrow field shows what was typed (a saved empty value falls back to the default).
     saved.escrow = input.escrow;
     let mail = mail_panel(&state, None).await?;
-    Ok(settings_page(&state, &who, &saved, (true, mail), Vec::new()).into_response())
+    let routes = route_fields(&state, &who, &saved).await?;
+    Ok(settings_page(&state, &who, &saved, (true, mail, routes), Vec::new()).into_response())
 }

@@ -41,6 +41,7 @@ const ACTION_TABLES: &[&str] = &[
     "officer_key.audit_action",
     "casefile.audit_action",
     "meetings.audit_action",
+    "routing.audit_action",
 ];
 
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels

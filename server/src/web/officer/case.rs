@@ -272,13 +272,18 @@ fn ack_template(reference: &str, v: &CaseView, org: &str) -> String {
 }
 
 /// Confirmed exclusions, each with whether this person may lift it.
-fn confirmed_exclusions(v: &CaseView) -> Vec<ExclusionView> {
+fn confirmed_exclusions(t: &Tr, v: &CaseView) -> Vec<ExclusionView> {
     v.exclusions
         .iter()
         .map(|(a, may)| ExclusionView {
             id: a.id.to_string(),
             label: format!("{} <{}>", a.name, a.email),
-            note: String::new(),
+            // Routing before sealing: a reporter's leave-out, which only an auditor lifts.
+            note: if v.left_out.contains(&a.id) {
+                t.get("routing.left_out_by_reporter").to_owned()
+            } else {
+                String::new()
+            },
             may_act: *may,
         })
         .collect()
@@ -357,7 +362,7 @@ pub async fn render(
         grantable: colleagues(&v.grantable),
         excludable: colleagues(&v.excludable),
         pending_exclusions: exclusion_views(&t, v),
-        exclusions: confirmed_exclusions(v),
+        exclusions: confirmed_exclusions(&t, v),
         notice,
         has_wrapped_key: who.account.has_wrapped_identity,
         owner: v.owner.as_ref().map(|a| a.name.clone()).unwrap_or_default(),

@@ -19,8 +19,8 @@ use super::pages::Desk;
 use super::session::Officer;
 use crate::app::accounts::require;
 use crate::app::intake::{self, SealedReport};
+use crate::app::routing::Plan;
 use crate::domain::deadlines::acknowledgement_due;
-use crate::domain::holder::Holder;
 use crate::domain::permission::Permission;
 use crate::i18n::Lang;
 use crate::web::SharedState;
@@ -64,28 +64,16 @@ pub struct EnteredPage {
     pub attachments: usize,
 }
 
-/// `script#intake-keys`: the holders the browser seals the new case key to, and the escrow.
-fn intake_keys(state: &SharedState, holders: &[(Holder, age::x25519::Recipient)]) -> String {
-    let holders: Vec<serde_json::Value> = holders
-        .iter()
-        .map(|(h, r)| serde_json::json!({"holder": h.to_db(), "recipient": r.to_string()}))
-        .collect();
-    let escrow = state.site.get().escrow.as_ref().map(|r| r.to_string());
-    serde_json::json!({"holders": holders, "escrow": escrow})
-        .to_string()
-        .replace('<', "\\u003c")
-}
-
 /// `GET /officer/report`: the form (compliance officers only).
 pub async fn form(State(state): State<SharedState>, who: Officer) -> Result<Response, AppError> {
     require(&who.account, Permission::EnterReports)?;
-    let holders = intake::recipients(state.store()).await?;
+    let plan = Plan::load(&state).await?;
     let site = state.site.get();
     let s = &state.settings;
     Ok(EnterPage {
         d: desk_for(&state, &who, "enter-report", "/officer/report"),
         csrf: who.csrf(&state),
-        configured: !holders.is_empty(),
+        configured: !plan.candidates().is_empty(),
         categories: site
             .categories
             .iter()
@@ -102,7 +90,7 @@ pub async fn form(State(state): State<SharedState>, who: Officer) -> Result<Resp
                 selected: l == who.lang,
             })
             .collect(),
-        intake_keys: intake_keys(&state, &holders),
+        intake_keys: plan.intake_keys(),
         max_attachments: s.max_attachments,
         max_attachment_mib: s.max_attachment_bytes / (1024 * 1024),
     }
@@ -152,6 +140,7 @@ pub async fn submit(
         envelopes: form.envelopes,
         files: form.files,
         lang,
+        leave_out: String::new(),
         // An officer who takes a report at a meeting or on the phone has no meeting to ask for.
         meeting: String::new(),
         availability: None,

@@ -18,6 +18,7 @@ pub mod login;
 pub mod meetings;
 pub mod pages;
 pub mod posters;
+pub mod routing;
 pub mod session;
 pub mod stats;
 pub mod throttle;
@@ -207,6 +208,7 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         .route("/officer/stats", get(stats::show))
         .route("/officer/stats.csv", get(stats::csv))
         .merge(uploads.merge(notify_routes()).merge(posters::routes()))
+        .merge(routing::routes())
 }
 
 /// Notification mails: an officer's choice, an admin's test mail.

@@ -367,6 +367,17 @@ pub struct SettingsPage {
     pub saved: bool,
     pub errors: Vec<&'static str>,
     pub mail: MailPanel,
+    /// Routing before sealing: per category, the triage group that receives it.
+    pub routes: Vec<RouteField>,
+    pub reporter_leave_out: bool,
+}
+
+/// One category's route on the settings page: its code, label and the groups to choose from
+/// (the first choice, empty, is every compliance officer).
+pub struct RouteField {
+    pub code: String,
+    pub label: String,
+    pub options: Vec<Choice>,
 }
 
 /// The admin's view of notification mail: configured or not, the last delivery, the last
@@ -431,4 +442,43 @@ pub struct AccountPage {
     pub notify_saved: bool,
     /// Whether this server sends mail at all.
     pub mail_on: bool,
+}
+
+// --- routing before sealing (issue 12) ---
+
+pub struct GroupRow {
+    pub name: String,
+    /// Members as (name, e-mail).
+    pub members: Vec<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_groups.html")]
+pub struct GroupsPage {
+    pub d: Desk,
+    pub csrf: String,
+    pub groups: Vec<GroupRow>,
+    /// Active accounts with the officer role, as (name, e-mail): who may be a member.
+    pub candidates: Vec<(String, String)>,
+    /// Catalog keys of a notice after a change, or of a refusal.
+    pub notice: Option<&'static str>,
+    pub error: Option<&'static str>,
+}
+
+pub struct LeaveOutRow {
+    pub reference: String,
+    /// The day the report was filed (no more is known of the leave-out's time).
+    pub received: String,
+    pub account: String,
+    /// "Name <e-mail>".
+    pub officer: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "officer_leave_outs.html")]
+pub struct LeaveOutsPage {
+    pub d: Desk,
+    pub csrf: String,
+    pub rows: Vec<LeaveOutRow>,
+    pub lifted: bool,
 }

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::pages::{CategoryOption, Chrome, ReceiptPage, ReportDraft, ReportPage};
 use crate::app::intake::{self, PlainIntake, SealedReport};
+use crate::app::routing::{self, Plan};
 use crate::domain::deadlines::acknowledgement_due;
-use crate::domain::holder::Holder;
+use crate::domain::routing::MAX_LEAVE_OUT;
 use crate::i18n::Lang;
 use crate::web::SharedState;
 use crate::web::shared::cipher_form::{FormShape, read_checked};
@@ -27,30 +28,19 @@ fn chrome(state: &SharedState, lang: Lang) -> Chrome {
     }
 }
 
-/// `script#intake-keys`: the holders the browser seals a new case key to, and the escrow.
-fn intake_keys(state: &SharedState, holders: &[(Holder, age::x25519::Recipient)]) -> String {
-    let holders: Vec<serde_json::Value> = holders
-        .iter()
-        .map(|(h, r)| serde_json::json!({"holder": h.to_db(), "recipient": r.to_string()}))
-        .collect();
-    let escrow = state.site.get().escrow.as_ref().map(|r| r.to_string());
-    serde_json::json!({"holders": holders, "escrow": escrow})
-        .to_string()
-        .replace('<', "\\u003c")
-}
-
 fn report_page(
     state: &SharedState,
     lang: Lang,
-    holders: &[(Holder, age::x25519::Recipient)],
+    plan: &Plan,
     draft: ReportDraft,
     errors: Vec<&'static str>,
 ) -> ReportPage {
     let s = &state.settings;
     let site = state.site.get();
     ReportPage {
+        readers: super::routing::leave_out_choices(lang, plan, &draft),
         c: chrome(state, lang),
-        configured: !holders.is_empty(),
+        configured: !plan.candidates().is_empty(),
         csrf: csrf::issue(&state.keys.csrf, Purpose::Report, b"", state.clock.now()),
         categories: site
             .categories
@@ -64,7 +54,7 @@ fn report_page(
         max_attachments: s.max_attachments,
         draft,
         errors,
-        intake_keys: intake_keys(state, holders),
+        intake_keys: plan.intake_keys(),
         js_text: super::pages::reporter_js_text(lang.tr()),
     }
 }
@@ -73,8 +63,8 @@ pub async fn form(
     State(state): State<SharedState>,
     Locale(lang): Locale,
 ) -> Result<Response, AppError> {
-    let holders = intake::recipients(state.store()).await?;
-    Ok(report_page(&state, lang, &holders, ReportDraft::default(), Vec::new()).into_response())
+    let plan = Plan::load(&state).await?;
+    Ok(report_page(&state, lang, &plan, ReportDraft::default(), Vec::new()).into_response())
 }
 
 fn refusal_key(r: Refusal) -> &'static str {
@@ -89,23 +79,34 @@ type Read = Result<ReportDraft, (ReportDraft, Vec<&'static str>)>;
 
 /// Reads the report form. The text fields come before the files in the form, so a draft
 /// with problems is refused before any file is stored.
-async fn read_form(state: &SharedState, reader: &mut FormReader<'_>) -> Result<Read, AppError> {
+async fn read_form(
+    state: &SharedState,
+    plan: &Plan,
+    reader: &mut FormReader<'_>,
+) -> Result<Read, AppError> {
     let mut draft = ReportDraft::default();
     let site = state.site.get();
+    // The draft's problems, the routing's (leave-outs) included.
+    let check = |d: &ReportDraft| routing::problems(&site, plan, d);
     loop {
-        let step = reader
-            .next(|| intake::check(&site, &draft).is_empty())
-            .await?;
+        let step = reader.next(|| check(&draft).is_empty()).await?;
         let (name, value) = match step {
             Step::Done => break,
             Step::Stored => continue,
             Step::Held => {
-                let errors = intake::check(&site, &draft);
+                let errors = check(&draft);
                 return Ok(Err((draft, errors)));
             }
             Step::Refused(r) => return Ok(Err((draft, vec![refusal_key(r)]))),
             Step::Text(name, value) => (name, value),
         };
+        if name == "leave_out" {
+            // One more than allowed is enough to refuse; a flood of them is not kept.
+            if draft.leave_out.len() <= MAX_LEAVE_OUT {
+                draft.leave_out.push(value.to_string());
+            }
+            continue;
+        }
         let slot = match name.as_str() {
             "category" => &mut draft.category,
             "what" => &mut draft.what,
@@ -120,7 +121,7 @@ async fn read_form(state: &SharedState, reader: &mut FormReader<'_>) -> Result<R
         };
         *slot = value.to_string();
     }
-    let errors = intake::check(&site, &draft);
+    let errors = check(&draft);
     Ok(if errors.is_empty() {
         Ok(draft)
     } else {
@@ -144,11 +145,11 @@ pub async fn submit(
         csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now)
     })
     .await?;
-    let draft = match read_form(&state, &mut reader).await {
+    let draft = match read_form(&state, &filing.plan, &mut reader).await {
         Ok(Ok(draft)) => draft,
         Ok(Err((draft, errors))) => {
             reader.discard().await;
-            let page = report_page(&state, lang, &filing.holders, draft, errors);
+            let page = report_page(&state, lang, &filing.plan, draft, errors);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         Err(e) => {
@@ -195,6 +196,7 @@ pub async fn submit_sealed(
             "case_recipient",
             "reporter_recipient",
             "meeting",
+            "leave_out",
         ],
     };
     let form = read_checked(&state, &headers, multipart, shape, |token| {
@@ -209,6 +211,7 @@ pub async fn submit_sealed(
         lookup: form.field("lookup").to_owned(),
         case_recipient: form.field("case_recipient").to_owned(),
         reporter_recipient: form.field("reporter_recipient").to_owned(),
+        leave_out: form.field("leave_out").to_owned(),
         report: form.report,
         identity: form.identity,
         envelopes: form.envelopes,

@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::pages::{Chrome, LandingPage};
-use crate::app::intake;
 use crate::domain::deadlines::{ACK_DAYS, FEEDBACK_MONTHS};
 use crate::web::SharedState;
 use crate::web::shared::error::AppError;
@@ -14,7 +13,8 @@ pub async fn landing(
     State(state): State<SharedState>,
     Locale(lang): Locale,
 ) -> Result<Response, AppError> {
-    let configured = intake::is_open(&state).await?;
+    let plan = crate::app::routing::Plan::load(&state).await?;
+    let configured = !plan.candidates().is_empty();
     let site = state.site.get();
     Ok(LandingPage {
         c: Chrome {
@@ -26,6 +26,7 @@ pub async fn landing(
         notice: site.notice(lang).to_owned(),
         ack_days: ACK_DAYS,
         feedback_months: FEEDBACK_MONTHS,
+        who_reads: super::routing::who_reads(lang, &plan, &site),
     }
     .into_response())
 }

@@ -8,6 +8,7 @@ pub mod mailbox;
 pub mod minutes;
 pub mod pages;
 pub mod poster;
+pub mod routing;
 pub mod session;
 
 use axum::Router;

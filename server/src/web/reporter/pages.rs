@@ -23,6 +23,8 @@ pub fn reporter_js_text(t: Tr) -> String {
         "sending",
         "metadata_warning",
         "strip_metadata",
+        "routing.error.too_many",
+        "routing.error.everyone",
     ];
     script_text(t, KEYS)
 }
@@ -37,6 +39,16 @@ pub struct LandingPage {
     pub notice: String,
     pub ack_days: i64,
     pub feedback_months: u8,
+    /// Routing before sealing: who reads a report, one sentence per group of readers.
+    pub who_reads: Vec<String>,
+}
+
+/// One officer the reporter may leave out (routing before sealing): the account id as the
+/// checkbox value, "Name (role)" as its label.
+pub struct ReaderOption {
+    pub id: String,
+    pub label: String,
+    pub checked: bool,
 }
 
 /// One category option: its stable code and its label in the page's language.
@@ -60,6 +72,9 @@ pub struct ReportPage {
     /// `script#intake-keys`: who the browser seals the case key to.
     pub intake_keys: String,
     pub js_text: String,
+    /// Routing before sealing: the officers the reporter may leave out (empty when the
+    /// organisation does not offer it).
+    pub readers: Vec<ReaderOption>,
 }
 
 impl ReportPage {
@@ -78,8 +93,15 @@ impl ReportPage {
             "report.error.identity_required" => "name",
             "report.error.too_many_files" | "report.error.empty_file" => "attachments",
             "meetings.error.kind" | "meetings.error.no_kind" => "meeting",
+            "routing.error.no_reader" => "category",
+            k if k.starts_with("routing.") => "leave-out",
             _ => "report-form",
         }
+    }
+
+    /// Whether a leave-out was refused (marks the fieldset).
+    pub fn has_routing_error(&self) -> bool {
+        self.errors.iter().any(|e| e.starts_with("routing."))
     }
 
     /// The draft chose confidential (anything else, including nothing, shows anonymous).
