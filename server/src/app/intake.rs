@@ -13,6 +13,7 @@ use time::Date;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::audit::{action, record_reporter};
+use super::entities::Entity;
 use super::items::{attachments, inline};
 use super::settings::Site;
 use super::uploads::{StoredFile, discard};
@@ -20,6 +21,7 @@ use super::{App, Error, Result, new_id};
 use crate::crypto::{self, CaseKey};
 use crate::domain::case::{ItemKind, ReportMode};
 use crate::domain::content::{IdentityContent, ReportContent, to_json};
+use crate::domain::entity::EntitySlug;
 use crate::domain::holder::{Author, CaseId, Holder};
 use crate::domain::officer::{Role, parse_recipient};
 use crate::domain::receipt::{ReceiptToken, ReporterKeys};
@@ -27,8 +29,8 @@ use crate::domain::reference::CaseReference;
 use crate::i18n::Lang;
 use crate::store::{NewCase, NewEnvelope, NewItem, Store, StoreError, StoreResult};
 
-/// Who a new case's key is sealed to: every active officer with the `officer` role (the
-/// triage group).
+/// Every active officer with the `officer` role and a usable key, whatever their entity:
+/// whether the instance can take reports at all (`/readyz`, `speakup serve`).
 pub async fn recipients(store: &dyn Store) -> StoreResult<Vec<(Holder, Recipient)>> {
     let mut out = Vec::new();
     for o in store.officers().await? {
@@ -43,9 +45,29 @@ pub async fn recipients(store: &dyn Store) -> StoreResult<Vec<(Holder, Recipient
     Ok(out)
 }
 
-/// Whether the intake accepts reports (some officer key exists).
-pub async fn is_open(app: &App) -> Result<bool> {
-    Ok(!recipients(app.store()).await?.is_empty())
+/// Who a new case's key is sealed to: the triage group of the entity it is filed under
+/// (`None`: the instance's own), as `domain::entity::Membership::in_group` says. Routing
+/// happens here, before sealing: an officer outside the group gets no envelope at all.
+pub async fn group_recipients(
+    store: &dyn Store,
+    entity: Option<&EntitySlug>,
+) -> StoreResult<Vec<(Holder, Recipient)>> {
+    let membership = store.membership().await?;
+    Ok(recipients(store)
+        .await?
+        .into_iter()
+        .filter(|(h, _)| match h {
+            Holder::Officer(id) => membership.in_group(id, entity),
+            _ => false,
+        })
+        .collect())
+}
+
+/// Whether the intake of an entity (`None`: the instance's) accepts reports: its group has
+/// a key.
+pub async fn is_open(app: &App, entity: Option<&Entity>) -> Result<bool> {
+    let slug = entity.map(|e| &e.slug);
+    Ok(!group_recipients(app.store(), slug).await?.is_empty())
 }
 
 /// What the reporter typed on the form, wiped when dropped.
@@ -85,6 +107,7 @@ pub fn check(site: &Site, d: &Draft) -> Vec<&'static str> {
 /// as it arrives.
 pub struct PlainIntake {
     pub holders: Vec<(Holder, Recipient)>,
+    entity: Option<EntitySlug>,
     token: ReceiptToken,
     reporter: ReporterKeys,
     case_key: CaseKey,
@@ -92,8 +115,9 @@ pub struct PlainIntake {
 }
 
 impl PlainIntake {
-    pub async fn begin(app: &App) -> Result<Self> {
-        let holders = recipients(app.store()).await?;
+    pub async fn begin(app: &App, entity: Option<&Entity>) -> Result<Self> {
+        let entity = entity.map(|e| e.slug.clone());
+        let holders = group_recipients(app.store(), entity.as_ref()).await?;
         if holders.is_empty() {
             return Err(Error::NotConfigured);
         }
@@ -103,6 +127,7 @@ impl PlainIntake {
         let to = [case_key.recipient(), reporter.recipient()];
         Ok(Self {
             holders,
+            entity,
             token,
             reporter,
             case_key,
@@ -169,6 +194,7 @@ impl PlainIntake {
             mode,
             received_on: today,
             reporter_lang: lang,
+            entity: self.entity.clone(),
             envelopes,
             items: report_items(report, identity, files, today),
         })
@@ -258,19 +284,24 @@ pub struct SealedReport {
     pub files: Vec<StoredFile>,
     /// The language the reporter used the form in.
     pub lang: Lang,
+    /// The entity the report is filed under (`None`: the instance's own intake).
+    pub entity: Option<Entity>,
 }
 
 /// How many sealed case keys a browser-path report carries: one per current holder, plus the
 /// escrow's when one is set. The form reader accepts no more.
-pub async fn envelope_count(app: &App) -> Result<usize> {
-    let holders = recipients(app.store()).await?.len();
+pub async fn envelope_count(app: &App, entity: Option<&Entity>) -> Result<usize> {
+    let holders = group_recipients(app.store(), entity.map(|e| &e.slug))
+        .await?
+        .len();
     Ok(holders + usize::from(app.site.get().escrow.is_some()))
 }
 
 /// The browser path. Anything that does not check out is refused (`Invalid`) and the files
 /// are discarded.
 pub async fn file_sealed(app: &App, form: SealedReport) -> Result<CaseReference> {
-    let holders = recipients(app.store()).await?;
+    let slug = form.entity.as_ref().map(|e| &e.slug);
+    let holders = group_recipients(app.store(), slug).await?;
     if holders.is_empty() {
         discard(app.store(), &form.files).await;
         return Err(Error::NotConfigured);
@@ -290,7 +321,11 @@ fn sealed_case(
     form: &SealedReport,
     holders: Vec<(Holder, Recipient)>,
 ) -> Option<NewCase> {
-    let site = app.site.get();
+    let instance = app.site.get();
+    let site = match &form.entity {
+        Some(e) => std::sync::Arc::new(e.site(&instance)),
+        None => instance,
+    };
     site.category(&form.category)?;
     let mode = form.mode.parse::<ReportMode>().ok()?;
     let lookup = parse_hex32(&form.lookup)?;
@@ -327,6 +362,7 @@ fn sealed_case(
         mode,
         received_on: today,
         reporter_lang: form.lang,
+        entity: form.entity.as_ref().map(|e| e.slug.clone()),
         envelopes,
         items: report_items(report, form.identity.clone(), &form.files, today),
     })

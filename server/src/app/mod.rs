@@ -6,7 +6,9 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod case_move;
 pub mod casework;
+pub mod entities;
 pub mod export;
 pub mod holds;
 pub mod intake;

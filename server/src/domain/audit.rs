@@ -127,6 +127,15 @@ pub mod action {
     pub const LOGIN_FAILURES_REPEATED: &str = "login_failures_repeated";
     /// A case's officer key made (docs/architecture.md, "Officer key").
     pub const OFFICER_KEY_CREATED: &str = "officer_key_created";
+    /// Legal entities (issue 12): an entity added or its settings changed, an officer put in
+    /// or taken out of its triage group, group-level access given or taken, a case moved.
+    pub const ENTITY_CREATED: &str = "entity_created";
+    pub const ENTITY_CHANGED: &str = "entity_changed";
+    pub const ENTITY_MEMBER_ADDED: &str = "entity_member_added";
+    pub const ENTITY_MEMBER_REMOVED: &str = "entity_member_removed";
+    pub const GROUP_ACCESS_GIVEN: &str = "group_access_given";
+    pub const GROUP_ACCESS_REMOVED: &str = "group_access_removed";
+    pub const CASE_MOVED: &str = "case_moved";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -164,6 +173,13 @@ pub mod action {
         LEGAL_HOLD_SET,
         LEGAL_HOLD_LIFTED,
         OFFICER_KEY_CREATED,
+        ENTITY_CREATED,
+        ENTITY_CHANGED,
+        ENTITY_MEMBER_ADDED,
+        ENTITY_MEMBER_REMOVED,
+        GROUP_ACCESS_GIVEN,
+        GROUP_ACCESS_REMOVED,
+        CASE_MOVED,
     ];
 }
 

@@ -14,6 +14,7 @@ use super::{
     AuditEntry, CaseRecord, CaseUpdate, EnvelopeRecord, EventRecord, ItemRecord, NewCase, NewItem,
     OwnerClaim, StoreError, StoreResult, parsed,
 };
+use crate::domain::entity::EntitySlug;
 use crate::domain::holder::{Author, CaseId, Holder, OfficerId};
 use crate::domain::receipt::stored_lookup;
 use crate::domain::stats::CaseFacts;
@@ -75,7 +76,7 @@ macro_rules! case_columns {
     () => {
         "id, reference, case_recipient, reporter_recipient, category, mode, status, \
          received_on, acknowledged_on, feedback_on, closed_on, reporter_lang, owner_id, \
-         officer_recipient"
+         officer_recipient, entity_slug"
     };
 }
 
@@ -110,6 +111,12 @@ macro_rules! cases_sql {
                     )?,
                     owner: r.try_get::<Option<String>, _>("owner_id")?.map(OfficerId::from),
                     officer_recipient: r.try_get("officer_recipient")?,
+                    entity: parsed(
+                        "cases.entity_slug",
+                        r.try_get::<Option<String>, _>("entity_slug")?
+                            .map(|s| EntitySlug::parse(&s))
+                            .transpose(),
+                    )?,
                 })
             }
 
@@ -231,8 +238,8 @@ macro_rules! cases_sql {
                 let mut tx = self.write_tx().await?;
                 sqlx::query(
                     "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
-                     category, mode, status, received_on, reporter_lang) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9)",
+                     category, mode, status, received_on, reporter_lang, entity_slug) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10)",
                 )
                 .bind(c.id.as_str())
                 .bind(&c.reference)
@@ -244,6 +251,7 @@ macro_rules! cases_sql {
                 .bind(c.mode.as_str())
                 .bind(day_to_db(c.received_on))
                 .bind(c.reporter_lang.code())
+                .bind(c.entity.as_ref().map(|e| e.as_str()))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {

@@ -9,6 +9,7 @@ mod audit;
 mod backends;
 mod blobs;
 mod cases;
+mod entities;
 mod holds;
 mod notify;
 pub mod ops;
@@ -25,6 +26,7 @@ pub use audit::{AuditLog, AuditSearch};
 pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;
 pub use cases::Cases;
+pub use entities::{Entities, EntityRecord, MovedCase};
 pub use holds::LegalHolds;
 pub use notify::{HoldingRow, Notices};
 pub use records::*;
@@ -84,6 +86,7 @@ pub trait Store:
     + Notices
     + Statistics
     + LegalHolds
+    + Entities
     + Send
     + Sync
     + 'static

@@ -39,6 +39,7 @@ const ACTION_TABLES: &[&str] = &[
     "stats.audit_action",
     "retention.audit_action",
     "officer_key.audit_action",
+    "entities.audit_action",
 ];
 
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels

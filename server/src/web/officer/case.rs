@@ -297,6 +297,20 @@ fn officer_key_view(o: &Opened, v: &CaseView) -> OfficerKeyView {
     }
 }
 
+/// The identity item, only in the answer to the reveal action.
+async fn identity_if(
+    reveal: bool,
+    state: &SharedState,
+    t: &Tr,
+    reference: &str,
+    v: &CaseView,
+) -> Result<Option<ItemView>, AppError> {
+    match reveal {
+        true => identity(state, t, reference, v).await,
+        false => Ok(None),
+    }
+}
+
 pub async fn render(
     state: &SharedState,
     who: &Officer,
@@ -307,10 +321,7 @@ pub async fn render(
 ) -> Result<Response, AppError> {
     let t = who.lang.tr();
     let c = &o.case;
-    let identity = match reveal {
-        true => identity(state, &t, &c.reference, v).await?,
-        false => None,
-    };
+    let identity = identity_if(reveal, state, &t, &c.reference, v).await?;
     let site = state.site.get();
     let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
@@ -354,6 +365,7 @@ pub async fn render(
         hold_since: holds::current(state, c).await?.map(|d| t.date(d)),
         may_hold: Permission::ManageCaseAccess.granted_to(&who.account.roles),
         open_too_long: holds::open_too_long(&site.retention(), c, state.clock.today()),
+        moves: super::case_move::options(state, who, o).await?,
     };
     Ok(page.into_response())
 }

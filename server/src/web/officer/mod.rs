@@ -7,6 +7,8 @@
 pub mod account;
 pub mod actions;
 pub mod admin;
+pub mod case_move;
+pub mod entities;
 pub mod audit_view;
 pub mod case;
 pub mod cases;
@@ -189,6 +191,29 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         .route("/officer/stats", get(stats::show))
         .route("/officer/stats.csv", get(stats::csv))
         .merge(uploads.merge(notify_routes()).merge(posters::routes()))
+        .merge(entity_routes())
+}
+
+/// Legal entities (issue 12): the admin's list, each entity's page and its triage group.
+fn entity_routes() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/officer/admin/entities",
+            get(entities::index).post(entities::create),
+        )
+        .route(
+            "/officer/admin/entities/{slug}",
+            get(entities::show).post(entities::save),
+        )
+        .route(
+            "/officer/admin/entities/{slug}/members",
+            post(entities::members),
+        )
+        .route("/officer/admin/entity-group", post(entities::group))
+        .route(
+            "/officer/cases/{reference}/move",
+            post(case_move::move_case),
+        )
 }
 
 /// Notification mails: an officer's choice, an admin's test mail.

@@ -293,6 +293,8 @@ pub struct CasePage {
     pub may_hold: bool,
     /// Not closed and older than the retention period.
     pub open_too_long: bool,
+    /// The entities the case can be moved to (issue 12); empty without entities.
+    pub moves: Vec<super::case_move::MoveOption>,
 }
 
 pub struct AccountRow {

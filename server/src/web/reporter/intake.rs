@@ -3,11 +3,13 @@
 //! encrypts before the store sees anything; a refused form comes back filled in with its
 //! problems listed. `POST /report/sealed` is the browser path: everything arrives encrypted.
 
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::entity;
 use super::pages::{CategoryOption, Chrome, ReceiptPage, ReportDraft, ReportPage};
+use crate::app::entities::Entity;
 use crate::app::intake::{self, PlainIntake, SealedReport};
 use crate::domain::deadlines::acknowledgement_due;
 use crate::domain::holder::Holder;
@@ -19,15 +21,12 @@ use crate::web::shared::error::{AppError, ErrorKind};
 use crate::web::shared::locale::Locale;
 use crate::web::shared::plain_form::{FormReader, Refusal, Step};
 
-fn chrome(state: &SharedState, lang: Lang) -> Chrome {
-    Chrome {
-        t: lang.tr(),
-        org_name: state.site.get().org_name.clone(),
-        path: "/report",
-    }
+fn chrome(state: &SharedState, lang: Lang, e: Option<&Entity>) -> Chrome {
+    entity::chrome(state, lang, e, "/report")
 }
 
-/// `script#intake-keys`: the holders the browser seals a new case key to, and the escrow.
+/// `script#intake-keys`: the holders the browser seals a new case key to (this intake's
+/// triage group only), and the escrow.
 fn intake_keys(state: &SharedState, holders: &[(Holder, age::x25519::Recipient)]) -> String {
     let holders: Vec<serde_json::Value> = holders
         .iter()
@@ -39,17 +38,24 @@ fn intake_keys(state: &SharedState, holders: &[(Holder, age::x25519::Recipient)]
         .replace('<', "\\u003c")
 }
 
+/// The intake a form is for: its entity (`None`: the instance's) and who its case goes to.
+struct Desk<'a> {
+    entity: Option<&'a Entity>,
+    holders: &'a [(Holder, age::x25519::Recipient)],
+}
+
 fn report_page(
     state: &SharedState,
     lang: Lang,
-    holders: &[(Holder, age::x25519::Recipient)],
+    desk: Desk<'_>,
     draft: ReportDraft,
     errors: Vec<&'static str>,
 ) -> ReportPage {
     let s = &state.settings;
-    let site = state.site.get();
+    let site = entity::site(state, desk.entity);
+    let holders = desk.holders;
     ReportPage {
-        c: chrome(state, lang),
+        c: chrome(state, lang, desk.entity),
         configured: !holders.is_empty(),
         csrf: csrf::issue(&state.keys.csrf, Purpose::Report, b"", state.clock.now()),
         categories: site
@@ -73,8 +79,31 @@ pub async fn form(
     State(state): State<SharedState>,
     Locale(lang): Locale,
 ) -> Result<Response, AppError> {
-    let holders = intake::recipients(state.store()).await?;
-    Ok(report_page(&state, lang, &holders, ReportDraft::default(), Vec::new()).into_response())
+    show_form(&state, lang, None).await
+}
+
+/// `GET /e/{slug}/report`: an entity's form, sealed to its triage group.
+pub async fn entity_form(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let e = entity::find(&state, &slug).await?;
+    show_form(&state, lang, Some(&e)).await
+}
+
+async fn show_form(
+    state: &SharedState,
+    lang: Lang,
+    entity: Option<&Entity>,
+) -> Result<Response, AppError> {
+    let slug = entity.map(|e| &e.slug);
+    let holders = intake::group_recipients(state.store(), slug).await?;
+    let desk = Desk {
+        entity,
+        holders: &holders,
+    };
+    Ok(report_page(state, lang, desk, ReportDraft::default(), Vec::new()).into_response())
 }
 
 fn refusal_key(r: Refusal) -> &'static str {
@@ -89,9 +118,13 @@ type Read = Result<ReportDraft, (ReportDraft, Vec<&'static str>)>;
 
 /// Reads the report form. The text fields come before the files in the form, so a draft
 /// with problems is refused before any file is stored.
-async fn read_form(state: &SharedState, reader: &mut FormReader<'_>) -> Result<Read, AppError> {
+async fn read_form(
+    state: &SharedState,
+    e: Option<&Entity>,
+    reader: &mut FormReader<'_>,
+) -> Result<Read, AppError> {
     let mut draft = ReportDraft::default();
-    let site = state.site.get();
+    let site = entity::site(state, e);
     loop {
         let step = reader
             .next(|| intake::check(&site, &draft).is_empty())
@@ -130,23 +163,49 @@ pub async fn submit(
     State(state): State<SharedState>,
     Locale(lang): Locale,
     headers: HeaderMap,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, AppError> {
-    if !csrf::same_origin(&headers) {
+    file_plain(&state, lang, &headers, multipart, None).await
+}
+
+/// `POST /e/{slug}/report`: the server path into an entity's intake.
+pub async fn entity_submit(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let e = entity::find(&state, &slug).await?;
+    file_plain(&state, lang, &headers, multipart, Some(&e)).await
+}
+
+async fn file_plain(
+    state: &SharedState,
+    lang: Lang,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    e: Option<&Entity>,
+) -> Result<Response, AppError> {
+    if !csrf::same_origin(headers) {
         return Err(ErrorKind::Csrf.into());
     }
-    let filing = PlainIntake::begin(&state).await?;
+    let filing = PlainIntake::begin(state, e).await?;
     let recipients = filing.recipients();
     let now = state.clock.now();
-    let mut reader = FormReader::open(&mut multipart, &state, &recipients, |token| {
+    let mut reader = FormReader::open(&mut multipart, state, &recipients, |token| {
         csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now)
     })
     .await?;
-    let draft = match read_form(&state, &mut reader).await {
+    let draft = match read_form(state, e, &mut reader).await {
         Ok(Ok(draft)) => draft,
         Ok(Err((draft, errors))) => {
             reader.discard().await;
-            let page = report_page(&state, lang, &filing.holders, draft, errors);
+            let desk = Desk {
+                entity: e,
+                holders: &filing.holders,
+            };
+            let page = report_page(state, lang, desk, draft, errors);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         Err(e) => {
@@ -156,10 +215,10 @@ pub async fn submit(
     };
     let files = std::mem::take(&mut reader.files);
     let attachments = files.len();
-    let (token, reference) = filing.file(&state, &draft, lang, files).await?;
+    let (token, reference) = filing.file(state, &draft, lang, files).await?;
     drop(draft);
     let page = ReceiptPage {
-        c: chrome(&state, lang),
+        c: chrome(state, lang, e),
         // Shown once; the page (and this copy) is gone with the response.
         receipt: token.grouped().to_string(),
         reference: reference.to_string(),
@@ -178,13 +237,36 @@ pub async fn submit_sealed(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    if !intake::is_open(&state).await? {
+    file_sealed(&state, lang, &headers, multipart, None).await
+}
+
+/// `POST /e/{slug}/report/sealed`: the browser path into an entity's intake; the server
+/// checks one envelope for each member of that entity's triage group, and no other.
+pub async fn entity_submit_sealed(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let e = entity::find(&state, &slug).await?;
+    file_sealed(&state, lang, &headers, multipart, Some(e)).await
+}
+
+async fn file_sealed(
+    state: &SharedState,
+    lang: Lang,
+    headers: &HeaderMap,
+    multipart: Multipart,
+    e: Option<Entity>,
+) -> Result<Response, AppError> {
+    if !intake::is_open(state, e.as_ref()).await? {
         return Err(ErrorKind::NotConfigured.into());
     }
     let now = state.clock.now();
     let shape = FormShape {
         recipients: 2,
-        envelopes: intake::envelope_count(&state).await?,
+        envelopes: intake::envelope_count(state, e.as_ref()).await?,
         officer_envelopes: 0,
         fields: &[
             "category",
@@ -194,11 +276,12 @@ pub async fn submit_sealed(
             "reporter_recipient",
         ],
     };
-    let form = read_checked(&state, &headers, multipart, shape, |token| {
+    let form = read_checked(state, headers, multipart, shape, |token| {
         csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now)
     })
     .await?;
     let attachments = form.files.len();
+    let sealed_entity = e.clone();
     let sealed = SealedReport {
         category: form.field("category").to_owned(),
         mode: form.field("mode").to_owned(),
@@ -210,10 +293,11 @@ pub async fn submit_sealed(
         envelopes: form.envelopes,
         files: form.files,
         lang,
+        entity: e,
     };
-    let reference = intake::file_sealed(&state, sealed).await?;
+    let reference = intake::file_sealed(state, sealed).await?;
     Ok(ReceiptPage {
-        c: chrome(&state, lang),
+        c: chrome(state, lang, sealed_entity.as_ref()),
         receipt: String::new(),
         reference: reference.to_string(),
         ack_due: lang.tr().date(acknowledgement_due(state.clock.today())),

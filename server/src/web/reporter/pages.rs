@@ -37,6 +37,14 @@ pub struct LandingPage {
     pub notice: String,
     pub ack_days: i64,
     pub feedback_months: u8,
+    /// With more than one entity, the instance's landing lists them (issue 12).
+    pub entities: Vec<EntityLink>,
+}
+
+/// An entity's name and its landing page's address, on the instance's landing.
+pub struct EntityLink {
+    pub name: String,
+    pub href: String,
 }
 
 /// One category option: its stable code and its label in the page's language.
