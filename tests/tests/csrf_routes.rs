@@ -408,11 +408,23 @@ async fn forged_and_missing_tokens_are_refused(backend: Backend) {
     let (status, _) = open_mailbox(&app, &reporter, &receipt_token).await;
     assert_eq!(status, 200);
     let reference = first_reference(&app, &officer).await;
+    // An entity whose triage group has a key, so its intake is open.
     run_cli(
         &app,
         &["entity", "add", "--slug", "alpha", "--name", "Alpha"],
     )
     .await;
+    let key = age::x25519::Identity::generate().to_public().to_string();
+    let member = [
+        "officer",
+        "add",
+        "--email",
+        "ada@example.org",
+        "--name",
+        "Ada",
+    ];
+    let flags = ["--recipient", key.as_str(), "--entity", "alpha"];
+    run_cli(&app, &[&member[..], &flags[..]].concat()).await;
     let fill = |s: &str| {
         s.replace("{slug}", "alpha")
             .replace("{reference}", &reference)

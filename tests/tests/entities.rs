@@ -146,7 +146,10 @@ fn sealed_form(csrf: &str, to: &[(String, Recipient)]) -> reqwest::multipart::Fo
     for (holder, r) in to {
         f = f.text("holder", holder.clone()).part(
             "envelope",
-            bytes("envelope", encrypt(&[r.clone()], key_file.as_bytes())),
+            bytes(
+                "envelope",
+                encrypt(std::slice::from_ref(r), key_file.as_bytes()),
+            ),
         );
     }
     f
@@ -580,7 +583,10 @@ async fn a_case_moves_to_another_entity(backend: Backend) {
     // Sealed to nobody, or without the officer key's copy: refused, nothing changes.
     let (status, _) = post_parts(&app, anna, &path, &fields[..2], Vec::new()).await;
     assert_eq!(status, 400);
-    let envelope = encrypt(&[bert_key.clone()], &key_file("case", &view.case_key));
+    let envelope = encrypt(
+        std::slice::from_ref(&bert_key),
+        &key_file("case", &view.case_key),
+    );
     let (status, _) = post_parts(
         &app,
         anna,

@@ -7,12 +7,12 @@
 pub mod account;
 pub mod actions;
 pub mod admin;
-pub mod case_move;
-pub mod entities;
 pub mod audit_view;
 pub mod case;
+pub mod case_move;
 pub mod cases;
 pub mod enroll;
+pub mod entities;
 pub mod hold;
 pub mod login;
 pub mod pages;

@@ -22,7 +22,10 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         .route("/report", post(intake::submit))
         .route("/report/sealed", post(intake::submit_sealed))
         .route("/e/{slug}/report", post(intake::entity_submit))
-        .route("/e/{slug}/report/sealed", post(intake::entity_submit_sealed))
+        .route(
+            "/e/{slug}/report/sealed",
+            post(intake::entity_submit_sealed),
+        )
         .route("/mailbox/reply", post(mailbox::reply))
         .route("/mailbox/reply/sealed", post(mailbox::reply_sealed))
         .layer(DefaultBodyLimit::max(upload_limit))
