@@ -85,7 +85,11 @@ async fn every_page_is_accessible(backend: Backend) {
     // One officer who may do everything (so every officer page can be shown), with an age
     // key; a second account left pending, for its enrollment page.
     let link = admin_via_cli(&app, "admin@example.org").await;
-    run_cli(&app, &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"]).await;
+    run_cli(
+        &app,
+        &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"],
+    )
+    .await;
     let admin = enroll(&app, &link, "admin@example.org", false).await;
     login(&app, &admin).await;
     let email = "alex@example.org";

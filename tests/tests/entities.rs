@@ -623,7 +623,123 @@ async fn a_case_moves_to_another_entity(backend: Backend) {
     app.finish().await;
 }
 
+async fn admins_set_an_entitys_own_settings(backend: Backend) {
+    use speakup_tests::officer::*;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let link = admin_via_cli(&app, "admin@example.org").await;
+    let admin = enroll(&app, &link, "admin@example.org", false).await;
+    login(&app, &admin).await;
+    // Added on the admin page.
+    let page = app.page(&admin.client, "/officer/admin/entities").await;
+    assert!(page.contains("id=\"no-entities\""));
+    let csrf = hidden(&page, "csrf");
+    let add = |slug: &'static str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("slug", slug.into()),
+            ("name", "Alpha NV".into()),
+        ];
+        admin
+            .client
+            .post(app.url("/officer/admin/entities"))
+            .form(&form)
+            .send()
+    };
+    assert_eq!(add("Bad Slug").await.unwrap().status(), 422);
+    assert_eq!(add("alpha").await.unwrap().status(), 200);
+    assert_eq!(add("alpha").await.unwrap().status(), 422);
+    let page = app
+        .page(&admin.client, "/officer/admin/entities/alpha")
+        .await;
+    let mut form = vec![
+        ("csrf", hidden(&page, "csrf")),
+        ("name_en", "Alpha NV".into()),
+        ("name_nl", "Alfa NV".into()),
+        ("name_fr", "Alpha SA".into()),
+        ("name_de", "Alpha AG".into()),
+        ("notice_en", "Alpha's own notice".into()),
+        ("categories", "rail-safety | Rail safety".into()),
+        ("retention_months", "200".into()),
+    ];
+    let save = |form: Vec<(&'static str, String)>| {
+        let url = app.url("/officer/admin/entities/alpha");
+        admin.client.post(url).form(&form).send()
+    };
+    // A period out of range is refused, nothing saved.
+    let res = save(form.clone()).await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("0 to 120"));
+    form.retain(|(k, _)| *k != "retention_months");
+    form.push(("retention_months", "1".into()));
+    assert_eq!(save(form).await.unwrap().status(), 200);
+    officer(&app, "alpha@example.org", &["--entity", "alpha"]).await;
+    let client = app.browser();
+    assert!(
+        app.page(&client, "/e/alpha/?lang=nl")
+            .await
+            .contains("Alfa NV")
+    );
+    assert!(
+        app.page(&client, "/e/alpha/?lang=en")
+            .await
+            .contains("Alpha&#39;s own notice")
+    );
+    let report = app.page(&client, "/e/alpha/report?lang=en").await;
+    assert!(report.contains("Rail safety") && !report.contains("value=\"fraud\""));
+    // The instance keeps its own categories and notice.
+    let own = app.page(&client, "/report?lang=en").await;
+    assert!(own.contains("value=\"fraud\"") && !own.contains("Rail safety"));
+    let changed =
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('entity_created', 'entity_changed')";
+    assert_eq!(app.scalar(changed).await, 2);
+    app.finish().await;
+}
+
+/// Retention deletes an entity's closed cases after its own period, the instance's after
+/// the instance's (here: never).
+async fn retention_follows_each_entitys_period(backend: Backend) {
+    use speakup::app::retention::{Policies, apply_per_entity};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    two_entities(&app).await;
+    let client = app.browser();
+    let a = file_plain(&app, &client, "/e/alpha", "alpha").await;
+    let b = file_plain(&app, &client, "/e/beta", "beta").await;
+    let own = file_plain(&app, &client, "", "instance").await;
+    app.execute("UPDATE cases SET status = 'closed', closed_on = '2020-01-01'")
+        .await;
+    let mut alpha = speakup::app::entities::find(&app.state, "alpha")
+        .await
+        .unwrap();
+    alpha.overrides.retention_months = Some(1);
+    let beta = speakup::app::entities::find(&app.state, "beta")
+        .await
+        .unwrap();
+    let policies = Policies::of(&app.state.site.get(), &[alpha, beta]);
+    let now = app.state.clock.now();
+    let deleted = apply_per_entity(app.store.as_ref(), &policies, now.date(), now)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    let left: BTreeSet<String> = app
+        .store
+        .cases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.reference)
+        .collect();
+    assert_eq!(left, set(&[&b, &own]));
+    assert!(!left.contains(&a));
+    app.finish().await;
+}
+
 on_both_databases!(
+    admins_set_an_entitys_own_settings,
+    retention_follows_each_entitys_period,
     a_case_moves_to_another_entity,
     each_entity_receives_only_its_own_cases,
     sealing_to_an_outsider_is_refused,
