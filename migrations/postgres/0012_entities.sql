@@ -23,3 +23,7 @@ CREATE TABLE group_officers (
 );
 
 ALTER TABLE cases ADD COLUMN entity_slug TEXT REFERENCES entities(slug);
+
+-- What a deleted case leaves for the figures keeps its entity, so the statistics can be
+-- drawn per entity (NULL: the instance's own, as every row written before).
+ALTER TABLE case_stats ADD COLUMN entity_slug TEXT;

@@ -101,6 +101,9 @@ pub struct StatsArgs {
     /// `csv` or `json`.
     #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
     pub format: String,
+    /// Only one legal entity's cases (its slug), or `-` for the instance's own; default all.
+    #[arg(long, default_value = "")]
+    pub entity: String,
 }
 
 #[derive(Debug, Args)]
@@ -713,7 +716,9 @@ async fn stats(
         )
     })?;
     let format = Format::parse(&args.format).context("--format: csv or json")?;
-    let text = stats::export(&app, Taker::Cli, &range, format).await?;
+    let scope = crate::domain::entity::Scope::parse(&args.entity)
+        .map_err(|_| anyhow::anyhow!("--entity: an entity's slug, or - for the instance's own"))?;
+    let text = stats::export(&app, Taker::Cli, &range, &scope, format).await?;
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
         writeln!(out)?;

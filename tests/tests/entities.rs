@@ -737,7 +737,59 @@ async fn retention_follows_each_entitys_period(backend: Backend) {
     app.finish().await;
 }
 
+/// The yearly figures per entity, a deleted case still counted under its entity.
+async fn statistics_per_entity(backend: Backend) {
+    use speakup::app::retention::{Policies, apply_per_entity};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    two_entities(&app).await;
+    let client = app.browser();
+    let mut alpha = Vec::new();
+    for n in 0..5 {
+        alpha.push(file_plain(&app, &client, "/e/alpha", &format!("alpha {n}")).await);
+    }
+    file_plain(&app, &client, "/e/beta", "beta").await;
+    file_plain(&app, &client, "", "instance").await;
+    // One of alpha's cases is deleted by retention: its row for the figures keeps the entity.
+    let closed = format!(
+        "UPDATE cases SET status = 'closed', closed_on = '2020-01-01' WHERE reference = '{}'",
+        alpha[0]
+    );
+    app.execute(&closed).await;
+    let mut e = speakup::app::entities::find(&app.state, "alpha")
+        .await
+        .unwrap();
+    e.overrides.retention_months = Some(1);
+    let policies = Policies::of(&app.state.site.get(), &[e]);
+    let now = app.state.clock.now();
+    let deleted = apply_per_entity(app.store.as_ref(), &policies, now.date(), now).await;
+    assert_eq!(deleted.unwrap(), 1);
+    let total = |csv: &str| {
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with("month,total,"))
+            .expect("total");
+        line.trim_start_matches("month,total,").to_owned()
+    };
+    let stats = |scope: &'static str| {
+        let arg = format!("--entity={scope}");
+        let app = &app;
+        async move { total(&run_cli(app, &["stats", &arg]).await) }
+    };
+    assert_eq!(stats("").await, "7");
+    assert_eq!(stats("alpha").await, "5");
+    assert_eq!(stats("beta").await, "<5");
+    assert_eq!(stats("-").await, "<5");
+    let bad = try_cli(&app, &["stats", "--entity=Not A Slug"]).await;
+    assert!(bad.is_err_and(|e| e.contains("--entity")));
+    let rows = "SELECT COUNT(*) FROM audit_log WHERE action = 'stats_exported' AND detail LIKE '%entity alpha'";
+    assert_eq!(app.scalar(rows).await, 1);
+    app.finish().await;
+}
+
 on_both_databases!(
+    statistics_per_entity,
     admins_set_an_entitys_own_settings,
     retention_follows_each_entitys_period,
     a_case_moves_to_another_entity,

@@ -137,6 +137,43 @@ impl Membership {
     }
 }
 
+/// Which cases a figure counts: every case, the instance's own, or one entity's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scope {
+    #[default]
+    All,
+    Own,
+    Entity(EntitySlug),
+}
+
+impl Scope {
+    /// The form's value: empty for every case, `-` for the instance's own, else a slug.
+    pub fn parse(s: &str) -> Result<Self, BadSlug> {
+        match s.trim() {
+            "" => Ok(Scope::All),
+            "-" => Ok(Scope::Own),
+            slug => EntitySlug::parse(slug).map(Scope::Entity),
+        }
+    }
+
+    pub fn word(&self) -> &str {
+        match self {
+            Scope::All => "",
+            Scope::Own => "-",
+            Scope::Entity(e) => e.as_str(),
+        }
+    }
+
+    /// Whether a case of `entity` (`None`: the instance's own) counts.
+    pub fn matches(&self, entity: Option<&EntitySlug>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Own => entity.is_none(),
+            Scope::Entity(e) => entity == Some(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +214,18 @@ mod tests {
         assert_eq!(EntityNames::each(&[("en", "E")]), Err(BadName));
         assert_eq!(EntityNames::same(" "), Err(BadName));
         assert_eq!(EntityNames::same("a\nb"), Err(BadName));
+    }
+
+    #[test]
+    fn scopes_count_their_cases() {
+        let a = slug("aa");
+        assert!(Scope::parse("").unwrap().matches(Some(&a)) && Scope::All.matches(None));
+        assert!(Scope::parse("-").unwrap().matches(None));
+        assert!(!Scope::Own.matches(Some(&a)));
+        assert!(Scope::parse("aa").unwrap().matches(Some(&a)));
+        assert!(!Scope::Entity(a.clone()).matches(None));
+        assert!(Scope::parse("A!").is_err());
+        assert_eq!(Scope::Entity(a).word(), "aa");
     }
 
     #[test]

@@ -485,6 +485,13 @@ macro_rules! cases_sql {
                 .bind(case_id)
                 .fetch_all(&mut *tx)
                 .await?;
+                // The entity goes with what the case leaves for the figures (issue 12).
+                let entity: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT entity_slug FROM cases WHERE id = $1")
+                        .bind(case_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let entity = entity.flatten();
                 let mut blobs: Vec<String> = Vec::new();
                 for r in &rows {
                     blobs.push(r.try_get("blob_id")?);
@@ -506,7 +513,7 @@ macro_rules! cases_sql {
                     sqlx::query("DELETE FROM chunks WHERE blob_id = $1").bind(b).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM blobs WHERE id = $1").bind(b).execute(&mut *tx).await?;
                 }
-                Self::leave_stats_in(&mut tx, left).await?;
+                Self::leave_stats_in(&mut tx, left, entity.as_deref()).await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
