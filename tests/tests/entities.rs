@@ -614,6 +614,12 @@ async fn a_case_moves_to_another_entity(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    // The case list names the entity of each case.
+    let list = app.page(&bert.client, "/officer/cases").await;
+    assert!(
+        list.contains(&reference) && list.contains(">beta</td>"),
+        "{list}"
+    );
     let bert_view = open_case(&app, bert, &reference).await;
     assert_eq!(bert_view.case_key.to_public(), view.case_key.to_public());
     let rows = app

@@ -167,6 +167,11 @@ fn rows(t: &Tr, site: &Site, found: &CaseList, (lang, today): (Lang, time::Date)
             feedback_due: t.date(l.deadlines.feedback_due),
             feedback_flag: l.deadlines.feedback,
             open_too_long: holds::open_too_long(&policy, &l.case, today),
+            entity: l
+                .case
+                .entity
+                .as_ref()
+                .map_or_else(String::new, |e| e.to_string()),
         })
         .collect()
 }

@@ -103,6 +103,8 @@ pub struct CaseRow {
     pub feedback_flag: DeadlineState,
     /// Not closed and older than the retention period: flagged, never deleted.
     pub open_too_long: bool,
+    /// The slug of the legal entity the case belongs to; empty for the instance's own.
+    pub entity: String,
 }
 
 impl CaseRow {
@@ -143,6 +145,13 @@ pub struct CasesPage {
     pub overdue_only: bool,
     /// The "my cases" filter (cases this person owns).
     pub mine_only: bool,
+}
+
+impl CasesPage {
+    /// The entity column shows once a listed case belongs to a legal entity (issue 12).
+    pub fn show_entity(&self) -> bool {
+        self.rows.iter().any(|r| !r.entity.is_empty())
+    }
 }
 
 pub struct AttachmentView {
