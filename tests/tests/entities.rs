@@ -794,7 +794,61 @@ async fn statistics_per_entity(backend: Backend) {
     app.finish().await;
 }
 
+/// The admin's Posters page has each entity's posters: its own address and name.
+async fn admins_print_each_entitys_posters(backend: Backend) {
+    use speakup_tests::officer::*;
+    let mut opts = Options::default();
+    opts.serve.public_url = Some("https://meldpunt.example.org".into());
+    let Some(app) = spawn_with(backend, opts).await else {
+        return;
+    };
+    run_cli(
+        &app,
+        &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"],
+    )
+    .await;
+    let link = admin_via_cli(&app, "admin@example.org").await;
+    let admin = enroll(&app, &link, "admin@example.org", false).await;
+    login(&app, &admin).await;
+    let index = app.page(&admin.client, "/officer/admin/posters").await;
+    assert!(
+        index.contains("href=\"/officer/admin/posters?entity=alpha\""),
+        "{index}"
+    );
+    let page = app
+        .page(&admin.client, "/officer/admin/posters?entity=alpha")
+        .await;
+    assert!(
+        page.contains("<code id=\"poster-address\">https://meldpunt.example.org/e/alpha/</code>")
+    );
+    assert!(page.contains("href=\"/officer/admin/posters/a4/en?entity=alpha\""));
+    assert!(page.contains("href=\"/e/alpha/poster/qr.svg\""));
+    let poster = app
+        .page(&admin.client, "/officer/admin/posters/a4/en?entity=alpha")
+        .await;
+    assert!(
+        poster.contains("Alpha NV") && poster.contains("/e/alpha/"),
+        "{poster}"
+    );
+    let res = admin
+        .client
+        .get(app.url("/officer/admin/posters/screen/en.png?entity=alpha"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = admin
+        .client
+        .get(app.url("/officer/admin/posters/a4/en?entity=nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    app.finish().await;
+}
+
 on_both_databases!(
+    admins_print_each_entitys_posters,
     statistics_per_entity,
     admins_set_an_entitys_own_settings,
     retention_follows_each_entitys_period,
