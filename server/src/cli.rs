@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::accounts::{self, Changer, LINK_HOURS, NewAccount};
 use crate::app::audit::{self, action};
-use crate::app::{App, export};
+use crate::app::{App, entities, export};
 use crate::clock::SystemClock;
 use crate::config::{self, CommonArgs, MailArgs, ServeArgs, Settings};
 use crate::domain::audit::CLI_ACTOR;
@@ -42,6 +42,11 @@ pub enum Command {
     Officer {
         #[command(subcommand)]
         command: OfficerCommand,
+    },
+    /// Manage the legal entities of this instance (each with its own intake and triage group).
+    Entity {
+        #[command(subcommand)]
+        command: EntityCommand,
     },
     /// Create the first admin account (prints a one-time enrollment link).
     Admin {
@@ -124,6 +129,9 @@ pub struct StatsArgs {
     /// `csv` or `json`.
     #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
     pub format: String,
+    /// Only one legal entity's cases (its slug), or `-` for the instance's own; default all.
+    #[arg(long, default_value = "")]
+    pub entity: String,
 }
 
 #[derive(Debug, Args)]
@@ -150,8 +158,28 @@ pub enum OfficerCommand {
         /// The officer's age recipient (age1…).
         #[arg(long)]
         recipient: String,
+        /// Put the officer in this entity's triage group (its slug); repeat for several.
+        #[arg(long = "entity")]
+        entities: Vec<String>,
+        /// Give the officer access to every entity (group level).
+        #[arg(long)]
+        all_entities: bool,
     },
     /// List officers.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EntityCommand {
+    /// Add a legal entity, reached at `/e/{slug}/`; the name is used in every language
+    /// until an admin sets each on the Entities page.
+    Add {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List the entities and their triage groups.
     List,
 }
 
@@ -211,6 +239,7 @@ pub async fn run(cli: Cli, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Officer { command } => officer(&cli.common, command, out).await,
+        Command::Entity { command } => entity(&cli.common, command, out).await,
         Command::Admin { command } => admin(&cli.common, command, out).await,
         Command::Audit {
             command: AuditCommand::Verify,
@@ -492,6 +521,8 @@ async fn officer(
             name,
             roles,
             recipient,
+            entities,
+            all_entities,
         } => {
             let account = NewAccount {
                 email: OfficerEmail::parse(&email)?,
@@ -505,24 +536,115 @@ async fn officer(
                 recipient: Some(parse_recipient(&recipient)?),
             };
             let app = app(common).await?;
-            let (id, link) = accounts::create(&app, Changer::Cli, &account)
-                .await?
-                .context("an officer with this e-mail address already exists")?;
-            let email = account.email.as_str();
-            writeln!(
-                out,
-                "added {email} ({}) with roles {}: {id}",
-                account.name.as_str(),
-                account.roles
-            )?;
-            writeln!(
-                out,
-                "To sign in to the web workspace, {email} opens this one-time link (valid {LINK_HOURS} hours):\n{link}"
-            )?;
-            Ok(())
+            let places = Places {
+                entities,
+                all: all_entities,
+            };
+            officer_add(&app, &account, &places, out).await
         }
         OfficerCommand::List => officer_list(common, out).await,
     }
+}
+
+/// The entities an officer added on the command line belongs to.
+struct Places {
+    entities: Vec<String>,
+    all: bool,
+}
+
+async fn officer_add(
+    app: &App,
+    account: &NewAccount,
+    places: &Places,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    // Every entity named must exist before the account is made.
+    for slug in &places.entities {
+        entities::find(app, slug)
+            .await
+            .map_err(|_| anyhow::anyhow!("no entity {slug:?} (see `speakup entity list`)"))?;
+    }
+    let (id, link) = accounts::create(app, Changer::Cli, account)
+        .await?
+        .context("an officer with this e-mail address already exists")?;
+    for slug in &places.entities {
+        entities::set_member(app, entities::By::Cli, slug, &id, true).await?;
+    }
+    if places.all {
+        entities::set_group_level(app, entities::By::Cli, &id, true).await?;
+    }
+    let email = account.email.as_str();
+    writeln!(
+        out,
+        "added {email} ({}) with roles {}: {id}",
+        account.name.as_str(),
+        account.roles
+    )?;
+    for slug in &places.entities {
+        writeln!(out, "in the triage group of entity {slug}")?;
+    }
+    if places.all {
+        writeln!(out, "with access to every entity")?;
+    }
+    writeln!(
+        out,
+        "To sign in to the web workspace, {email} opens this one-time link (valid {LINK_HOURS} hours):\n{link}"
+    )?;
+    Ok(())
+}
+
+async fn entity(
+    common: &CommonArgs,
+    command: EntityCommand,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let app = app(common).await?;
+    match command {
+        EntityCommand::Add { slug, name } => {
+            let added = entities::create(&app, entities::By::Cli, &slug, &name)
+                .await
+                .map_err(|e| match e {
+                    crate::app::Error::Invalid => anyhow::anyhow!(
+                        "invalid entity: the slug is 2 to 40 lowercase letters, digits and inner hyphens; the name 1 to 120 characters"
+                    ),
+                    e => e.into(),
+                })?;
+            anyhow::ensure!(added, "an entity with the slug {slug:?} already exists");
+            writeln!(out, "added entity {slug} ({name}), reached at /e/{slug}/")?;
+            Ok(())
+        }
+        EntityCommand::List => entity_list(&app, out).await,
+    }
+}
+
+async fn entity_list(app: &App, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    let all = entities::list(app).await?;
+    let membership = app.store.membership().await?;
+    let officers = app.store.officers().await?;
+    if all.is_empty() {
+        writeln!(out, "no entities")?;
+    }
+    for e in &all {
+        let members: Vec<&str> = officers
+            .iter()
+            .filter(|o| membership.members.contains(&(e.slug.clone(), o.id.clone())))
+            .map(|o| o.email.as_str())
+            .collect();
+        writeln!(
+            out,
+            "{}\t{}\t{}",
+            e.slug,
+            e.names.get("en"),
+            members.join(",")
+        )?;
+    }
+    for o in officers
+        .iter()
+        .filter(|o| membership.group_level.contains(&o.id))
+    {
+        writeln!(out, "*\t(every entity)\t{}", o.email)?;
+    }
+    Ok(())
 }
 
 async fn officer_list(common: &CommonArgs, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
@@ -677,7 +799,9 @@ async fn stats(
         )
     })?;
     let format = Format::parse(&args.format).context("--format: csv or json")?;
-    let text = stats::export(&app, Taker::Cli, &range, format).await?;
+    let scope = crate::domain::entity::Scope::parse(&args.entity)
+        .map_err(|_| anyhow::anyhow!("--entity: an entity's slug, or - for the instance's own"))?;
+    let text = stats::export(&app, Taker::Cli, &range, &scope, format).await?;
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
         writeln!(out)?;

@@ -202,6 +202,18 @@ fn skipped(state: &AppState) {
 /// adds the reporter actions of past days and the closed windows of failed sign-ins to it, and
 /// purges abandoned uploads. Returns false,
 /// doing nothing, when another instance is running a round.
+/// Retention, each case under its entity's period (the instance's for its own cases).
+async fn retention_round(state: &AppState, today: time::Date) -> crate::store::StoreResult<usize> {
+    use crate::app::retention::{Policies, apply_per_entity};
+    let entities = match crate::app::entities::list(state).await {
+        Ok(e) => e,
+        Err(crate::app::Error::Store(e)) => return Err(e),
+        Err(e) => return Err(crate::store::StoreError::Corrupt(e.to_string())),
+    };
+    let policies = Policies::of(&state.site.get(), &entities);
+    apply_per_entity(state.store(), &policies, today, state.clock.now()).await
+}
+
 pub async fn housekeeping_round(state: &AppState) -> bool {
     if !lease(state, HOUSEKEEPING_LEASE, ROUND_HOLD_SECS).await {
         skipped(state);
@@ -216,9 +228,8 @@ pub async fn housekeeping_round(state: &AppState) -> bool {
         Ok(n) => tracing::info!(count = n, "ended expired officer sessions"),
         Err(e) => tracing::warn!(error = %e, "ending expired officer sessions failed"),
     }
-    let policy = state.site.get().retention();
     let today = state.clock.today();
-    let retention = crate::app::retention::apply(state.store(), &policy, today, state.clock.now());
+    let retention = retention_round(state, today);
     match timed(state, Job::Retention, retention).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

@@ -12,7 +12,8 @@
 //     itself needs JavaScript): report form with validation errors, receipt
 //     (server-encrypted), mailbox (server mode; with an error shown). Officer pages: login, failed login,
 //     enrollment, case list, case page (key unlocked, report decrypted), admin accounts,
-//     settings, audit log, statistics, account, an officer 404.
+//     settings, entities and an entity (with its landing page and an unknown entity's 404),
+//     audit log, statistics, account, an officer 404.
 //     Prints {axe_version, axe_injection, pages: [{name, url, violations, dark_violations,
 //     phone: {scroll_width, small_targets}}]}. Violations are reported, not judged: the Rust
 //     test fails on any with impact "serious" or "critical".
@@ -431,19 +432,23 @@ async function officer(browser, base, opts) {
     await decrypted(page);
     await audit(page, "officer case (decrypted)", { reporter: false });
 
-    for (const [path, name] of [
+    for (const [path, name, reporter] of [
       ["/officer/admin/accounts", "admin accounts"],
       ["/officer/admin/settings", "admin settings"],
       ["/officer/admin/groups", "admin triage groups"],
       ["/officer/audit/leave-outs", "auditor leave-outs"],
+      ["/officer/admin/entities", "admin entities"],
+      ["/officer/admin/entities/alpha", "admin entity"],
       ["/officer/audit", "audit log"],
       ["/officer/stats", "statistics"],
       ["/officer/report", "enter a report"],
       ["/officer/account", "officer account"],
       ["/officer/no-such-page", "officer 404"],
+      ["/e/alpha/?lang=en", "entity landing", true],
+      ["/e/nope/?lang=en", "entity 404", true],
     ]) {
       await page.goto(`${base}${path}`);
-      await audit(page, name, { reporter: false });
+      await audit(page, name, { reporter: Boolean(reporter) });
     }
     checkProblems(problems, "the officer pages reported problems");
   } finally {

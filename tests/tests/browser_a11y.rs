@@ -45,11 +45,15 @@ const PAGES: &[&str] = &[
     "admin settings",
     "admin triage groups",
     "auditor leave-outs",
+    "admin entities",
+    "admin entity",
     "audit log",
     "statistics",
     "enter a report",
     "officer account",
     "officer 404",
+    "entity landing",
+    "entity 404",
 ];
 
 /// An officer's action on the case: path under the case, form fields, encrypted parts.
@@ -84,6 +88,11 @@ async fn every_page_is_accessible(backend: Backend) {
     // One officer who may do everything (so every officer page can be shown), with an age
     // key; a second account left pending, for its enrollment page.
     let link = admin_via_cli(&app, "admin@example.org").await;
+    run_cli(
+        &app,
+        &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"],
+    )
+    .await;
     let admin = enroll(&app, &link, "admin@example.org", false).await;
     login(&app, &admin).await;
     let email = "alex@example.org";

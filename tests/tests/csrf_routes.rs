@@ -24,8 +24,8 @@ enum Body {
 }
 
 /// A route as documented, who sends it, its encoding, and the other fields of an otherwise
-/// sensible request. `{reference}`, `{token}`, `{id}`, `{action}` and `{receipt}` are
-/// filled in from the set-up.
+/// sensible request. `{reference}`, `{token}`, `{id}`, `{action}`, `{receipt}` and `{slug}`
+/// are filled in from the set-up.
 type Route = (
     &'static str,
     Who,
@@ -239,6 +239,63 @@ const ROUTES: &[Route] = &[
         Body::Urlencoded,
         &[("case", "{reference}"), ("account", "nobody")],
     ),
+    (
+        "/e/{slug}/report",
+        Who::Nobody,
+        Body::Multipart,
+        &[
+            ("category", "fraud"),
+            ("what", "Invoices are paid twice."),
+            ("mode", "anonymous"),
+        ],
+    ),
+    (
+        "/e/{slug}/report/sealed",
+        Who::Nobody,
+        Body::Multipart,
+        &[("category", "fraud"), ("mode", "anonymous")],
+    ),
+    (
+        "/e/{slug}/follow-up",
+        Who::Nobody,
+        Body::Urlencoded,
+        &[("receipt", "{receipt}")],
+    ),
+    (
+        "/officer/admin/entities",
+        Who::Admin,
+        Body::Urlencoded,
+        &[("slug", "forged"), ("name", "Forged")],
+    ),
+    (
+        "/officer/admin/entities/{slug}",
+        Who::Admin,
+        Body::Urlencoded,
+        &[
+            ("name_en", "Forged"),
+            ("name_nl", "Forged"),
+            ("name_fr", "Forged"),
+            ("name_de", "Forged"),
+        ],
+    ),
+    (
+        "/officer/admin/entities/{slug}/members",
+        Who::Admin,
+        Body::Urlencoded,
+        &[("officer", "{id}")],
+    ),
+    (
+        "/officer/cases/{reference}/move",
+        Who::Officer,
+        Body::Multipart,
+        &[("entity", "alpha")],
+    ),
+    (
+        "/officer/admin/entity-group",
+        Who::Admin,
+        Body::Urlencoded,
+        &[("officer", "{id}")],
+    ),
 ];
 
 /// The POST routes documented in docs/architecture.md's "Routes" tables: every table row
@@ -394,8 +451,26 @@ async fn forged_and_missing_tokens_are_refused(backend: Backend) {
     let (status, _) = open_mailbox(&app, &reporter, &receipt_token).await;
     assert_eq!(status, 200);
     let reference = first_reference(&app, &officer).await;
+    // An entity whose triage group has a key, so its intake is open.
+    run_cli(
+        &app,
+        &["entity", "add", "--slug", "alpha", "--name", "Alpha"],
+    )
+    .await;
+    let key = age::x25519::Identity::generate().to_public().to_string();
+    let member = [
+        "officer",
+        "add",
+        "--email",
+        "ada@example.org",
+        "--name",
+        "Ada",
+    ];
+    let flags = ["--recipient", key.as_str(), "--entity", "alpha"];
+    run_cli(&app, &[&member[..], &flags[..]].concat()).await;
     let fill = |s: &str| {
-        s.replace("{reference}", &reference)
+        s.replace("{slug}", "alpha")
+            .replace("{reference}", &reference)
             .replace("{token}", &token)
             .replace("{id}", &id)
             .replace("{action}", &action)

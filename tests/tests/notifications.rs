@@ -550,7 +550,85 @@ async fn bad_mail_settings_are_refused_with_their_name(backend: Backend) {
     app.finish().await;
 }
 
+/// A legal entity with its own escalation address (issue 12) gets its overdue cases there;
+/// the instance's address gets the rest.
+async fn an_entity_escalates_to_its_own_address(backend: Backend) {
+    const ALPHA_HEAD: &str = "alpha-head@example.org";
+    let Some(sink) = Sink::start() else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    run_cli(
+        &app,
+        &["entity", "add", "--slug", "alpha", "--name", "Alpha"],
+    )
+    .await;
+    let key = age::x25519::Identity::generate().to_public().to_string();
+    let add = [
+        "officer",
+        "add",
+        "--email",
+        "alpha@example.org",
+        "--name",
+        "Alpha",
+    ];
+    run_cli(
+        &app,
+        &[&add[..], &["--recipient", &key, "--entity", "alpha"]].concat(),
+    )
+    .await;
+    exec(
+        &app,
+        &format!("UPDATE entities SET overrides = '{{\"escalation_email\":\"{ALPHA_HEAD}\"}}'"),
+    )
+    .await;
+    let client = app.browser();
+    file(&app, &client, "canary-what-e41f").await;
+    let page = app.page(&client, "/e/alpha/report?lang=en").await;
+    let res = client
+        .post(app.url("/e/alpha/report?lang=en"))
+        .multipart(Report::default().form(&hidden(&page, "csrf")))
+        .send()
+        .await
+        .expect("entity report");
+    assert_eq!(res.status(), 200);
+    exec(
+        &app,
+        &format!("UPDATE cases SET received_on = '{}'", day(-9)),
+    )
+    .await;
+    let alpha_ref = app
+        .store
+        .cases()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.entity.is_some())
+        .expect("the entity's case")
+        .reference;
+    let own_ref = references(&app)
+        .await
+        .into_iter()
+        .find(|r| *r != alpha_ref)
+        .unwrap();
+    notify_now(&app, &sink).await;
+    let mut mails = sink.mails();
+    for _ in 0..100 {
+        if !to(&mails, ESCALATION).is_empty() && !to(&mails, ALPHA_HEAD).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        mails = sink.mails();
+    }
+    let (own, alpha) = (to(&mails, ESCALATION), to(&mails, ALPHA_HEAD));
+    assert_eq!((own.len(), alpha.len()), (1, 1), "{mails:#?}");
+    assert!(own[0].body.contains(&own_ref) && !own[0].body.contains(&alpha_ref));
+    assert!(alpha[0].body.contains(&alpha_ref) && !alpha[0].body.contains(&own_ref));
+    app.finish().await;
+}
+
 on_both_databases!(
+    an_entity_escalates_to_its_own_address,
     mails_arrive_for_each_trigger_and_carry_no_content,
     digests_of_different_contents_have_the_same_size,
     an_officers_choice_is_respected,

@@ -84,6 +84,7 @@ async fn store_story(backend: Backend) {
         mode: "anonymous".parse().unwrap(),
         received_on: date!(2026 - 11 - 23),
         reporter_lang: speakup::i18n::Lang::Nl,
+        entity: None,
         envelopes: vec![NewEnvelope {
             holder: Holder::parse("officer:o1").unwrap(),
             recipient: "age1x".into(),

@@ -5,7 +5,7 @@ import { AGE_TYPE, CipherError, encrypt, encryptBlob, parseRecipients } from "./
 import { makeCaseKeyFile, makeOfficerKeyFile } from "./keys.js";
 
 /** The `data-encrypt` kinds the contract defines. */
-export const KINDS = Object.freeze(["message", "note", "status", "grant"]);
+export const KINDS = Object.freeze(["message", "note", "status", "grant", "move"]);
 
 /**
  * @typedef {object} Part
@@ -31,6 +31,9 @@ function part(name, data) {
  * @param {string} [input.caseIdentity] the case's `AGE-SECRET-KEY-1…` (grant)
  * @param {string} [input.officerIdentity] the case's officer key, when it has one (grant)
  * @param {string} [input.grantRecipient] the selected colleague's `age1…` (grant)
+ * @param {Array<{holder: string, recipient: string}>} [input.moveHolders] the new triage
+ *   group's members who need a copy (move): a `holder` part, then the sealed case key and,
+ *   when the case has an officer key, the sealed officer key, for each
  * @returns {Promise<Part[]>} in the order they must be appended
  */
 export async function buildParts(kind, input = {}) {
@@ -62,9 +65,28 @@ export async function buildParts(kind, input = {}) {
       }
       return parts;
     }
+    case "move":
+      return moveParts(input);
     default:
       throw new CipherError(`unknown data-encrypt kind: ${kind}`, "send_failed");
   }
+}
+
+/** A case moved to another entity: its keys sealed to each member of the new group. */
+async function moveParts(input) {
+  if (!input.caseIdentity) throw new CipherError("case key not unlocked", "key_missing");
+  const parts = [];
+  for (const h of input.moveHolders ?? []) {
+    const recipients = parseRecipients(h.recipient);
+    if (recipients.length !== 1) throw new CipherError("one recipient per holder", "send_failed");
+    parts.push({ name: "holder", blob: new Blob([String(h.holder)]), filename: "holder" });
+    parts.push(part("envelope", await encrypt(recipients, makeCaseKeyFile(input.caseIdentity))));
+    if (input.officerIdentity) {
+      const file = makeOfficerKeyFile(input.officerIdentity);
+      parts.push(part("officer_envelope", await encrypt(recipients, file)));
+    }
+  }
+  return parts;
 }
 
 /**

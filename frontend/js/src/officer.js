@@ -244,6 +244,12 @@ function formInput(form, kind) {
     input.caseIdentity = page.caseIdentity;
     input.officerIdentity = page.officerKey;
   }
+  if (kind === "move") {
+    const option = $('select[name="entity"]', form)?.selectedOptions?.[0];
+    input.moveHolders = JSON.parse(option?.dataset.holders ?? "[]");
+    input.caseIdentity = page.caseIdentity;
+    input.officerIdentity = page.officerKey;
+  }
   return input;
 }
 
@@ -261,7 +267,8 @@ function setupEncryptForms() {
         const reason = $('textarea[data-plaintext="reason"]', form)?.value ?? "";
         const officerOnly = kind === "note" || (kind === "status" && reason.trim() !== "");
         if (
-          (kind === "grant" && (!page.caseIdentity || (hasOfficerKey && !page.officerKey))) ||
+          ((kind === "grant" || kind === "move") &&
+            (!page.caseIdentity || (hasOfficerKey && !page.officerKey))) ||
           (officerOnly && !form.dataset.recipients)
         ) {
           formReport(form, t("key_missing"));

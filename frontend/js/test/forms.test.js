@@ -34,7 +34,7 @@ const files = () => [
 ];
 
 test("the contract's kinds", () => {
-  assert.deepEqual(KINDS, ["message", "note", "status", "grant"]);
+  assert.deepEqual(KINDS, ["message", "note", "status", "grant", "move"]);
 });
 
 test("message: message, then attachment + attachment_name per file, to case and reporter", async () => {
@@ -102,6 +102,28 @@ test("grant refuses without a case key or a valid recipient", async () => {
     buildParts("grant", { caseIdentity: caseKey.identity, grantRecipient: `${colleague.recipient} ${reporter.recipient}` }),
     CipherError,
   );
+});
+
+test("move: per holder of the new group, the holder, then its sealed case and officer keys", async () => {
+  const officerKey = await generateOfficerKey();
+  const moveHolders = [
+    { holder: "officer:a", recipient: colleague.recipient },
+    { holder: "officer:b", recipient: reporter.recipient },
+  ];
+  const input = { caseIdentity: caseKey.identity, officerIdentity: officerKey.identity, moveHolders };
+  const parts = await buildParts("move", input);
+  assert.deepEqual(
+    parts.map((p) => p.name),
+    ["holder", "envelope", "officer_envelope", "holder", "envelope", "officer_envelope"],
+  );
+  assert.equal(await parts[0].blob.text(), "officer:a");
+  assert.equal(parseCaseEnvelope(await textOf(colleague.identity, parts[1].blob)), caseKey.identity);
+  assert.equal(parseOfficerEnvelope(await textOf(colleague.identity, parts[2].blob)), officerKey.identity);
+  assert.equal(parseCaseEnvelope(await textOf(reporter.identity, parts[4].blob)), caseKey.identity);
+  await assert.rejects(textOf(reporter.identity, parts[1].blob), CipherError);
+  const plain = await buildParts("move", { caseIdentity: caseKey.identity, moveHolders: moveHolders.slice(0, 1) });
+  assert.deepEqual(plain.map((p) => p.name), ["holder", "envelope"]);
+  await assert.rejects(buildParts("move", { moveHolders }), (e) => e.code === "key_missing");
 });
 
 test("bad recipients and unknown kinds are refused", async () => {

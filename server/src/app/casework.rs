@@ -13,6 +13,7 @@ use time::Date;
 
 use super::accounts::{audit_only, require};
 use super::audit::{action, entry};
+use super::entities;
 use super::items::message_with_files;
 use super::officer_key;
 use super::owners;
@@ -56,6 +57,11 @@ async fn permitted_case(
         .ok_or(Error::NotFound)?;
     let access = app.store.case_access(&case.id).await?;
     if !may_open_case(&who.roles, mine(&access, &who.id)) {
+        return Err(Error::Forbidden);
+    }
+    // Officers see only their entities' cases (issue 12), unless a colleague granted one.
+    let membership = app.store.membership().await?;
+    if !entities::visible(&membership, &who.id, &case, &access) {
         return Err(Error::Forbidden);
     }
     Ok((case, access))
@@ -130,12 +136,13 @@ pub async fn list(app: &App, who: &OfficerRecord, f: &Filter) -> Result<CaseList
             .or_default()
             .push(&a.officer_id);
     }
+    let membership = app.store.membership().await?;
     let visible = |c: &CaseRecord| {
         let mine = access
             .iter()
             .find(|a| a.case_id == c.id && a.officer_id == who.id)
             .map(|a| a.kind);
-        may_open_case(&who.roles, mine)
+        may_open_case(&who.roles, mine) && entities::visible(&membership, &who.id, c, &access)
     };
     let assigned = |c: &CaseRecord| granted.get(c.id.as_str()).cloned().unwrap_or_default();
     let all: Vec<CaseRecord> = app

@@ -15,6 +15,7 @@ use time::Date;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::audit::{action, record_reporter};
+use super::entities::Entity;
 use super::items::{attachments, inline};
 use super::routing::Plan; // routing before sealing (issue 12)
 use super::settings::Site;
@@ -23,6 +24,7 @@ use super::{App, Error, Result, new_id};
 use crate::crypto::{self, CaseKey};
 use crate::domain::case::{Channel, ItemKind, ReportMode};
 use crate::domain::content::{IdentityContent, ReportContent, to_json};
+use crate::domain::entity::EntitySlug;
 use crate::domain::holder::{Author, CaseId, Holder};
 use crate::domain::officer::{Role, parse_recipient};
 use crate::domain::permission::Permission;
@@ -31,8 +33,8 @@ use crate::domain::reference::CaseReference;
 use crate::i18n::Lang;
 use crate::store::{NewCase, NewEnvelope, NewItem, OfficerRecord, Store, StoreError, StoreResult};
 
-/// Who a new case's key is sealed to: every active officer with the `officer` role (the
-/// triage group).
+/// Every active officer with the `officer` role and a usable key, whatever their entity:
+/// whether the instance can take reports at all (`/readyz`, `speakup serve`).
 pub async fn recipients(store: &dyn Store) -> StoreResult<Vec<(Holder, Recipient)>> {
     let mut out = Vec::new();
     for o in store.officers().await? {
@@ -47,9 +49,29 @@ pub async fn recipients(store: &dyn Store) -> StoreResult<Vec<(Holder, Recipient
     Ok(out)
 }
 
-/// Whether the intake accepts reports (some officer key exists).
-pub async fn is_open(app: &App) -> Result<bool> {
-    Ok(!recipients(app.store()).await?.is_empty())
+/// Who a new case's key is sealed to: the triage group of the entity it is filed under
+/// (`None`: the instance's own), as `domain::entity::Membership::in_group` says. Routing
+/// happens here, before sealing: an officer outside the group gets no envelope at all.
+pub async fn group_recipients(
+    store: &dyn Store,
+    entity: Option<&EntitySlug>,
+) -> StoreResult<Vec<(Holder, Recipient)>> {
+    let membership = store.membership().await?;
+    Ok(recipients(store)
+        .await?
+        .into_iter()
+        .filter(|(h, _)| match h {
+            Holder::Officer(id) => membership.in_group(id, entity),
+            _ => false,
+        })
+        .collect())
+}
+
+/// Whether the intake of an entity (`None`: the instance's) accepts reports: its group has
+/// a key.
+pub async fn is_open(app: &App, entity: Option<&Entity>) -> Result<bool> {
+    let slug = entity.map(|e| &e.slug);
+    Ok(!group_recipients(app.store(), slug).await?.is_empty())
 }
 
 /// What the reporter typed on the form, wiped when dropped.
@@ -102,6 +124,7 @@ pub struct PlainIntake {
     /// Routing before sealing (issue 12): who of `holders` the key goes to, once the
     /// category and the leave-outs are read.
     pub plan: Plan,
+    entity: Option<EntitySlug>,
     token: ReceiptToken,
     reporter: ReporterKeys,
     case_key: CaseKey,
@@ -109,10 +132,12 @@ pub struct PlainIntake {
 }
 
 impl PlainIntake {
-    pub async fn begin(app: &App) -> Result<Self> {
-        // Routing before sealing (issue 12): the candidates are `recipients`, via the plan.
-        let plan = Plan::load(app).await?;
+    pub async fn begin(app: &App, entity: Option<&Entity>) -> Result<Self> {
+        // Routing before sealing (issue 12): the candidates are the entity's triage group
+        // (`group_recipients`), narrowed by the plan once the category and leave-outs are read.
+        let plan = Plan::load(app, entity).await?;
         let holders = plan.candidates().to_vec();
+        let entity = entity.map(|e| e.slug.clone());
         if holders.is_empty() {
             return Err(Error::NotConfigured);
         }
@@ -123,6 +148,7 @@ impl PlainIntake {
         Ok(Self {
             holders,
             plan,
+            entity,
             token,
             reporter,
             case_key,
@@ -199,6 +225,7 @@ impl PlainIntake {
             mode,
             received_on: today,
             reporter_lang: lang,
+            entity: self.entity.clone(),
             envelopes,
             items: report_items(report, identity, files, today)
                 .into_iter()
@@ -323,21 +350,25 @@ pub struct SealedReport {
     /// Routing before sealing (issue 12): the officers left out, account ids separated by
     /// spaces (the form's `leave_out`; empty for none).
     pub leave_out: String,
+    /// The entity the report is filed under (`None`: the instance's own intake).
+    pub entity: Option<Entity>,
 }
 
 /// How many sealed case keys a browser-path report carries: one per current holder, plus the
 /// escrow's when one is set. The form reader accepts no more.
-pub async fn envelope_count(app: &App) -> Result<usize> {
-    let holders = recipients(app.store()).await?.len();
+pub async fn envelope_count(app: &App, entity: Option<&Entity>) -> Result<usize> {
+    let holders = group_recipients(app.store(), entity.map(|e| &e.slug))
+        .await?
+        .len();
     Ok(holders + usize::from(app.site.get().escrow.is_some()))
 }
 
 /// The browser path. Anything that does not check out is refused (`Invalid`) and the files
 /// are discarded.
 pub async fn file_sealed(app: &App, form: SealedReport) -> Result<CaseReference> {
-    // Routing before sealing (issue 12): the holders expected are the category's readers
-    // less the leave-outs.
-    let plan = Plan::load(app).await?;
+    // Routing before sealing (issue 12): the holders expected are the entity's group, then
+    // the category's readers less the leave-outs.
+    let plan = Plan::load(app, form.entity.as_ref()).await?;
     if plan.candidates().is_empty() {
         discard(app.store(), &form.files).await;
         return Err(Error::NotConfigured);
@@ -370,7 +401,11 @@ fn sealed_case(
     sealing: super::routing::Sealing,
 ) -> Option<NewCase> {
     let holders = sealing.holders;
-    let site = app.site.get();
+    let instance = app.site.get();
+    let site = match &form.entity {
+        Some(e) => std::sync::Arc::new(e.site(&instance)),
+        None => instance,
+    };
     site.category(&form.category)?;
     let mode = form.mode.parse::<ReportMode>().ok()?;
     let lookup = parse_hex32(&form.lookup)?;
@@ -410,6 +445,7 @@ fn sealed_case(
         mode,
         received_on: today,
         reporter_lang: form.lang,
+        entity: form.entity.as_ref().map(|e| e.slug.clone()),
         envelopes,
         items: report_items(report, form.identity.clone(), &form.files, today)
             .into_iter()
@@ -437,7 +473,7 @@ pub async fn file_entered(
         return Err(e);
     }
     // Routed like a reporter's report (issue 12); the officer leaves nobody out.
-    let plan = Plan::load(app).await?;
+    let plan = Plan::load(app, None).await?;
     if plan.candidates().is_empty() {
         discard(app.store(), &form.files).await;
         return Err(Error::NotConfigured);

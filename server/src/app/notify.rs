@@ -210,21 +210,24 @@ fn workspace_link(app: &App) -> String {
 }
 
 /// The escalation address's daily digest of overdue cases, in `SPEAKUP_ESCALATION_LANG` (the
-/// address is no officer's account, so no interface language is known).
+/// address is no officer's account, so no interface language is known). A legal entity that
+/// set its own escalation address gets its cases' digest there instead (issue 12).
 async fn escalation(
     app: &App,
     mailer: &Mailer,
     at_once: bool,
     report: &mut RunReport,
 ) -> Result<()> {
-    let Some(to) = app
+    let instance = app
         .settings
         .mail
         .as_ref()
-        .and_then(|m| m.escalation.clone())
-    else {
+        .and_then(|m| m.escalation.clone());
+    let entities = super::entities::list(app).await?;
+    let own = |e: &super::entities::Entity| e.overrides.escalation_email.is_some();
+    if instance.is_none() && !entities.iter().any(own) {
         return Ok(());
-    };
+    }
     let now = app.clock.now();
     let local = app
         .settings
@@ -234,25 +237,44 @@ async fn escalation(
     if !digest_due(local, DIGEST_HOUR, at_once) {
         return Ok(());
     }
-    let cases: Vec<_> = app
-        .store()
-        .cases()
-        .await?
-        .into_iter()
-        .map(|c| (c.reference.clone(), c.dates()))
-        .collect();
-    let Some(digest) = Digest::escalation(&cases, now.date()) else {
-        return Ok(());
-    };
     let lang = app
         .settings
         .mail
         .as_ref()
         .map_or(Lang::En, |m| m.escalation_lang);
-    let (subject, body) = render(lang.tr(), Kind::Escalation, &digest, &workspace_link(app));
     let period = day_period("esc", local.date());
-    deliver(app, mailer, &to, &period, &subject, body, report).await?;
+    for (to, cases) in escalation_lists(app, instance, &entities).await? {
+        let Some(digest) = Digest::escalation(&cases, now.date()) else {
+            continue;
+        };
+        let (subject, body) = render(lang.tr(), Kind::Escalation, &digest, &workspace_link(app));
+        deliver(app, mailer, &to, &period, &subject, body, report).await?;
+    }
     Ok(())
+}
+
+type CaseDatesList = Vec<(String, crate::domain::deadlines::CaseDates)>;
+
+/// Each escalation address with the cases it is told about: an entity's own address for its
+/// cases, the instance's for the rest.
+async fn escalation_lists(
+    app: &App,
+    instance: Option<String>,
+    entities: &[super::entities::Entity],
+) -> Result<std::collections::BTreeMap<String, CaseDatesList>> {
+    let mut out: std::collections::BTreeMap<String, CaseDatesList> = Default::default();
+    for c in app.store().cases().await? {
+        let own = c.entity.as_ref().and_then(|slug| {
+            let e = entities.iter().find(|e| &e.slug == slug)?;
+            e.overrides.escalation_email.clone()
+        });
+        if let Some(to) = own.or_else(|| instance.clone()) {
+            out.entry(to)
+                .or_default()
+                .push((c.reference.clone(), c.dates()));
+        }
+    }
+    Ok(out)
 }
 
 /// Claims (recipient, period), sends, and records the outcome; a failed delivery gives the

@@ -37,6 +37,12 @@ fn code(address: &str) -> Result<QrCode, Error> {
     QrCode::with_error_correction_level(address.as_bytes(), EC_LEVEL).map_err(Error::internal)
 }
 
+/// An entity's intake address (issue 12): its landing page under the instance's address,
+/// with nothing added (no tracking parameter).
+pub fn entity_address(base: &str, slug: &crate::domain::entity::EntitySlug) -> String {
+    format!("{}/e/{slug}/", base.trim_end_matches('/'))
+}
+
 /// The QR code as a standalone SVG document, with the standard quiet zone (4 modules).
 pub fn qr_svg(address: &str) -> Result<String, Error> {
     Ok(code(address)?

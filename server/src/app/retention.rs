@@ -8,10 +8,15 @@
 //! the store is compacted, so no ciphertext lingers in free pages or the WAL
 //! (no-plaintext-at-rest).
 
+use std::collections::HashMap;
+
 use time::{Date, OffsetDateTime};
 
 use super::audit::{action, entry};
+use super::entities::Entity;
+use super::settings::Site;
 use crate::domain::audit::SYSTEM_ACTOR;
+use crate::domain::entity::EntitySlug;
 use crate::domain::retention::{CaseState, Policy, Verdict, judge};
 use crate::domain::stats::CaseDays;
 use crate::store::{CaseRecord, Store, StoreResult};
@@ -25,12 +30,55 @@ pub async fn apply(
     today: Date,
     now: OffsetDateTime,
 ) -> StoreResult<usize> {
-    if !policy.is_on() {
+    let policies = Policies {
+        instance: policy.clone(),
+        by_entity: HashMap::new(),
+    };
+    apply_per_entity(store, &policies, today, now).await
+}
+
+/// The retention periods of the instance and of each entity that sets its own (issue 12).
+pub struct Policies {
+    pub instance: Policy,
+    pub by_entity: HashMap<EntitySlug, Policy>,
+}
+
+impl Policies {
+    /// The instance's policy, and each entity's (its own period, else the instance's).
+    pub fn of(site: &Site, entities: &[Entity]) -> Self {
+        Self {
+            instance: site.retention(),
+            by_entity: entities
+                .iter()
+                .map(|e| (e.slug.clone(), e.site(site).retention()))
+                .collect(),
+        }
+    }
+
+    fn for_case(&self, entity: Option<&EntitySlug>) -> &Policy {
+        entity
+            .and_then(|e| self.by_entity.get(e))
+            .unwrap_or(&self.instance)
+    }
+}
+
+/// As [`apply`], each case under its entity's period.
+pub async fn apply_per_entity(
+    store: &dyn Store,
+    policies: &Policies,
+    today: Date,
+    now: OffsetDateTime,
+) -> StoreResult<usize> {
+    if !policies.instance.is_on() && !policies.by_entity.values().any(Policy::is_on) {
         return Ok(0);
     }
     let held = store.held_cases().await?;
     let mut deleted = 0;
     for c in store.cases().await? {
+        let policy = policies.for_case(c.entity.as_ref());
+        if !policy.is_on() {
+            continue;
+        }
         let outcome = store.case_outcome(&c.id).await?;
         let state = CaseState {
             status: c.status,

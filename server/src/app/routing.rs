@@ -13,6 +13,7 @@ use std::sync::Arc;
 use age::x25519::Recipient;
 
 use super::audit::{action, entry};
+use super::entities::Entity;
 use super::settings::{SettingsInput, Site};
 use super::{App, Error, Result};
 use crate::config::Category;
@@ -49,12 +50,21 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub async fn load(app: &App) -> Result<Self> {
+    /// The plan for an entity's intake (`None`: the instance's own): its triage group are
+    /// the candidates, and its settings (categories) apply; a category's route can only
+    /// narrow the group, never reach past it.
+    pub async fn load(app: &App, entity: Option<&Entity>) -> Result<Self> {
+        let instance = app.site.get();
+        let site = match entity {
+            Some(e) => Arc::new(e.site(&instance)),
+            None => instance,
+        };
+        let slug = entity.map(|e| &e.slug);
         Ok(Self {
-            candidates: super::intake::recipients(app.store()).await?,
+            candidates: super::intake::group_recipients(app.store(), slug).await?,
             groups: app.store.triage_groups().await?,
             officers: app.store.officers().await?,
-            site: app.site.get(),
+            site,
         })
     }
 

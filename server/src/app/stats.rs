@@ -9,6 +9,7 @@ use time::{Date, Duration};
 use super::audit::{action, entry};
 use super::{App, Error, Result};
 use crate::domain::audit::CLI_ACTOR;
+use crate::domain::entity::Scope;
 use crate::domain::permission::Permission;
 use crate::domain::stats::{CaseFacts, Figures, YearMonth, months};
 use crate::store::OfficerRecord;
@@ -39,8 +40,8 @@ fn last_day(m: YearMonth) -> Option<Date> {
     m.next().first_day().map(|d| d - Duration::days(1))
 }
 
-/// The figures of `range`, for whoever the caller already checked.
-async fn build(app: &App, range: &[YearMonth]) -> Result<Figures> {
+/// The figures of `range` over the cases of `scope`, for whoever the caller already checked.
+async fn build(app: &App, range: &[YearMonth], scope: &Scope) -> Result<Figures> {
     let (Some(first), Some(last)) = (range.first().copied(), range.last().copied()) else {
         return Err(Error::Invalid);
     };
@@ -53,13 +54,18 @@ async fn build(app: &App, range: &[YearMonth]) -> Result<Figures> {
         .stats_cases(from, to)
         .await?
         .into_iter()
+        .filter(|c| scope.matches(c.entity.as_ref()))
         .map(|c| {
             c.days
                 .facts(&c.category, c.mode, c.status, c.outcome, today)
                 .via(c.channel)
         })
         .collect();
-    facts.extend(app.store.stats_left(first, last).await?);
+    let left = app.store.stats_left(first, last).await?.into_iter();
+    facts.extend(
+        left.filter(|(_, e)| scope.matches(e.as_ref()))
+            .map(|(f, _)| f),
+    );
     let categories: Vec<String> = app
         .site
         .get()
@@ -71,9 +77,14 @@ async fn build(app: &App, range: &[YearMonth]) -> Result<Figures> {
 }
 
 /// The statistics page: auditors only.
-pub async fn figures(app: &App, who: &OfficerRecord, range: &[YearMonth]) -> Result<Figures> {
+pub async fn figures(
+    app: &App,
+    who: &OfficerRecord,
+    range: &[YearMonth],
+    scope: &Scope,
+) -> Result<Figures> {
     super::accounts::require(who, Permission::ReadAudit)?;
-    build(app, range).await
+    build(app, range, scope).await
 }
 
 /// How the figures leave the page.
@@ -112,6 +123,7 @@ pub async fn export(
     app: &App,
     taker: Taker<'_>,
     range: &[YearMonth],
+    scope: &Scope,
     format: Format,
 ) -> Result<String> {
     let actor = match taker {
@@ -121,8 +133,11 @@ pub async fn export(
         }
         Taker::Cli => CLI_ACTOR.to_owned(),
     };
-    let f = build(app, range).await?;
-    let detail = format!("{}..{} {}", f.from, f.to, format.word());
+    let f = build(app, range, scope).await?;
+    let detail = match scope {
+        Scope::All => format!("{}..{} {}", f.from, f.to, format.word()),
+        s => format!("{}..{} {} entity {}", f.from, f.to, format.word(), s.word()),
+    };
     let row = entry(app.clock.now(), &actor, action::STATS_EXPORTED, "", &detail);
     super::audit::record(app.store(), &row).await?;
     match format {

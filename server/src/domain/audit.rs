@@ -150,6 +150,15 @@ pub mod action {
     pub const OFFICERS_LEFT_OUT: &str = "officers_left_out";
     /// An auditor lifted a reporter's leave-out: the officer may now be granted the case.
     pub const LEAVE_OUT_LIFTED: &str = "leave_out_lifted";
+    /// Legal entities (issue 12): an entity added or its settings changed, an officer put in
+    /// or taken out of its triage group, group-level access given or taken, a case moved.
+    pub const ENTITY_CREATED: &str = "entity_created";
+    pub const ENTITY_CHANGED: &str = "entity_changed";
+    pub const ENTITY_MEMBER_ADDED: &str = "entity_member_added";
+    pub const ENTITY_MEMBER_REMOVED: &str = "entity_member_removed";
+    pub const GROUP_ACCESS_GIVEN: &str = "group_access_given";
+    pub const GROUP_ACCESS_REMOVED: &str = "group_access_removed";
+    pub const CASE_MOVED: &str = "case_moved";
 
     pub const ALL: &[&str] = &[
         LOGIN,
@@ -199,6 +208,13 @@ pub mod action {
         TRIAGE_GROUP_MEMBER_REMOVED,
         OFFICERS_LEFT_OUT,
         LEAVE_OUT_LIFTED,
+        ENTITY_CREATED,
+        ENTITY_CHANGED,
+        ENTITY_MEMBER_ADDED,
+        ENTITY_MEMBER_REMOVED,
+        GROUP_ACCESS_GIVEN,
+        GROUP_ACCESS_REMOVED,
+        CASE_MOVED,
     ];
 }
 

@@ -37,6 +37,7 @@ pub mod audit;
 pub mod case;
 pub mod content;
 pub mod deadlines;
+pub mod entity;
 pub mod holder;
 pub mod meeting;
 pub mod notify;

@@ -14,6 +14,7 @@ use super::{
     AuditEntry, CaseRecord, CaseUpdate, EnvelopeRecord, EventRecord, ItemRecord, NewCase, NewItem,
     OwnerClaim, StoreError, StoreResult, parsed,
 };
+use crate::domain::entity::EntitySlug;
 use crate::domain::holder::{Author, CaseId, Holder, OfficerId};
 use crate::domain::receipt::stored_lookup;
 use crate::domain::stats::CaseFacts;
@@ -75,7 +76,7 @@ macro_rules! case_columns {
     () => {
         "id, reference, case_recipient, reporter_recipient, category, mode, status, \
          received_on, acknowledged_on, feedback_on, closed_on, reporter_lang, owner_id, \
-         officer_recipient, channel"
+         officer_recipient, channel, entity_slug"
     };
 }
 
@@ -111,6 +112,12 @@ macro_rules! cases_sql {
                     owner: r.try_get::<Option<String>, _>("owner_id")?.map(OfficerId::from),
                     officer_recipient: r.try_get("officer_recipient")?,
                     channel: parsed("cases.channel", r.try_get::<String, _>("channel")?.parse())?,
+                    entity: parsed(
+                        "cases.entity_slug",
+                        r.try_get::<Option<String>, _>("entity_slug")?
+                            .map(|s| EntitySlug::parse(&s))
+                            .transpose(),
+                    )?,
                 })
             }
 
@@ -232,8 +239,8 @@ macro_rules! cases_sql {
                 let mut tx = self.write_tx().await?;
                 sqlx::query(
                     "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
-                     category, mode, status, received_on, reporter_lang, channel) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10)",
+                     category, mode, status, received_on, reporter_lang, channel, entity_slug) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10, $11)",
                 )
                 .bind(c.id.as_str())
                 .bind(&c.reference)
@@ -246,6 +253,7 @@ macro_rules! cases_sql {
                 .bind(day_to_db(c.received_on))
                 .bind(c.reporter_lang.code())
                 .bind(c.channel.as_str())
+                .bind(c.entity.as_ref().map(|e| e.as_str()))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| {
@@ -503,6 +511,13 @@ macro_rules! cases_sql {
                 .bind(case_id)
                 .fetch_all(&mut *tx)
                 .await?;
+                // The entity goes with what the case leaves for the figures (issue 12).
+                let entity: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT entity_slug FROM cases WHERE id = $1")
+                        .bind(case_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let entity = entity.flatten();
                 let mut blobs: Vec<String> = Vec::new();
                 for r in &rows {
                     blobs.push(r.try_get("blob_id")?);
@@ -526,7 +541,7 @@ macro_rules! cases_sql {
                     sqlx::query("DELETE FROM chunks WHERE blob_id = $1").bind(b).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM blobs WHERE id = $1").bind(b).execute(&mut *tx).await?;
                 }
-                Self::leave_stats_in(&mut tx, left).await?;
+                Self::leave_stats_in(&mut tx, left, entity.as_deref()).await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())

@@ -9,6 +9,7 @@ mod audit;
 mod backends;
 mod blobs;
 mod cases;
+mod entities;
 mod groups;
 mod holds;
 mod meetings;
@@ -27,6 +28,7 @@ pub use audit::{AuditLog, AuditSearch};
 pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;
 pub use cases::Cases;
+pub use entities::{Entities, EntityRecord, MovedCase};
 pub use groups::{GroupRecord, TriageGroups};
 pub use holds::LegalHolds;
 pub use meetings::{MeetingRecord, Meetings, MinutesRecord, NewMeeting, ReplyLinks};
@@ -90,6 +92,7 @@ pub trait Store:
     + LegalHolds
     + Meetings
     + TriageGroups
+    + Entities
     + Send
     + Sync
     + 'static

@@ -7,6 +7,7 @@ use time::Date;
 use crate::domain::audit::AuditEntry;
 use crate::domain::case::{CaseStatus, Channel, ItemKind, Outcome, ReportMode};
 use crate::domain::deadlines::{CaseDates, Deadlines};
+use crate::domain::entity::EntitySlug;
 use crate::domain::holder::{AccessKind, Author, CaseId, Holder, OfficerId};
 use crate::domain::officer::{Role, Roles};
 use crate::i18n::Lang;
@@ -90,6 +91,8 @@ pub struct NewCase {
     pub received_on: Date,
     /// The language the reporter filed in (the templates offered to officers use it).
     pub reporter_lang: Lang,
+    /// The entity the case was filed under; `None` for the instance's own cases.
+    pub entity: Option<EntitySlug>,
     pub envelopes: Vec<NewEnvelope>,
     pub items: Vec<NewItem>,
     /// The web, or an officer on the reporter's behalf.
@@ -127,6 +130,8 @@ pub struct CaseRecord {
     pub officer_recipient: Option<String>,
     /// How the report reached the platform.
     pub channel: Channel,
+    /// The entity the case belongs to; `None` for the instance's own cases.
+    pub entity: Option<EntitySlug>,
 }
 
 impl CaseRecord {

@@ -9,6 +9,7 @@ use time::Date;
 use super::backends::{PostgresStore, SqliteStore, day_from_db, day_to_db, opt_day};
 use super::{StoreResult, parsed};
 use crate::domain::case::{CaseStatus, Channel, Outcome, ReportMode};
+use crate::domain::entity::EntitySlug;
 use crate::domain::holder::CaseId;
 use crate::domain::stats::{CaseDays, CaseFacts, YearMonth};
 
@@ -21,6 +22,8 @@ pub struct StatsCase {
     pub status: CaseStatus,
     pub outcome: Option<Outcome>,
     pub days: CaseDays,
+    /// The case's entity; `None` for the instance's own.
+    pub entity: Option<EntitySlug>,
 }
 
 #[async_trait::async_trait]
@@ -28,11 +31,20 @@ pub trait Statistics: Send + Sync {
     /// Live cases received from `from` to `to` (days, both included).
     async fn stats_cases(&self, from: Date, to: Date) -> StoreResult<Vec<StatsCase>>;
 
-    /// What deleted cases received from `from` to `to` (months, both included) left behind.
-    async fn stats_left(&self, from: YearMonth, to: YearMonth) -> StoreResult<Vec<CaseFacts>>;
+    /// What deleted cases received from `from` to `to` (months, both included) left behind,
+    /// each with its entity (`None`: the instance's own).
+    async fn stats_left(
+        &self,
+        from: YearMonth,
+        to: YearMonth,
+    ) -> StoreResult<Vec<(CaseFacts, Option<EntitySlug>)>>;
 
     /// A case's outcome, once it was concluded.
     async fn case_outcome(&self, case_id: &CaseId) -> StoreResult<Option<Outcome>>;
+}
+
+fn entity_of(v: Option<String>) -> StoreResult<Option<EntitySlug>> {
+    parsed("entity_slug", v.map(|s| EntitySlug::parse(&s)).transpose())
 }
 
 fn opt_parsed<T: std::str::FromStr>(column: &str, v: Option<String>) -> StoreResult<Option<T>> {
@@ -43,11 +55,16 @@ macro_rules! stats_sql {
     ($store:ident, $row:ty, $tx:ty) => {
         impl $store {
             /// Inside a case's deletion: what it leaves for the figures.
-            pub(super) async fn leave_stats_in(tx: &mut $tx, f: &CaseFacts) -> StoreResult<()> {
+            pub(super) async fn leave_stats_in(
+                tx: &mut $tx,
+                f: &CaseFacts,
+                entity: Option<&str>,
+            ) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO case_stats (month, category, mode, status, outcome, days_to_ack, \
-                     days_to_feedback, days_to_close, ack_in_time, feedback_in_time, channel) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     days_to_feedback, days_to_close, ack_in_time, feedback_in_time, channel, \
+                     entity_slug) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(f.month.to_string())
                 .bind(&f.category)
@@ -60,6 +77,7 @@ macro_rules! stats_sql {
                 .bind(f.ack_in_time)
                 .bind(f.feedback_in_time)
                 .bind(f.channel.as_str())
+                .bind(entity)
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
@@ -88,7 +106,8 @@ macro_rules! stats_sql {
             async fn stats_cases(&self, from: Date, to: Date) -> StoreResult<Vec<StatsCase>> {
                 let rows = sqlx::query(
                     "SELECT category, mode, status, outcome, received_on, acknowledged_on, \
-                     feedback_on, closed_on, channel FROM cases WHERE received_on >= $1 AND received_on <= $2 \
+                     feedback_on, closed_on, channel, entity_slug FROM cases \
+                     WHERE received_on >= $1 AND received_on <= $2 \
                      ORDER BY received_on, category",
                 )
                 .bind(day_to_db(from))
@@ -109,23 +128,27 @@ macro_rules! stats_sql {
                                 feedback: opt_day(r.try_get("feedback_on")?)?,
                                 closed: opt_day(r.try_get("closed_on")?)?,
                             },
+                            entity: entity_of(r.try_get("entity_slug")?)?,
                         })
                     })
                     .collect()
             }
 
-            async fn stats_left(&self, from: YearMonth, to: YearMonth) -> StoreResult<Vec<CaseFacts>> {
+            async fn stats_left(&self, from: YearMonth, to: YearMonth) -> StoreResult<Vec<(CaseFacts, Option<EntitySlug>)>> {
                 // Months as `YYYY-MM` compare as text; sorted, never in storage order.
                 let rows = sqlx::query(
                     "SELECT month, category, mode, status, outcome, days_to_ack, days_to_feedback, \
-                     days_to_close, ack_in_time, feedback_in_time, channel FROM case_stats \
+                     days_to_close, ack_in_time, feedback_in_time, channel, entity_slug \
+                     FROM case_stats \
                      WHERE month >= $1 AND month <= $2 ORDER BY month, category",
                 )
                 .bind(from.to_string())
                 .bind(to.to_string())
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter().map(Self::left_from_row).collect()
+                rows.iter()
+                    .map(|r| Ok((Self::left_from_row(r)?, entity_of(r.try_get("entity_slug")?)?)))
+                    .collect()
             }
 
             async fn case_outcome(&self, case_id: &CaseId) -> StoreResult<Option<Outcome>> {

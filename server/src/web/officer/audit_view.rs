@@ -42,6 +42,7 @@ const ACTION_TABLES: &[&str] = &[
     "casefile.audit_action",
     "meetings.audit_action",
     "routing.audit_action",
+    "entities.audit_action",
 ];
 
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels

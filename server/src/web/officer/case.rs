@@ -372,6 +372,7 @@ pub async fn render(
         may_hold: Permission::ManageCaseAccess.granted_to(&who.account.roles),
         open_too_long: holds::open_too_long(&site.retention(), c, state.clock.today()),
         meetings: super::meetings::views(&t, &state.settings.time_zone, v),
+        moves: super::case_move::options(state, who, o).await?,
     };
     Ok(page.into_response())
 }

@@ -169,6 +169,11 @@ fn rows(t: &Tr, site: &Site, found: &CaseList, (lang, today): (Lang, time::Date)
             open_too_long: holds::open_too_long(&policy, &l.case, today),
             meeting_due: l.meeting_due.map(|d| t.date(d)).unwrap_or_default(),
             meeting_overdue: l.meeting_due.is_some_and(|d| d < today),
+            entity: l
+                .case
+                .entity
+                .as_ref()
+                .map_or_else(String::new, |e| e.to_string()),
         })
         .collect()
 }

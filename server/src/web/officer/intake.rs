@@ -67,7 +67,7 @@ pub struct EnteredPage {
 /// `GET /officer/report`: the form (compliance officers only).
 pub async fn form(State(state): State<SharedState>, who: Officer) -> Result<Response, AppError> {
     require(&who.account, Permission::EnterReports)?;
-    let plan = Plan::load(&state).await?;
+    let plan = Plan::load(&state, None).await?;
     let site = state.site.get();
     let s = &state.settings;
     Ok(EnterPage {
@@ -107,12 +107,12 @@ pub async fn submit(
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     require(&who.account, Permission::EnterReports)?;
-    if !intake::is_open(&state).await? {
+    if !intake::is_open(&state, None).await? {
         return Err(ErrorKind::NotConfigured.into());
     }
     let shape = FormShape {
         recipients: 2,
-        envelopes: intake::envelope_count(&state).await?,
+        envelopes: intake::envelope_count(&state, None).await?,
         officer_envelopes: 0,
         fields: &[
             "category",
@@ -141,6 +141,8 @@ pub async fn submit(
         files: form.files,
         lang,
         leave_out: String::new(),
+        // Entered into the instance's own intake (an entity's is for its reporters).
+        entity: None,
         // An officer who takes a report at a meeting or on the phone has no meeting to ask for.
         meeting: String::new(),
         availability: None,

@@ -10,8 +10,10 @@ pub mod admin;
 pub mod audit_view;
 pub mod case;
 pub mod case_file;
+pub mod case_move;
 pub mod cases;
 pub mod enroll;
+pub mod entities;
 pub mod hold;
 pub mod intake;
 pub mod login;
@@ -209,6 +211,29 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         .route("/officer/stats.csv", get(stats::csv))
         .merge(uploads.merge(notify_routes()).merge(posters::routes()))
         .merge(routing::routes())
+        .merge(entity_routes())
+}
+
+/// Legal entities (issue 12): the admin's list, each entity's page and its triage group.
+fn entity_routes() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/officer/admin/entities",
+            get(entities::index).post(entities::create),
+        )
+        .route(
+            "/officer/admin/entities/{slug}",
+            get(entities::show).post(entities::save),
+        )
+        .route(
+            "/officer/admin/entities/{slug}/members",
+            post(entities::members),
+        )
+        .route("/officer/admin/entity-group", post(entities::group))
+        .route(
+            "/officer/cases/{reference}/move",
+            post(case_move::move_case),
+        )
 }
 
 /// Notification mails: an officer's choice, an admin's test mail.

@@ -108,6 +108,8 @@ pub struct CaseRow {
     /// The earliest open meeting request's due date (empty: none), and whether it is past.
     pub meeting_due: String,
     pub meeting_overdue: bool,
+    /// The slug of the legal entity the case belongs to; empty for the instance's own.
+    pub entity: String,
 }
 
 impl CaseRow {
@@ -148,6 +150,13 @@ pub struct CasesPage {
     pub overdue_only: bool,
     /// The "my cases" filter (cases this person owns).
     pub mine_only: bool,
+}
+
+impl CasesPage {
+    /// The entity column shows once a listed case belongs to a legal entity (issue 12).
+    pub fn show_entity(&self) -> bool {
+        self.rows.iter().any(|r| !r.entity.is_empty())
+    }
 }
 
 pub struct AttachmentView {
@@ -306,6 +315,8 @@ pub struct CasePage {
     pub open_too_long: bool,
     /// The reporter's meeting requests, as tasks.
     pub meetings: Vec<MeetingView>,
+    /// The entities the case can be moved to (issue 12); empty without entities.
+    pub moves: Vec<super::case_move::MoveOption>,
 }
 
 /// A meeting request on the case page.

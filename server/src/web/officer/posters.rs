@@ -7,7 +7,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use super::desk_for;
 use super::pages::Desk;
 use super::session::Officer;
 use crate::app::accounts::require;
+use crate::app::entities::{self, Entity};
 use crate::app::posters::{self, Poster};
 use crate::domain::permission::Permission;
 use crate::domain::poster::{PosterFormat, PosterSet};
@@ -50,6 +51,27 @@ pub struct PostersPage {
     pub onion: Option<String>,
     pub sets: Vec<SetRow>,
     pub formats: Vec<FormatRow>,
+    /// `?entity=<slug>` on every link when the page is an entity's (issue 12), else empty.
+    pub entity_query: String,
+    /// Where the bare QR codes are: `` for the instance's, `/e/<slug>` for an entity's.
+    pub qr_base: String,
+    /// The entities' poster pages as (slug, name, shown now); empty without entities.
+    pub entities: Vec<(String, String, bool)>,
+}
+
+/// Whose posters: `entity=<slug>` for a legal entity's (its own address and name).
+#[derive(serde::Deserialize, Default)]
+pub struct EntityQuery {
+    #[serde(default)]
+    entity: String,
+}
+
+/// The entity a poster link names; none for the instance's own posters.
+async fn entity_of(state: &SharedState, q: &EntityQuery) -> Result<Option<Entity>, AppError> {
+    match q.entity.as_str() {
+        "" => Ok(None),
+        slug => Ok(Some(entities::find(state, slug).await?)),
+    }
 }
 
 /// One poster, alone on its page, for printing.
@@ -76,11 +98,21 @@ fn set_label(set: PosterSet) -> String {
         .join(" / ")
 }
 
-pub async fn index(State(state): State<SharedState>, who: Officer) -> Result<Response, AppError> {
+pub async fn index(
+    State(state): State<SharedState>,
+    who: Officer,
+    Query(q): Query<EntityQuery>,
+) -> Result<Response, AppError> {
     require(&who.account, Permission::ChangeSettings)?;
+    let entity = entity_of(&state, &q).await?;
+    let address = state.settings.intake_address().map(|base| match &entity {
+        Some(e) => posters::entity_address(base, &e.slug),
+        None => base.to_owned(),
+    });
+    let slug = entity.as_ref().map(|e| e.slug.to_string());
     Ok(PostersPage {
         d: desk_for(&state, &who, "admin-posters", "/officer/admin/posters"),
-        address: state.settings.intake_address().map(str::to_owned),
+        address,
         onion: state.settings.onion_url.clone(),
         sets: PosterSet::ALL
             .iter()
@@ -96,20 +128,48 @@ pub async fn index(State(state): State<SharedState>, who: Officer) -> Result<Res
                 key: format!("posters.{}", f.as_str()),
             })
             .collect(),
+        entity_query: slug
+            .as_ref()
+            .map_or_else(String::new, |s| format!("?entity={s}")),
+        qr_base: slug
+            .as_ref()
+            .map_or_else(String::new, |s| format!("/e/{s}")),
+        entities: entities::list(&state)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let current = slug.as_deref() == Some(e.slug.as_str());
+                (e.slug.to_string(), e.name(who.lang).to_owned(), current)
+            })
+            .collect(),
     }
     .into_response())
 }
 
-/// The poster of the instance's address in `set`, or a 404 without a configured address.
-fn poster_of(state: &SharedState, set: PosterSet) -> Result<Poster, AppError> {
-    let address = state
+/// The poster in `set` of the instance's address, or of an entity's (under its name in the
+/// set's first language); a 404 without a configured address.
+fn poster_of(
+    state: &SharedState,
+    set: PosterSet,
+    entity: Option<&Entity>,
+) -> Result<Poster, AppError> {
+    let base = state
         .settings
         .intake_address()
         .ok_or(AppError::Page(ErrorKind::NotFound))?;
-    let org = state.site.get().org_name.clone();
+    let (org, address) = match entity {
+        Some(e) => {
+            let lang = Lang::from_code(set.codes()[0]).unwrap_or_default();
+            (
+                e.name(lang).to_owned(),
+                posters::entity_address(base, &e.slug),
+            )
+        }
+        None => (state.site.get().org_name.clone(), base.to_owned()),
+    };
     Ok(posters::poster(
         &org,
-        address,
+        &address,
         state.settings.onion_url.as_deref(),
         set,
     )?)
@@ -119,6 +179,7 @@ pub async fn print(
     State(state): State<SharedState>,
     who: Officer,
     Path((format, set)): Path<(String, String)>,
+    Query(q): Query<EntityQuery>,
 ) -> Result<Response, AppError> {
     require(&who.account, Permission::ChangeSettings)?;
     let (Ok(format), Ok(set)) = (format.parse::<PosterFormat>(), set.parse::<PosterSet>()) else {
@@ -127,7 +188,7 @@ pub async fn print(
     Ok(PrintPage {
         lang: set.codes()[0],
         format: format.as_str(),
-        p: poster_of(&state, set)?,
+        p: poster_of(&state, set, entity_of(&state, &q).await?.as_ref())?,
     }
     .into_response())
 }
@@ -137,11 +198,12 @@ pub async fn screen(
     State(state): State<SharedState>,
     who: Officer,
     Path(file): Path<String>,
+    Query(q): Query<EntityQuery>,
 ) -> Result<Response, AppError> {
     require(&who.account, Permission::ChangeSettings)?;
     let (name, ext) = file.rsplit_once('.').ok_or(ErrorKind::NotFound)?;
     let set: PosterSet = name.parse().map_err(|_| ErrorKind::NotFound)?;
-    let poster = poster_of(&state, set)?;
+    let poster = poster_of(&state, set, entity_of(&state, &q).await?.as_ref())?;
     let (body, content_type) = match ext {
         "png" => (posters::screen_png(&poster)?, "image/png"),
         "svg" => (posters::screen_svg(&poster)?.into_bytes(), "image/svg+xml"),

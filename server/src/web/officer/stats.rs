@@ -14,10 +14,11 @@ use super::desk_for;
 use super::pages::Desk;
 use super::session::Officer;
 use crate::app::stats::{self, Format, Taker};
+use crate::domain::entity::Scope;
 use crate::domain::stats::{Cell, Figures, Table};
 use crate::i18n::{Lang, Tr};
 use crate::web::SharedState;
-use crate::web::shared::error::AppError;
+use crate::web::shared::error::{AppError, ErrorKind};
 
 #[derive(Deserialize, Default)]
 pub struct RangeQuery {
@@ -25,6 +26,40 @@ pub struct RangeQuery {
     from: String,
     #[serde(default)]
     to: String,
+    /// Which cases: empty for all, `-` for the instance's own, else an entity's slug.
+    #[serde(default)]
+    entity: String,
+}
+
+/// The entity choices of the statistics page as (value, label, selected); none without
+/// entities.
+async fn scopes(
+    state: &SharedState,
+    lang: crate::i18n::Lang,
+    scope: &Scope,
+) -> Result<Vec<(String, String, bool)>, AppError> {
+    let all = crate::app::entities::list(state).await?;
+    if all.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = vec![
+        (
+            String::new(),
+            lang.tr().get("entities.stats_all").to_owned(),
+        ),
+        ("-".to_owned(), state.site.get().org_name.clone()),
+    ];
+    out.extend(
+        all.iter()
+            .map(|e| (e.slug.to_string(), e.name(lang).to_owned())),
+    );
+    Ok(out
+        .into_iter()
+        .map(|(v, l)| {
+            let selected = v == scope.word();
+            (v, l, selected)
+        })
+        .collect())
 }
 
 /// One bar of a chart: its label, the figure as shown, and its geometry.
@@ -64,6 +99,8 @@ pub struct StatsPage {
     pub csv: String,
     pub charts: Vec<Chart>,
     pub facts: Vec<Fact>,
+    /// The entity filter's choices (issue 12): (value, label, selected); empty without entities.
+    pub scopes: Vec<(String, String, bool)>,
 }
 
 const BAR_HEIGHT: u32 = 22;
@@ -168,14 +205,20 @@ pub async fn show(
         Ok(r) => (r, None),
         Err(_) => (stats::range("", "", today)?, Some("stats.invalid_range")),
     };
-    let f = stats::figures(&state, &who.account, &range).await?;
+    let scope = Scope::parse(&q.entity).map_err(|_| ErrorKind::BadRequest)?;
+    let f = stats::figures(&state, &who.account, &range, &scope).await?;
     let t = who.lang.tr();
     let charts = f
         .tables()
         .into_iter()
         .map(|(id, table)| chart(&t, &state, who.lang, id, table))
         .collect();
-    let query = serde_urlencoded::to_string([("from", &f.from), ("to", &f.to)]).unwrap_or_default();
+    let pairs = [
+        ("from", f.from.as_str()),
+        ("to", &f.to),
+        ("entity", scope.word()),
+    ];
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
     Ok(StatsPage {
         d: desk_for(&state, &who, "stats", "/officer/stats"),
         error: error.map(|k| t.get(k).to_owned()),
@@ -184,6 +227,7 @@ pub async fn show(
         from: f.from,
         to: f.to,
         charts,
+        scopes: scopes(&state, who.lang, &scope).await?,
     }
     .into_response())
 }
@@ -194,7 +238,9 @@ pub async fn csv(
     Query(q): Query<RangeQuery>,
 ) -> Result<Response, AppError> {
     let range = stats::range(&q.from, &q.to, state.clock.today())?;
-    let body = stats::export(&state, Taker::Auditor(&who.account), &range, Format::Csv).await?;
+    let scope = Scope::parse(&q.entity).map_err(|_| ErrorKind::BadRequest)?;
+    let who = Taker::Auditor(&who.account);
+    let body = stats::export(&state, who, &range, &scope, Format::Csv).await?;
     let name = format!(
         "attachment; filename=\"speakup-statistics-{}-{}.csv\"",
         range.first().map(|m| m.to_string()).unwrap_or_default(),

@@ -3,11 +3,13 @@
 //! encrypts before the store sees anything; a refused form comes back filled in with its
 //! problems listed. `POST /report/sealed` is the browser path: everything arrives encrypted.
 
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::entity;
 use super::pages::{CategoryOption, Chrome, ReceiptPage, ReportDraft, ReportPage};
+use crate::app::entities::Entity;
 use crate::app::intake::{self, PlainIntake, SealedReport};
 use crate::app::routing::{self, Plan};
 use crate::domain::deadlines::acknowledgement_due;
@@ -20,26 +22,30 @@ use crate::web::shared::error::{AppError, ErrorKind};
 use crate::web::shared::locale::Locale;
 use crate::web::shared::plain_form::{FormReader, Refusal, Step};
 
-fn chrome(state: &SharedState, lang: Lang) -> Chrome {
-    Chrome {
-        t: lang.tr(),
-        org_name: state.site.get().org_name.clone(),
-        path: "/report",
-    }
+fn chrome(state: &SharedState, lang: Lang, e: Option<&Entity>) -> Chrome {
+    entity::chrome(state, lang, e, "/report")
+}
+
+/// The intake a form is for: its entity (`None`: the instance's) and its routing plan (who
+/// its case can go to: the entity's triage group, narrowed by category and leave-outs).
+struct Desk<'a> {
+    entity: Option<&'a Entity>,
+    plan: &'a Plan,
 }
 
 fn report_page(
     state: &SharedState,
     lang: Lang,
-    plan: &Plan,
+    desk: Desk<'_>,
     draft: ReportDraft,
     errors: Vec<&'static str>,
 ) -> ReportPage {
     let s = &state.settings;
-    let site = state.site.get();
+    let site = entity::site(state, desk.entity);
+    let plan = desk.plan;
     ReportPage {
         readers: super::routing::leave_out_choices(lang, plan, &draft),
-        c: chrome(state, lang),
+        c: chrome(state, lang, desk.entity),
         configured: !plan.candidates().is_empty(),
         csrf: csrf::issue(&state.keys.csrf, Purpose::Report, b"", state.clock.now()),
         categories: site
@@ -63,8 +69,30 @@ pub async fn form(
     State(state): State<SharedState>,
     Locale(lang): Locale,
 ) -> Result<Response, AppError> {
-    let plan = Plan::load(&state).await?;
-    Ok(report_page(&state, lang, &plan, ReportDraft::default(), Vec::new()).into_response())
+    show_form(&state, lang, None).await
+}
+
+/// `GET /e/{slug}/report`: an entity's form, sealed to its triage group.
+pub async fn entity_form(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let e = entity::find(&state, &slug).await?;
+    show_form(&state, lang, Some(&e)).await
+}
+
+async fn show_form(
+    state: &SharedState,
+    lang: Lang,
+    entity: Option<&Entity>,
+) -> Result<Response, AppError> {
+    let plan = Plan::load(state, entity).await?;
+    let desk = Desk {
+        entity,
+        plan: &plan,
+    };
+    Ok(report_page(state, lang, desk, ReportDraft::default(), Vec::new()).into_response())
 }
 
 fn refusal_key(r: Refusal) -> &'static str {
@@ -81,11 +109,12 @@ type Read = Result<ReportDraft, (ReportDraft, Vec<&'static str>)>;
 /// with problems is refused before any file is stored.
 async fn read_form(
     state: &SharedState,
+    e: Option<&Entity>,
     plan: &Plan,
     reader: &mut FormReader<'_>,
 ) -> Result<Read, AppError> {
     let mut draft = ReportDraft::default();
-    let site = state.site.get();
+    let site = entity::site(state, e);
     // The draft's problems, the routing's (leave-outs) included.
     let check = |d: &ReportDraft| routing::problems(&site, plan, d);
     loop {
@@ -133,23 +162,49 @@ pub async fn submit(
     State(state): State<SharedState>,
     Locale(lang): Locale,
     headers: HeaderMap,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, AppError> {
-    if !csrf::same_origin(&headers) {
+    file_plain(&state, lang, &headers, multipart, None).await
+}
+
+/// `POST /e/{slug}/report`: the server path into an entity's intake.
+pub async fn entity_submit(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let e = entity::find(&state, &slug).await?;
+    file_plain(&state, lang, &headers, multipart, Some(&e)).await
+}
+
+async fn file_plain(
+    state: &SharedState,
+    lang: Lang,
+    headers: &HeaderMap,
+    mut multipart: Multipart,
+    e: Option<&Entity>,
+) -> Result<Response, AppError> {
+    if !csrf::same_origin(headers) {
         return Err(ErrorKind::Csrf.into());
     }
-    let filing = PlainIntake::begin(&state).await?;
+    let filing = PlainIntake::begin(state, e).await?;
     let recipients = filing.recipients();
     let now = state.clock.now();
-    let mut reader = FormReader::open(&mut multipart, &state, &recipients, |token| {
+    let mut reader = FormReader::open(&mut multipart, state, &recipients, |token| {
         csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now)
     })
     .await?;
-    let draft = match read_form(&state, &filing.plan, &mut reader).await {
+    let draft = match read_form(state, e, &filing.plan, &mut reader).await {
         Ok(Ok(draft)) => draft,
         Ok(Err((draft, errors))) => {
             reader.discard().await;
-            let page = report_page(&state, lang, &filing.plan, draft, errors);
+            let desk = Desk {
+                entity: e,
+                plan: &filing.plan,
+            };
+            let page = report_page(state, lang, desk, draft, errors);
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         Err(e) => {
@@ -159,10 +214,10 @@ pub async fn submit(
     };
     let files = std::mem::take(&mut reader.files);
     let attachments = files.len();
-    let (token, reference) = filing.file(&state, &draft, lang, files).await?;
+    let (token, reference) = filing.file(state, &draft, lang, files).await?;
     drop(draft);
     let page = ReceiptPage {
-        c: chrome(&state, lang),
+        c: chrome(state, lang, e),
         // Shown once; the page (and this copy) is gone with the response.
         receipt: token.grouped().to_string(),
         reference: reference.to_string(),
@@ -181,13 +236,36 @@ pub async fn submit_sealed(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    if !intake::is_open(&state).await? {
+    file_sealed(&state, lang, &headers, multipart, None).await
+}
+
+/// `POST /e/{slug}/report/sealed`: the browser path into an entity's intake; the server
+/// checks one envelope for each member of that entity's triage group, and no other.
+pub async fn entity_submit_sealed(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let e = entity::find(&state, &slug).await?;
+    file_sealed(&state, lang, &headers, multipart, Some(e)).await
+}
+
+async fn file_sealed(
+    state: &SharedState,
+    lang: Lang,
+    headers: &HeaderMap,
+    multipart: Multipart,
+    e: Option<Entity>,
+) -> Result<Response, AppError> {
+    if !intake::is_open(state, e.as_ref()).await? {
         return Err(ErrorKind::NotConfigured.into());
     }
     let now = state.clock.now();
     let shape = FormShape {
         recipients: 2,
-        envelopes: intake::envelope_count(&state).await?,
+        envelopes: intake::envelope_count(state, e.as_ref()).await?,
         officer_envelopes: 0,
         fields: &[
             "category",
@@ -199,11 +277,12 @@ pub async fn submit_sealed(
             "leave_out",
         ],
     };
-    let form = read_checked(&state, &headers, multipart, shape, |token| {
+    let form = read_checked(state, headers, multipart, shape, |token| {
         csrf::verify(&state.keys.csrf, Purpose::Report, b"", token, now)
     })
     .await?;
     let attachments = form.files.len();
+    let sealed_entity = e.clone();
     let sealed = SealedReport {
         meeting: form.field("meeting").to_owned(),
         category: form.field("category").to_owned(),
@@ -218,10 +297,11 @@ pub async fn submit_sealed(
         files: form.files,
         lang,
         availability: form.message,
+        entity: e,
     };
-    let reference = intake::file_sealed(&state, sealed).await?;
+    let reference = intake::file_sealed(state, sealed).await?;
     Ok(ReceiptPage {
-        c: chrome(&state, lang),
+        c: chrome(state, lang, sealed_entity.as_ref()),
         receipt: String::new(),
         reference: reference.to_string(),
         ack_due: lang.tr().date(acknowledgement_due(state.clock.today())),

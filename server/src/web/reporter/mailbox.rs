@@ -32,13 +32,18 @@ fn chrome(state: &SharedState, lang: Lang, path: &'static str) -> Chrome {
     Chrome {
         t: lang.tr(),
         org_name: state.site.get().org_name.clone(),
-        path,
+        path: path.into(),
+        base: String::new(),
     }
 }
 
 fn follow_up_page(state: &SharedState, lang: Lang, failed: bool) -> Response {
+    follow_up_with(state, lang, failed, chrome(state, lang, "/follow-up"))
+}
+
+fn follow_up_with(state: &SharedState, lang: Lang, failed: bool, c: Chrome) -> Response {
     let page = FollowUpPage {
-        c: chrome(state, lang, "/follow-up"),
+        c,
         csrf: csrf::issue(&state.keys.csrf, Purpose::FollowUp, b"", state.clock.now()),
         failed,
         js_text: super::pages::reporter_js_text(lang.tr()),
@@ -53,6 +58,18 @@ fn follow_up_page(state: &SharedState, lang: Lang, failed: bool) -> Response {
 
 pub async fn follow_up_form(State(state): State<SharedState>, Locale(lang): Locale) -> Response {
     follow_up_page(&state, lang, false)
+}
+
+/// `GET /e/{slug}/follow-up`: the same form under an entity's name. Every mailbox is found
+/// by its receipt alone, so the form opens any case, as `/follow-up` does.
+pub async fn entity_follow_up_form(
+    State(state): State<SharedState>,
+    Locale(lang): Locale,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let e = super::entity::find(&state, &slug).await?;
+    let c = super::entity::chrome(&state, lang, Some(&e), "/follow-up");
+    Ok(follow_up_with(&state, lang, false, c))
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 //! follow-up form and the anonymous mailbox. They work fully without JavaScript; with it the
 //! browser encrypts before upload. Handlers parse, call one use case, render.
 
+pub mod entity;
 pub mod intake;
 pub mod landing;
 pub mod mailbox;
@@ -22,12 +23,18 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
     let submissions = Router::new()
         .route("/report", post(intake::submit))
         .route("/report/sealed", post(intake::submit_sealed))
+        .route("/e/{slug}/report", post(intake::entity_submit))
+        .route(
+            "/e/{slug}/report/sealed",
+            post(intake::entity_submit_sealed),
+        )
         .route("/mailbox/reply", post(mailbox::reply))
         .route("/mailbox/reply/sealed", post(mailbox::reply_sealed))
         .layer(DefaultBodyLimit::max(upload_limit))
         .merge(
             Router::new()
                 .route("/follow-up", post(mailbox::open))
+                .route("/e/{slug}/follow-up", post(mailbox::open))
                 .layer(DefaultBodyLimit::max(super::SMALL_BODY_LIMIT)),
         )
         // The last layer runs first: a request the per-client limit refuses never reaches
@@ -45,8 +52,20 @@ pub fn routes(upload_limit: usize, settings: &crate::config::Settings) -> Router
         .route("/follow-up", get(mailbox::follow_up_form))
         .route("/mailbox/logout", post(mailbox::logout))
         .route("/mailbox/minutes/{id}/confirm", post(minutes::confirm))
+        .merge(entity_pages())
         .merge(reads(settings))
         .merge(submissions)
+}
+
+/// An entity's own intake (issue 12): its landing, form, follow-up form and QR codes.
+fn entity_pages() -> Router<SharedState> {
+    Router::new()
+        .route("/e/{slug}/", get(landing::entity_landing))
+        .route("/e/{slug}", get(landing::entity_landing))
+        .route("/e/{slug}/report", get(intake::entity_form))
+        .route("/e/{slug}/follow-up", get(mailbox::entity_follow_up_form))
+        .route("/e/{slug}/poster/qr.svg", get(poster::entity_qr_svg))
+        .route("/e/{slug}/poster/qr.png", get(poster::entity_qr_png))
 }
 
 /// Every reporter route that reads a case from the database, with the per-client read

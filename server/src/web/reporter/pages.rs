@@ -41,6 +41,8 @@ pub struct LandingPage {
     pub feedback_months: u8,
     /// Routing before sealing: who reads a report, one sentence per group of readers.
     pub who_reads: Vec<String>,
+    /// With more than one entity, the instance's landing lists them (issue 12).
+    pub entities: Vec<EntityLink>,
 }
 
 /// One officer the reporter may leave out (routing before sealing): the account id as the
@@ -49,6 +51,12 @@ pub struct ReaderOption {
     pub id: String,
     pub label: String,
     pub checked: bool,
+}
+
+/// An entity's name and its landing page's address, on the instance's landing.
+pub struct EntityLink {
+    pub name: String,
+    pub href: String,
 }
 
 /// One category option: its stable code and its label in the page's language.

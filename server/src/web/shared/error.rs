@@ -32,6 +32,8 @@ pub enum ErrorKind {
     /// A no-JavaScript mailbox action (server-side reply or download) in a mailbox opened on
     /// the browser path, where the server holds no reporter key.
     BrowserMailbox,
+    /// An entity address (`/e/{slug}/…`) that names no entity of this instance.
+    NoEntity,
 }
 
 impl ErrorKind {
@@ -52,6 +54,7 @@ impl ErrorKind {
             ErrorKind::Internal => "internal",
             ErrorKind::BrowserMailbox => "browser_mailbox",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::NoEntity => "no_entity",
         }
     }
 
@@ -59,7 +62,7 @@ impl ErrorKind {
         match self {
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
             ErrorKind::Csrf => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::NotFound | ErrorKind::NoEntity => StatusCode::NOT_FOUND,
             ErrorKind::Method => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::RateLimited | ErrorKind::DailyLimit => StatusCode::TOO_MANY_REQUESTS,
@@ -211,7 +214,8 @@ pub async fn render_error_pages(
         c: Chrome {
             t: lang.tr(),
             org_name: state.site.get().org_name.clone(),
-            path: "/",
+            path: "/".into(),
+            base: String::new(),
         },
         status: status.as_u16(),
         title_key: format!("error.{}.title", kind.key()),

@@ -37,13 +37,21 @@ const ALWAYS: &[(&str, &str)] = &[
 ];
 
 /// Pages that load our own bundle: the officer workspace, and the three reporter pages that
-/// encrypt in the browser when scripts run. Every other page allows no script.
+/// encrypt in the browser when scripts run (an entity's too, under `/e/{slug}`). Every
+/// other page allows no script.
 fn scripted(path: &str) -> bool {
+    let path = entity_page(path).unwrap_or(path);
     path == "/officer"
         || path.starts_with("/officer/")
         || path.starts_with("/report")
         || path == "/follow-up"
         || path.starts_with("/mailbox")
+}
+
+/// An entity's page below its prefix: `/e/{slug}/report` is `/report`.
+fn entity_page(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/e/")?;
+    rest.find('/').map(|i| &rest[i..])
 }
 
 /// The public QR codes of an intake address (`/poster/qr.svg`, `.png`, and an entity's under

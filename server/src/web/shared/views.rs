@@ -11,7 +11,10 @@ use crate::i18n::{Lang, Tr};
 pub struct Chrome {
     pub t: Tr,
     pub org_name: String,
-    pub path: &'static str,
+    pub path: String,
+    /// Where the reporter pages of this intake live: empty for the instance's own, or
+    /// `/e/{slug}` for an entity's (its landing is `{base}/`, its form `{base}/report`).
+    pub base: String,
 }
 
 impl Chrome {
