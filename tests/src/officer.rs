@@ -390,9 +390,13 @@ pub async fn post_parts(
                 .expect("mime"),
         );
     }
+    // A connection of its own: after refusing a body early the server closes the connection,
+    // and a pooled connection reused in that instant fails with "incomplete message" (seen
+    // under load), which is the client's race, not the server's answer.
     let res = p
         .client
         .post(app.url(path))
+        .header(reqwest::header::CONNECTION, "close")
         .multipart(form)
         .send()
         .await
