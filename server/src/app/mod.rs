@@ -13,6 +13,7 @@ pub mod entities;
 pub mod export;
 pub mod holds;
 pub mod intake;
+pub mod logos;
 pub mod items;
 pub mod mailbox;
 pub mod meetings;
