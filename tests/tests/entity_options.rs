@@ -204,3 +204,125 @@ async fn leave_out_is_set_per_entity(backend: Backend) {
 }
 
 on_both_databases!(logos_are_redrawn_as_png, leave_out_is_set_per_entity);
+
+/// The holders a page tells the browser to seal to.
+fn page_holders(page: &str) -> Vec<(String, age::x25519::Recipient)> {
+    let json = page
+        .split("id=\"intake-keys\">")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .expect("intake keys");
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let holders = v["holders"].as_array().unwrap().iter();
+    holders
+        .map(|h| {
+            let holder = h["holder"].as_str().unwrap().to_owned();
+            (holder, h["recipient"].as_str().unwrap().parse().unwrap())
+        })
+        .collect()
+}
+
+/// The sealed form as the officer's browser builds it, sealed to what `page` names.
+fn entered_form(page: &str) -> reqwest::multipart::Form {
+    use speakup::domain::receipt::ReceiptToken;
+    let derived = ReceiptToken::generate().unwrap().derive();
+    let case_key = Identity::generate();
+    let both = [case_key.to_public(), derived.recipient()];
+    let lookup: String = derived.lookup.0.iter().map(|b| format!("{b:02x}")).collect();
+    let report = serde_json::json!({"type": "report", "version": 1, "category": "fraud",
+        "what": "Told by phone", "when_where": "", "involved": ""});
+    let part = |b: Vec<u8>| {
+        reqwest::multipart::Part::bytes(b)
+            .file_name("part.age")
+            .mime_str("application/octet-stream")
+            .unwrap()
+    };
+    let key_file = age::secrecy::ExposeSecret::expose_secret(&case_key.to_string()).to_owned();
+    let mut f = reqwest::multipart::Form::new()
+        .text("csrf", hidden(page, "csrf"))
+        .text("category", "fraud")
+        .text("mode", "anonymous")
+        .text("lookup", lookup)
+        .text("case_recipient", case_key.to_public().to_string())
+        .text("reporter_recipient", derived.recipient().to_string())
+        .part("report", part(encrypt(&both, report.to_string().as_bytes())));
+    for (holder, r) in page_holders(page) {
+        f = f
+            .text("holder", holder)
+            .part("envelope", part(encrypt(&[r], key_file.as_bytes())));
+    }
+    f.text("reporter_lang", "en")
+}
+
+async fn officers_enter_reports_into_their_entities(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = admin_and_alpha(&app).await;
+    run_cli(&app, &["entity", "add", "--slug", "beta", "--name", "Beta BV"]).await;
+    officer(&app, "beta@example.org", &["--entity", "beta"]).await;
+    let link = create_account(&app, &admin, "anna@example.org", &["officer"]).await;
+    let anna = enroll(&app, &link, "anna@example.org", true).await;
+    login(&app, &anna).await;
+    let anna_id = app.store.officer_by_email(&anna.email).await.unwrap().unwrap().0.id;
+    let page = app.page(&admin.client, "/officer/admin/entities/alpha").await;
+    let alpha_id = app.store.officer_by_email("alpha@example.org").await.unwrap().unwrap().0.id;
+    // The page's checkboxes make the group exactly these two.
+    let form = [
+        ("csrf", hidden(&page, "csrf")),
+        ("officer", anna_id.to_string()),
+        ("officer", alpha_id.to_string()),
+    ];
+    let url = app.url("/officer/admin/entities/alpha/members");
+    assert_eq!(admin.client.post(url).form(&form).send().await.unwrap().status(), 200);
+    // She is offered her entity (and the instance's own), not the other.
+    let page = app.page(&anna.client, "/officer/report?lang=en").await;
+    assert!(page.contains("<option value=\"alpha\">Alpha NV</option>"), "{page}");
+    assert!(!page.contains("value=\"beta\""));
+    let beta = anna.client.get(app.url("/officer/report?entity=beta")).send().await.unwrap();
+    assert_eq!(beta.status(), 403);
+    // Filed into alpha: sealed to alpha's group only.
+    let page = app.page(&anna.client, "/officer/report?entity=alpha&lang=en").await;
+    assert!(page.contains("data-action=\"/officer/report?entity=alpha\""));
+    let cases = "SELECT COUNT(*) FROM cases";
+    let before = app.scalar(cases).await;
+    // Posted to an entity she is not in: refused, nothing stored.
+    let res = anna
+        .client
+        .post(app.url("/officer/report?entity=beta"))
+        .multipart(entered_form(&page))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.scalar(cases).await, before);
+    let res = anna
+        .client
+        .post(app.url("/officer/report?entity=alpha"))
+        .multipart(entered_form(&page))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    let at = body.find("SU-").expect("a reference");
+    let case = app.store.case_by_reference(&body[at..at + 12]).await.unwrap().unwrap();
+    assert_eq!(case.entity.as_ref().map(|e| e.as_str()), Some("alpha"));
+    let officers = app.store.officers().await.unwrap();
+    let mut holders: Vec<String> = app
+        .store
+        .envelopes(&case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| match e.holder.officer() {
+            Some(id) => officers.iter().find(|o| &o.id == id).unwrap().email.clone(),
+            None => "escrow".into(),
+        })
+        .collect();
+    holders.sort();
+    assert_eq!(holders, ["alpha@example.org", "anna@example.org"]);
+    app.finish().await;
+}
+
+on_both_databases!(officers_enter_reports_into_their_entities);

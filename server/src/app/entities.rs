@@ -105,6 +105,17 @@ pub async fn list(app: &App) -> Result<Vec<Entity>> {
         .collect())
 }
 
+/// The entities an officer may enter a report into: those whose triage group they are in
+/// (every entity for a group-level officer). The instance's own intake is always offered too.
+pub async fn of_officer(app: &App, who: &OfficerId) -> Result<Vec<Entity>> {
+    let membership = app.store.membership().await?;
+    Ok(list(app)
+        .await?
+        .into_iter()
+        .filter(|e| membership.in_group(who, Some(&e.slug)))
+        .collect())
+}
+
 /// The entity a reporter's address names; `NotFound` for a slug that is malformed or unknown.
 pub async fn find(app: &App, slug: &str) -> Result<Entity> {
     let slug = EntitySlug::parse(slug).map_err(|_| Error::NotFound)?;
