@@ -288,7 +288,10 @@ const ROUTES: &[Route] = &[
         "/officer/admin/entities/{slug}/logo",
         Who::Admin,
         Body::Multipart,
-        &[("logo", "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"9\" height=\"9\"/>")],
+        &[(
+            "logo",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"9\" height=\"9\"/>",
+        )],
     ),
     (
         "/officer/admin/entities/{slug}/logo/remove",

@@ -27,17 +27,26 @@ async fn admin_and_alpha(app: &TestApp) -> Person {
     let link = admin_via_cli(app, "admin@example.org").await;
     let admin = enroll(app, &link, "admin@example.org", false).await;
     login(app, &admin).await;
-    run_cli(app, &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"]).await;
+    run_cli(
+        app,
+        &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"],
+    )
+    .await;
     officer(app, "alpha@example.org", &["--entity", "alpha"]).await;
     admin
 }
 
 /// Uploads `bytes` as the logo of `alpha`; the status and the page.
 async fn upload(app: &TestApp, admin: &Person, name: &str, bytes: Vec<u8>) -> (u16, String) {
-    let page = app.page(&admin.client, "/officer/admin/entities/alpha").await;
+    let page = app
+        .page(&admin.client, "/officer/admin/entities/alpha")
+        .await;
     let form = reqwest::multipart::Form::new()
         .text("csrf", hidden(&page, "csrf"))
-        .part("logo", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+        .part(
+            "logo",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
     let res = admin
         .client
         .post(app.url("/officer/admin/entities/alpha/logo"))
@@ -50,11 +59,21 @@ async fn upload(app: &TestApp, admin: &Person, name: &str, bytes: Vec<u8>) -> (u
 
 /// The logo as served: status, and the bytes.
 async fn served(app: &TestApp) -> (u16, Vec<u8>) {
-    let res = app.browser().get(app.url("/e/alpha/logo.png")).send().await.unwrap();
+    let res = app
+        .browser()
+        .get(app.url("/e/alpha/logo.png"))
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     if status == 200 {
         assert_eq!(res.headers()["content-type"], "image/png");
-        assert!(res.headers()["cache-control"].to_str().unwrap().starts_with("public"));
+        assert!(
+            res.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .starts_with("public")
+        );
         assert!(res.headers().contains_key("content-security-policy"));
     }
     (status, res.bytes().await.unwrap().to_vec())
@@ -90,7 +109,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for b in bytes {
         crc ^= u32::from(*b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -112,10 +135,18 @@ async fn logos_are_redrawn_as_png(backend: Backend) {
     assert_eq!((status, size(&png)), (200, (40, 20)));
     assert!(!contains(&png, b"secret-metadata"));
     let client = app.browser();
-    for path in ["/e/alpha/?lang=en", "/e/alpha/report?lang=en", "/e/alpha/follow-up?lang=en"] {
+    for path in [
+        "/e/alpha/?lang=en",
+        "/e/alpha/report?lang=en",
+        "/e/alpha/follow-up?lang=en",
+    ] {
         assert!(app.page(&client, path).await.contains(IMG), "{path}");
     }
-    assert!(!app.page(&client, "/report?lang=en").await.contains("logo.png"));
+    assert!(
+        !app.page(&client, "/report?lang=en")
+            .await
+            .contains("logo.png")
+    );
     // An SVG is rendered (its script is not), fitted within 512 pixels.
     let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="1000"><rect width="2000" height="1000" fill="#c00"/><script>alert('logo')</script></svg>"##;
     let (status, _) = upload(&app, &admin, "logo.svg", svg.into()).await;
@@ -126,9 +157,17 @@ async fn logos_are_redrawn_as_png(backend: Backend) {
     // Refused with a clear message, and the logo is unchanged.
     let outside = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><image href="http://127.0.0.1:9/x.png" width="10" height="10"/></svg>"#;
     let refused: [(&str, Vec<u8>, &str); 4] = [
-        ("evil.svg", outside.into(), "refers to another file or image"),
+        (
+            "evil.svg",
+            outside.into(),
+            "refers to another file or image",
+        ),
         ("big.png", vec![b'x'; 600 * 1024], "too large"),
-        ("doc.pdf", b"%PDF-1.4 not an image".to_vec(), "neither a PNG nor an SVG"),
+        (
+            "doc.pdf",
+            b"%PDF-1.4 not an image".to_vec(),
+            "neither a PNG nor an SVG",
+        ),
         ("broken.svg", b"<svg xmlns=".to_vec(), "could not be read"),
     ];
     for (name, bytes, message) in refused {
@@ -138,12 +177,21 @@ async fn logos_are_redrawn_as_png(backend: Backend) {
         assert_eq!(served(&app).await.1, png, "{name} left the logo as it was");
     }
     // Without the CSRF token nothing is read.
-    let form = reqwest::multipart::Form::new().part("logo", reqwest::multipart::Part::bytes(png_with_metadata()));
-    let res = admin.client.post(app.url("/officer/admin/entities/alpha/logo")).multipart(form).send().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("logo", reqwest::multipart::Part::bytes(png_with_metadata()));
+    let res = admin
+        .client
+        .post(app.url("/officer/admin/entities/alpha/logo"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(served(&app).await.1, png);
     // Removed: gone from the pages and the address.
-    let page = app.page(&admin.client, "/officer/admin/entities/alpha").await;
+    let page = app
+        .page(&admin.client, "/officer/admin/entities/alpha")
+        .await;
     let res = admin
         .client
         .post(app.url("/officer/admin/entities/alpha/logo/remove"))
@@ -153,7 +201,11 @@ async fn logos_are_redrawn_as_png(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(served(&app).await.0, 404);
-    assert!(!app.page(&client, "/e/alpha/?lang=en").await.contains("logo.png"));
+    assert!(
+        !app.page(&client, "/e/alpha/?lang=en")
+            .await
+            .contains("logo.png")
+    );
     let audited = "SELECT COUNT(*) FROM audit_log WHERE action = 'entity_changed' AND detail LIKE 'alpha logo%'";
     assert_eq!(app.scalar(audited).await, 3);
     app.finish().await;
@@ -161,7 +213,9 @@ async fn logos_are_redrawn_as_png(backend: Backend) {
 
 /// Saves alpha's settings page with its leave-out choice.
 async fn choose_leave_out(app: &TestApp, admin: &Person, choice: &str) -> u16 {
-    let page = app.page(&admin.client, "/officer/admin/entities/alpha").await;
+    let page = app
+        .page(&admin.client, "/officer/admin/entities/alpha")
+        .await;
     let mut form = vec![("csrf".to_owned(), hidden(&page, "csrf"))];
     for lang in ["en", "nl", "fr", "de"] {
         form.push((format!("name_{lang}"), "Alpha NV".into()));
@@ -178,7 +232,9 @@ async fn offered(app: &TestApp, slug: Option<&str>) -> bool {
         None => None,
     };
     let plan = Plan::load(&app.state, entity.as_ref()).await.unwrap();
-    let path = slug.map_or("/report?lang=en".into(), |s| format!("/e/{s}/report?lang=en"));
+    let path = slug.map_or("/report?lang=en".into(), |s| {
+        format!("/e/{s}/report?lang=en")
+    });
     let form = app.page(&app.browser(), &path).await;
     assert_eq!(plan.offered(), form.contains("id=\"leave-out\""), "{path}");
     plan.offered()
@@ -194,10 +250,15 @@ async fn leave_out_is_set_per_entity(backend: Backend) {
     assert_eq!(choose_leave_out(&app, &admin, "on").await, 200);
     assert!(offered(&app, Some("alpha")).await);
     assert!(!offered(&app, None).await, "the instance keeps its own");
-    let page = app.page(&admin.client, "/officer/admin/entities/alpha").await;
+    let page = app
+        .page(&admin.client, "/officer/admin/entities/alpha")
+        .await;
     assert!(page.contains("<option value=\"on\" selected>"));
     assert_eq!(choose_leave_out(&app, &admin, "maybe").await, 422);
-    assert!(offered(&app, Some("alpha")).await, "a refused form changes nothing");
+    assert!(
+        offered(&app, Some("alpha")).await,
+        "a refused form changes nothing"
+    );
     assert_eq!(choose_leave_out(&app, &admin, "").await, 200);
     assert!(!offered(&app, Some("alpha")).await);
     app.finish().await;
@@ -228,7 +289,12 @@ fn entered_form(page: &str) -> reqwest::multipart::Form {
     let derived = ReceiptToken::generate().unwrap().derive();
     let case_key = Identity::generate();
     let both = [case_key.to_public(), derived.recipient()];
-    let lookup: String = derived.lookup.0.iter().map(|b| format!("{b:02x}")).collect();
+    let lookup: String = derived
+        .lookup
+        .0
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let report = serde_json::json!({"type": "report", "version": 1, "category": "fraud",
         "what": "Told by phone", "when_where": "", "involved": ""});
     let part = |b: Vec<u8>| {
@@ -245,7 +311,10 @@ fn entered_form(page: &str) -> reqwest::multipart::Form {
         .text("lookup", lookup)
         .text("case_recipient", case_key.to_public().to_string())
         .text("reporter_recipient", derived.recipient().to_string())
-        .part("report", part(encrypt(&both, report.to_string().as_bytes())));
+        .part(
+            "report",
+            part(encrypt(&both, report.to_string().as_bytes())),
+        );
     for (holder, r) in page_holders(page) {
         f = f
             .text("holder", holder)
@@ -259,14 +328,34 @@ async fn officers_enter_reports_into_their_entities(backend: Backend) {
         return;
     };
     let admin = admin_and_alpha(&app).await;
-    run_cli(&app, &["entity", "add", "--slug", "beta", "--name", "Beta BV"]).await;
+    run_cli(
+        &app,
+        &["entity", "add", "--slug", "beta", "--name", "Beta BV"],
+    )
+    .await;
     officer(&app, "beta@example.org", &["--entity", "beta"]).await;
     let link = create_account(&app, &admin, "anna@example.org", &["officer"]).await;
     let anna = enroll(&app, &link, "anna@example.org", true).await;
     login(&app, &anna).await;
-    let anna_id = app.store.officer_by_email(&anna.email).await.unwrap().unwrap().0.id;
-    let page = app.page(&admin.client, "/officer/admin/entities/alpha").await;
-    let alpha_id = app.store.officer_by_email("alpha@example.org").await.unwrap().unwrap().0.id;
+    let anna_id = app
+        .store
+        .officer_by_email(&anna.email)
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+    let page = app
+        .page(&admin.client, "/officer/admin/entities/alpha")
+        .await;
+    let alpha_id = app
+        .store
+        .officer_by_email("alpha@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
     // The page's checkboxes make the group exactly these two.
     let form = [
         ("csrf", hidden(&page, "csrf")),
@@ -274,15 +363,35 @@ async fn officers_enter_reports_into_their_entities(backend: Backend) {
         ("officer", alpha_id.to_string()),
     ];
     let url = app.url("/officer/admin/entities/alpha/members");
-    assert_eq!(admin.client.post(url).form(&form).send().await.unwrap().status(), 200);
+    assert_eq!(
+        admin
+            .client
+            .post(url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // She is offered her entity (and the instance's own), not the other.
     let page = app.page(&anna.client, "/officer/report?lang=en").await;
-    assert!(page.contains("<option value=\"alpha\">Alpha NV</option>"), "{page}");
+    assert!(
+        page.contains("<option value=\"alpha\">Alpha NV</option>"),
+        "{page}"
+    );
     assert!(!page.contains("value=\"beta\""));
-    let beta = anna.client.get(app.url("/officer/report?entity=beta")).send().await.unwrap();
+    let beta = anna
+        .client
+        .get(app.url("/officer/report?entity=beta"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(beta.status(), 403);
     // Filed into alpha: sealed to alpha's group only.
-    let page = app.page(&anna.client, "/officer/report?entity=alpha&lang=en").await;
+    let page = app
+        .page(&anna.client, "/officer/report?entity=alpha&lang=en")
+        .await;
     assert!(page.contains("data-action=\"/officer/report?entity=alpha\""));
     let cases = "SELECT COUNT(*) FROM cases";
     let before = app.scalar(cases).await;
@@ -306,7 +415,12 @@ async fn officers_enter_reports_into_their_entities(backend: Backend) {
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
     let at = body.find("SU-").expect("a reference");
-    let case = app.store.case_by_reference(&body[at..at + 12]).await.unwrap().unwrap();
+    let case = app
+        .store
+        .case_by_reference(&body[at..at + 12])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(case.entity.as_ref().map(|e| e.as_str()), Some("alpha"));
     let officers = app.store.officers().await.unwrap();
     let mut holders: Vec<String> = app

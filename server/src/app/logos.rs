@@ -122,7 +122,9 @@ fn refers_outside(text: &str) -> std::result::Result<bool, LogoError> {
         let attrs = n.attributes().any(|a| {
             (a.name() == "href" && !a.value().trim().starts_with('#')) || outside_url(a.value())
         });
-        let text = n.is_text() && n.text().is_some_and(|t| outside_url(t) || t.contains("@import"));
+        let text = n.is_text()
+            && n.text()
+                .is_some_and(|t| outside_url(t) || t.contains("@import"));
         attrs || text
     });
     Ok(outside)
@@ -169,7 +171,11 @@ pub async fn set(
     };
     let detail = format!("{} logo", entity.slug);
     let audit = entry(app.clock.now(), actor, action::ENTITY_CHANGED, "", &detail);
-    match app.store.set_entity_logo(&entity.slug, Some(&png), &audit).await? {
+    match app
+        .store
+        .set_entity_logo(&entity.slug, Some(&png), &audit)
+        .await?
+    {
         true => Ok(Ok(())),
         false => Err(super::Error::NotFound),
     }
@@ -181,7 +187,10 @@ pub async fn remove(app: &App, admin: &OfficerRecord, slug: &str) -> Result<bool
     let entity = find(app, slug).await?;
     let detail = format!("{} logo removed", entity.slug);
     let audit = entry(app.clock.now(), actor, action::ENTITY_CHANGED, "", &detail);
-    Ok(app.store.set_entity_logo(&entity.slug, None, &audit).await?)
+    Ok(app
+        .store
+        .set_entity_logo(&entity.slug, None, &audit)
+        .await?)
 }
 
 /// The stored PNG of an entity's logo; `NotFound` when the entity or its logo does not exist.
@@ -216,7 +225,11 @@ mod tests {
         for b in bytes {
             crc ^= u32::from(*b);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -243,7 +256,10 @@ mod tests {
     fn bad_files_are_refused() {
         assert_eq!(sanitise(b""), Err(LogoError::Empty));
         assert_eq!(sanitise(b"GIF89a...."), Err(LogoError::NotAnImage));
-        assert_eq!(sanitise(&vec![b' '; MAX_UPLOAD + 1]), Err(LogoError::TooBig));
+        assert_eq!(
+            sanitise(&vec![b' '; MAX_UPLOAD + 1]),
+            Err(LogoError::TooBig)
+        );
         assert_eq!(sanitise(b"<svg"), Err(LogoError::Unreadable));
         let outside = [
             r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="9" height="9"><image xlink:href="http://evil.example/x.png" width="9" height="9"/></svg>"#,

@@ -89,7 +89,10 @@ pub async fn remove(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let token = form.iter().find(|(n, _)| n == "csrf").map_or("", |(_, v)| v);
+    let token = form
+        .iter()
+        .find(|(n, _)| n == "csrf")
+        .map_or("", |(_, v)| v);
     who.check_csrf(&state, &headers, token)?;
     logos::remove(&state, &who.account, &slug).await?;
     let e = entities::find(&state, &slug).await?;

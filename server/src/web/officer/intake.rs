@@ -111,9 +111,14 @@ pub async fn form(
     let (mine, entity) = chosen(&state, &who, &choice).await?;
     let plan = Plan::load(&state, entity.as_ref()).await?;
     let instance = state.site.get();
-    let site = entity.as_ref().map_or_else(|| (*instance).clone(), |e| e.site(&instance));
+    let site = entity
+        .as_ref()
+        .map_or_else(|| (*instance).clone(), |e| e.site(&instance));
     let s = &state.settings;
-    let slug = entity.as_ref().map(|e| e.slug.to_string()).unwrap_or_default();
+    let slug = entity
+        .as_ref()
+        .map(|e| e.slug.to_string())
+        .unwrap_or_default();
     Ok(EnterPage {
         d: desk_for(&state, &who, "enter-report", "/officer/report"),
         csrf: who.csrf(&state),
