@@ -84,19 +84,21 @@ fn decode_png(file: &[u8]) -> std::result::Result<tiny_skia::Pixmap, LogoError> 
     tiny_skia::Pixmap::decode_png(file).map_err(|_| LogoError::Unreadable)
 }
 
-/// The size that fits `(w, h)` within `MAX_SIDE` a side, and the scale to it.
-fn fitted(w: f32, h: f32) -> std::result::Result<(u32, u32, f32), LogoError> {
+/// The size that fits `(w, h)` within `MAX_SIDE` a side, and the scale to it. Pixels are
+/// only shrunk; a drawing (`grow`) is also enlarged to fill the bound, as it stays sharp.
+fn fitted(w: f32, h: f32, grow: bool) -> std::result::Result<(u32, u32, f32), LogoError> {
     if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0) {
         return Err(LogoError::Unreadable);
     }
-    let scale = (MAX_SIDE as f32 / w.max(h)).min(1.0);
+    let scale = MAX_SIDE as f32 / w.max(h);
+    let scale = if grow { scale } else { scale.min(1.0) };
     let side = |v: f32| ((v * scale).round() as u32).clamp(1, MAX_SIDE);
     Ok((side(w), side(h), scale))
 }
 
 /// A decoded PNG drawn into a new pixmap no larger than `MAX_SIDE` a side.
 fn fit(src: &tiny_skia::Pixmap) -> std::result::Result<tiny_skia::Pixmap, LogoError> {
-    let (w, h, scale) = fitted(src.width() as f32, src.height() as f32)?;
+    let (w, h, scale) = fitted(src.width() as f32, src.height() as f32, false)?;
     let mut out = tiny_skia::Pixmap::new(w, h).ok_or(LogoError::Unreadable)?;
     let paint = tiny_skia::PixmapPaint {
         quality: tiny_skia::FilterQuality::Bicubic,
@@ -147,7 +149,7 @@ fn render_svg(text: &str) -> std::result::Result<tiny_skia::Pixmap, LogoError> {
     };
     let tree = usvg::Tree::from_str(text, &options).map_err(|_| LogoError::Unreadable)?;
     let size = tree.size();
-    let (w, h, _) = fitted(size.width(), size.height())?;
+    let (w, h, _) = fitted(size.width(), size.height(), true)?;
     let scale = (w as f32 / size.width()).min(h as f32 / size.height());
     let mut pixmap = tiny_skia::Pixmap::new(w, h).ok_or(LogoError::Unreadable)?;
     let at = tiny_skia::Transform::from_scale(scale, scale);
@@ -218,6 +220,9 @@ mod tests {
         let png = sanitise(svg.as_bytes()).unwrap();
         assert_eq!(decodes(&png), (512, 256));
         assert!(!png.windows(5).any(|w| w == b"alert"));
+        // A small drawing is enlarged to the bound.
+        let small = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 20 10"><circle cx="5" cy="5" r="4"/></svg>"#;
+        assert_eq!(decodes(&sanitise(small.as_bytes()).unwrap()), (512, 256));
     }
 
     fn crc32(bytes: &[u8]) -> u32 {
