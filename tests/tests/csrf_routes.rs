@@ -285,6 +285,21 @@ const ROUTES: &[Route] = &[
         &[("officer", "{id}")],
     ),
     (
+        "/officer/admin/entities/{slug}/logo",
+        Who::Admin,
+        Body::Multipart,
+        &[(
+            "logo",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"9\" height=\"9\"/>",
+        )],
+    ),
+    (
+        "/officer/admin/entities/{slug}/logo/remove",
+        Who::Admin,
+        Body::Urlencoded,
+        &[],
+    ),
+    (
         "/officer/cases/{reference}/move",
         Who::Officer,
         Body::Multipart,

@@ -38,6 +38,9 @@ pub struct Overrides {
     pub retention_months: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation_email: Option<String>,
+    /// Whether reporters may leave officers out (`reporter_leave_out`); `None`: as the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter_leave_out: Option<bool>,
 }
 
 /// An entity with its settings read.
@@ -46,6 +49,8 @@ pub struct Entity {
     pub slug: EntitySlug,
     pub names: EntityNames,
     pub overrides: Overrides,
+    /// Whether it has a logo, served at `/e/{slug}/logo.png`.
+    pub has_logo: bool,
 }
 
 impl Entity {
@@ -58,6 +63,7 @@ impl Entity {
             slug: r.slug,
             names: r.names,
             overrides,
+            has_logo: r.has_logo,
         }
     }
 
@@ -76,6 +82,9 @@ impl Entity {
         }
         if let Some(m) = self.overrides.retention_months {
             site.retention_months = m;
+        }
+        if let Some(on) = self.overrides.reporter_leave_out {
+            site.reporter_leave_out = on;
         }
         site
     }
@@ -96,6 +105,17 @@ pub async fn list(app: &App) -> Result<Vec<Entity>> {
         .collect())
 }
 
+/// The entities an officer may enter a report into: those whose triage group they are in
+/// (every entity for a group-level officer). The instance's own intake is always offered too.
+pub async fn of_officer(app: &App, who: &OfficerId) -> Result<Vec<Entity>> {
+    let membership = app.store.membership().await?;
+    Ok(list(app)
+        .await?
+        .into_iter()
+        .filter(|e| membership.in_group(who, Some(&e.slug)))
+        .collect())
+}
+
 /// The entity a reporter's address names; `NotFound` for a slug that is malformed or unknown.
 pub async fn find(app: &App, slug: &str) -> Result<Entity> {
     let slug = EntitySlug::parse(slug).map_err(|_| Error::NotFound)?;
@@ -111,7 +131,7 @@ pub enum By<'a> {
 }
 
 impl<'a> By<'a> {
-    fn actor(self) -> Result<&'a str> {
+    pub(crate) fn actor(self) -> Result<&'a str> {
         match self {
             By::Admin(a) => {
                 require(a, Permission::ManageAccounts)?;
@@ -134,6 +154,7 @@ pub async fn create(app: &App, by: By<'_>, slug: &str, name: &str) -> Result<boo
         names,
         overrides: "{}".into(),
         created_at: now.unix_timestamp(),
+        has_logo: false,
     };
     let audit = entry(now, actor, action::ENTITY_CREATED, "", record.slug.as_str());
     Ok(app.store.create_entity(&record, &audit).await?)
@@ -149,6 +170,8 @@ pub struct EntityInput {
     pub categories: String,
     pub retention_months: String,
     pub escalation_email: String,
+    /// `on`, `off`, or empty for the instance's setting.
+    pub reporter_leave_out: String,
 }
 
 impl EntityInput {
@@ -171,6 +194,11 @@ impl EntityInput {
                 .map(|m| m.to_string())
                 .unwrap_or_default(),
             escalation_email: e.overrides.escalation_email.clone().unwrap_or_default(),
+            reporter_leave_out: match e.overrides.reporter_leave_out {
+                Some(true) => "on".into(),
+                Some(false) => "off".into(),
+                None => String::new(),
+            },
         }
     }
 }
@@ -217,6 +245,12 @@ fn validate(
         }
         _ => errors.push("entities.error.escalation"),
     }
+    match input.reporter_leave_out.trim() {
+        "" => {}
+        "on" => o.reporter_leave_out = Some(true),
+        "off" => o.reporter_leave_out = Some(false),
+        _ => errors.push("entity_leave_out.error"),
+    }
     match names {
         Ok(n) if errors.is_empty() => Ok((n, o)),
         _ => Err(errors),
@@ -241,6 +275,7 @@ pub async fn save(
         names,
         overrides: serde_json::to_string(&overrides).map_err(Error::internal)?,
         created_at: 0,
+        has_logo: false,
     };
     let audit = entry(
         app.clock.now(),

@@ -472,8 +472,16 @@ pub async fn file_entered(
         discard(app.store(), &form.files).await;
         return Err(e);
     }
+    // Into the instance's own intake, or an entity whose triage group the officer is in.
+    if let Some(e) = &form.entity {
+        let membership = app.store.membership().await?;
+        if !membership.in_group(&who.id, Some(&e.slug)) {
+            discard(app.store(), &form.files).await;
+            return Err(Error::Forbidden);
+        }
+    }
     // Routed like a reporter's report (issue 12); the officer leaves nobody out.
-    let plan = Plan::load(app, None).await?;
+    let plan = Plan::load(app, form.entity.as_ref()).await?;
     if plan.candidates().is_empty() {
         discard(app.store(), &form.files).await;
         return Err(Error::NotConfigured);

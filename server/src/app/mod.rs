@@ -14,6 +14,7 @@ pub mod export;
 pub mod holds;
 pub mod intake;
 pub mod items;
+pub mod logos;
 pub mod mailbox;
 pub mod meetings;
 pub mod notify;

@@ -31,7 +31,7 @@ pub const SCREEN_HEIGHT: u32 = 1080;
 /// the four languages use: the PNG renders the same on any server, with no system font.
 const FONT_REGULAR: &[u8] = include_bytes!("../../../frontend/fonts/DejaVuSans.ttf");
 const FONT_BOLD: &[u8] = include_bytes!("../../../frontend/fonts/DejaVuSans-Bold.ttf");
-const FONT_FAMILY: &str = "DejaVu Sans";
+pub(crate) const FONT_FAMILY: &str = "DejaVu Sans";
 
 fn code(address: &str) -> Result<QrCode, Error> {
     QrCode::with_error_correction_level(address.as_bytes(), EC_LEVEL).map_err(Error::internal)
@@ -163,7 +163,7 @@ static FACES: LazyLock<Option<(ttf_parser::Face<'static>, ttf_parser::Face<'stat
         ))
     });
 
-static FONTS: LazyLock<Arc<usvg::fontdb::Database>> = LazyLock::new(|| {
+pub(crate) static FONTS: LazyLock<Arc<usvg::fontdb::Database>> = LazyLock::new(|| {
     let mut db = usvg::fontdb::Database::new();
     db.load_font_data(FONT_REGULAR.to_vec());
     db.load_font_data(FONT_BOLD.to_vec());

@@ -19,6 +19,8 @@ pub struct EntityRecord {
     pub names: EntityNames,
     pub overrides: String,
     pub created_at: i64,
+    /// Whether it has a logo (`entity_logos`; read only, written by `set_entity_logo`).
+    pub has_logo: bool,
 }
 
 /// A case moved to another entity's triage group: the entity (`None`: the instance's own),
@@ -66,6 +68,18 @@ pub trait Entities: Send + Sync {
         audit: &AuditEntry,
     ) -> StoreResult<bool>;
 
+    /// Sets an entity's logo (the sanitised PNG) or removes it (`None`), with the audit row;
+    /// false (nothing written) when there is no such entity or no logo to remove.
+    async fn set_entity_logo(
+        &self,
+        slug: &EntitySlug,
+        png: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    /// An entity's logo, the PNG as stored.
+    async fn entity_logo(&self, slug: &EntitySlug) -> StoreResult<Option<Vec<u8>>>;
+
     /// Who is in which entity's group.
     async fn membership(&self) -> StoreResult<Membership>;
 
@@ -96,6 +110,7 @@ macro_rules! entities_sql {
                         .ok_or_else(|| StoreError::Corrupt("entities.names".into()))?,
                     overrides: r.try_get("overrides")?,
                     created_at: r.try_get("created_at")?,
+                    has_logo: r.try_get::<i64, _>("logos")? > 0,
                 })
             }
 
@@ -189,7 +204,7 @@ macro_rules! entities_sql {
             }
 
             async fn entities(&self) -> StoreResult<Vec<EntityRecord>> {
-                let rows = sqlx::query("SELECT slug, names, overrides, created_at FROM entities ORDER BY slug")
+                let rows = sqlx::query("SELECT slug, names, overrides, created_at, (SELECT COUNT(*) FROM entity_logos l WHERE l.entity_slug = entities.slug) AS logos FROM entities ORDER BY slug")
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(Self::entity_from_row).collect()
@@ -197,7 +212,7 @@ macro_rules! entities_sql {
 
             async fn entity(&self, slug: &EntitySlug) -> StoreResult<Option<EntityRecord>> {
                 let row = sqlx::query(
-                    "SELECT slug, names, overrides, created_at FROM entities WHERE slug = $1",
+                    "SELECT slug, names, overrides, created_at, (SELECT COUNT(*) FROM entity_logos l WHERE l.entity_slug = entities.slug) AS logos FROM entities WHERE slug = $1",
                 )
                 .bind(slug.as_str())
                 .fetch_optional(&self.pool)
@@ -275,6 +290,38 @@ macro_rules! entities_sql {
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            async fn set_entity_logo(
+                &self,
+                slug: &EntitySlug,
+                png: Option<&[u8]>,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                let query = match png {
+                    Some(png) => sqlx::query(
+                        "INSERT INTO entity_logos (entity_slug, png) SELECT slug, $2 FROM entities \
+                         WHERE slug = $1 ON CONFLICT (entity_slug) DO UPDATE SET png = excluded.png",
+                    )
+                    .bind(slug.as_str())
+                    .bind(png),
+                    None => sqlx::query("DELETE FROM entity_logos WHERE entity_slug = $1")
+                        .bind(slug.as_str()),
+                };
+                if query.execute(&mut *tx).await?.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn entity_logo(&self, slug: &EntitySlug) -> StoreResult<Option<Vec<u8>>> {
+                Ok(sqlx::query_scalar("SELECT png FROM entity_logos WHERE entity_slug = $1")
+                    .bind(slug.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
 
             async fn membership(&self) -> StoreResult<Membership> {

@@ -74,7 +74,11 @@ pub struct EntityPage {
     pub categories: String,
     pub retention_months: String,
     pub escalation_email: String,
+    /// The leave-out choice: empty (as the instance), `on` or `off`.
+    pub reporter_leave_out: String,
     pub members: Vec<MemberBox>,
+    /// Whether it has a logo (shown, with a button to remove it).
+    pub has_logo: bool,
     pub saved: bool,
     pub errors: Vec<&'static str>,
 }
@@ -170,7 +174,7 @@ fn fields(values: &std::collections::HashMap<String, String>) -> Vec<NoticeField
         .collect()
 }
 
-async fn entity_page(
+pub(super) async fn entity_page(
     state: &SharedState,
     who: &Officer,
     slug: &str,
@@ -190,9 +194,11 @@ async fn entity_page(
         categories: input.categories.clone(),
         retention_months: input.retention_months.clone(),
         escalation_email: input.escalation_email.clone(),
+        reporter_leave_out: input.reporter_leave_out.clone(),
         members: boxes(&officers, |id| {
             m.members.contains(&(e.slug.clone(), id.clone()))
         }),
+        has_logo: e.has_logo,
         saved,
         errors,
     })
@@ -236,6 +242,7 @@ pub async fn save(
         categories: get(&form, "categories").to_owned(),
         retention_months: get(&form, "retention_months").to_owned(),
         escalation_email: get(&form, "escalation_email").to_owned(),
+        reporter_leave_out: get(&form, "reporter_leave_out").to_owned(),
     };
     let outcome = entities::save(&state, &who.account, &slug, &input).await?;
     let (status, shown) = match outcome {

@@ -6,11 +6,14 @@
 //! holders this page lists). The server checks the ciphertext as for reporters
 //! (`app::intake::file_entered`), stores the case as officer-entered with its
 //! `report_entered` row, and answers with a receipt page whose `#receipt` the browser fills:
-//! the receipt is shown once and never reaches the server.
+//! the receipt is shown once and never reaches the server. With legal entities (issue 12)
+//! the officer chooses the intake (`?entity=<slug>`: one of their entities, or the instance's
+//! own); the page seals to that intake's triage group and `file_entered` refuses an entity
+//! the officer is not in.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
@@ -18,6 +21,7 @@ use super::desk_for;
 use super::pages::Desk;
 use super::session::Officer;
 use crate::app::accounts::require;
+use crate::app::entities::{self, Entity};
 use crate::app::intake::{self, SealedReport};
 use crate::app::routing::Plan;
 use crate::domain::deadlines::acknowledgement_due;
@@ -53,6 +57,39 @@ pub struct EnterPage {
     pub intake_keys: String,
     pub max_attachments: usize,
     pub max_attachment_mib: u64,
+    /// The entities the officer may enter a report into (empty: no choice to make).
+    pub entities: Vec<CategoryChoice>,
+    /// The chosen entity's slug (empty: the instance's own intake).
+    pub entity: String,
+    /// Where the sealed form posts: `/officer/report`, with `?entity=` when one is chosen.
+    pub action: String,
+}
+
+/// `?entity=<slug>`: the intake chosen.
+#[derive(serde::Deserialize, Default)]
+pub struct Intake {
+    #[serde(default)]
+    pub entity: String,
+}
+
+/// The officer's entities, and the one `choice` names (`None`: the instance's own); an entity
+/// the officer is not in is refused.
+async fn chosen(
+    state: &SharedState,
+    who: &Officer,
+    choice: &Intake,
+) -> Result<(Vec<Entity>, Option<Entity>), AppError> {
+    let mine = entities::of_officer(state, &who.account.id).await?;
+    let slug = choice.entity.trim();
+    if slug.is_empty() {
+        return Ok((mine, None));
+    }
+    let entity = mine
+        .iter()
+        .find(|e| e.slug.as_str() == slug)
+        .cloned()
+        .ok_or(ErrorKind::Forbidden)?;
+    Ok((mine, Some(entity)))
 }
 
 #[derive(Template, WebTemplate)]
@@ -64,12 +101,24 @@ pub struct EnteredPage {
     pub attachments: usize,
 }
 
-/// `GET /officer/report`: the form (compliance officers only).
-pub async fn form(State(state): State<SharedState>, who: Officer) -> Result<Response, AppError> {
+/// `GET /officer/report`: the form (compliance officers only), for the chosen intake.
+pub async fn form(
+    State(state): State<SharedState>,
+    who: Officer,
+    Query(choice): Query<Intake>,
+) -> Result<Response, AppError> {
     require(&who.account, Permission::EnterReports)?;
-    let plan = Plan::load(&state, None).await?;
-    let site = state.site.get();
+    let (mine, entity) = chosen(&state, &who, &choice).await?;
+    let plan = Plan::load(&state, entity.as_ref()).await?;
+    let instance = state.site.get();
+    let site = entity
+        .as_ref()
+        .map_or_else(|| (*instance).clone(), |e| e.site(&instance));
     let s = &state.settings;
+    let slug = entity
+        .as_ref()
+        .map(|e| e.slug.to_string())
+        .unwrap_or_default();
     Ok(EnterPage {
         d: desk_for(&state, &who, "enter-report", "/officer/report"),
         csrf: who.csrf(&state),
@@ -93,6 +142,18 @@ pub async fn form(State(state): State<SharedState>, who: Officer) -> Result<Resp
         intake_keys: plan.intake_keys(),
         max_attachments: s.max_attachments,
         max_attachment_mib: s.max_attachment_bytes / (1024 * 1024),
+        entities: mine
+            .iter()
+            .map(|e| CategoryChoice {
+                code: e.slug.to_string(),
+                label: e.name(who.lang).to_owned(),
+            })
+            .collect(),
+        action: match slug.as_str() {
+            "" => "/officer/report".into(),
+            s => format!("/officer/report?entity={s}"),
+        },
+        entity: slug,
     }
     .into_response())
 }
@@ -103,16 +164,18 @@ pub async fn form(State(state): State<SharedState>, who: Officer) -> Result<Resp
 pub async fn submit(
     State(state): State<SharedState>,
     who: Officer,
+    Query(choice): Query<Intake>,
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     require(&who.account, Permission::EnterReports)?;
-    if !intake::is_open(&state, None).await? {
+    let (_, entity) = chosen(&state, &who, &choice).await?;
+    if !intake::is_open(&state, entity.as_ref()).await? {
         return Err(ErrorKind::NotConfigured.into());
     }
     let shape = FormShape {
         recipients: 2,
-        envelopes: intake::envelope_count(&state, None).await?,
+        envelopes: intake::envelope_count(&state, entity.as_ref()).await?,
         officer_envelopes: 0,
         fields: &[
             "category",
@@ -141,8 +204,7 @@ pub async fn submit(
         files: form.files,
         lang,
         leave_out: String::new(),
-        // Entered into the instance's own intake (an entity's is for its reporters).
-        entity: None,
+        entity,
         // An officer who takes a report at a meeting or on the phone has no meeting to ask for.
         meeting: String::new(),
         availability: None,

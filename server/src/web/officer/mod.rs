@@ -14,6 +14,7 @@ pub mod case_move;
 pub mod cases;
 pub mod enroll;
 pub mod entities;
+pub mod entity_logo;
 pub mod hold;
 pub mod intake;
 pub mod login;
@@ -228,6 +229,14 @@ fn entity_routes() -> Router<SharedState> {
         .route(
             "/officer/admin/entities/{slug}/members",
             post(entities::members),
+        )
+        .route(
+            "/officer/admin/entities/{slug}/logo",
+            post(entity_logo::upload).layer(DefaultBodyLimit::max(entity_logo::BODY_LIMIT)),
+        )
+        .route(
+            "/officer/admin/entities/{slug}/logo/remove",
+            post(entity_logo::remove),
         )
         .route("/officer/admin/entity-group", post(entities::group))
         .route(

@@ -37,6 +37,10 @@ pub fn chrome(state: &SharedState, lang: Lang, entity: Option<&Entity>, page: &s
             None => state.site.get().org_name.clone(),
         },
         path: format!("{base}{page}"),
+        logo: match entity {
+            Some(e) if e.has_logo => format!("{base}/logo.png"),
+            _ => String::new(),
+        },
         base,
     }
 }

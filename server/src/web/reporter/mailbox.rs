@@ -34,6 +34,7 @@ fn chrome(state: &SharedState, lang: Lang, path: &'static str) -> Chrome {
         org_name: state.site.get().org_name.clone(),
         path: path.into(),
         base: String::new(),
+        logo: String::new(),
     }
 }
 

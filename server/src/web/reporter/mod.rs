@@ -66,6 +66,7 @@ fn entity_pages() -> Router<SharedState> {
         .route("/e/{slug}/follow-up", get(mailbox::entity_follow_up_form))
         .route("/e/{slug}/poster/qr.svg", get(poster::entity_qr_svg))
         .route("/e/{slug}/poster/qr.png", get(poster::entity_qr_png))
+        .route("/e/{slug}/logo.png", get(poster::entity_logo))
 }
 
 /// Every reporter route that reads a case from the database, with the per-client read

@@ -2,13 +2,14 @@
 //! anyone may print or embed it. Keeps rule `reporter-anonymity`: the code carries the
 //! configured address exactly (no tracking parameter), and with no configured address there
 //! is no code (a localized 404), never one of a guessed address. Each entity has its own,
-//! of its own address (`/e/{slug}/poster/qr.svg`, issue 12).
+//! of its own address (`/e/{slug}/poster/qr.svg`, issue 12), and its logo
+//! (`/e/{slug}/logo.png`: the sanitised PNG `app::logos` drew, never the uploaded file).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::posters;
+use crate::app::{logos, posters};
 use crate::web::SharedState;
 use crate::web::shared::error::{AppError, ErrorKind};
 
@@ -60,5 +61,15 @@ pub async fn entity_qr_png(
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let png = posters::qr_png(&entity_address(&state, &slug).await?)?;
+    Ok(image(png, "image/png"))
+}
+
+/// `GET /e/{slug}/logo.png`: an entity's logo; a 404 page when it has none.
+pub async fn entity_logo(
+    State(state): State<SharedState>,
+    Path(slug): Path<String>,
+) -> Result<Response, AppError> {
+    let e = super::entity::find(&state, &slug).await?;
+    let png = logos::png(&state, e.slug.as_str()).await?;
     Ok(image(png, "image/png"))
 }

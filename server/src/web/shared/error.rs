@@ -216,6 +216,7 @@ pub async fn render_error_pages(
             org_name: state.site.get().org_name.clone(),
             path: "/".into(),
             base: String::new(),
+            logo: String::new(),
         },
         status: status.as_u16(),
         title_key: format!("error.{}.title", kind.key()),

@@ -58,7 +58,9 @@ fn entity_page(path: &str) -> Option<&str> {
 /// its own prefix): the same for everyone, so caches may keep them.
 fn public_image(path: &str) -> bool {
     !path.starts_with("/officer")
-        && (path.ends_with("/poster/qr.svg") || path.ends_with("/poster/qr.png"))
+        && (path.ends_with("/poster/qr.svg")
+            || path.ends_with("/poster/qr.png")
+            || (path.starts_with("/e/") && path.ends_with("/logo.png")))
 }
 
 /// `Onion-Location: <onion address + path>` when an onion address is configured and the

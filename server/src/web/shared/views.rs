@@ -15,6 +15,8 @@ pub struct Chrome {
     /// Where the reporter pages of this intake live: empty for the instance's own, or
     /// `/e/{slug}` for an entity's (its landing is `{base}/`, its form `{base}/report`).
     pub base: String,
+    /// The entity's logo address (`{base}/logo.png`), or empty when it has none.
+    pub logo: String,
 }
 
 impl Chrome {
