@@ -8,6 +8,7 @@ pub mod audit;
 pub mod backup;
 pub mod casework;
 pub mod export;
+pub mod holder_cache;
 pub mod holds;
 pub mod intake;
 pub mod items;
@@ -41,6 +42,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// This process's name in the job leases it holds (random, new at each start).
     pub instance: String,
+    /// The intake's holders for the pages that show them (`holder_cache`).
+    pub intake_holders: holder_cache::HolderCache,
 }
 
 impl App {
@@ -65,6 +68,7 @@ impl App {
             clock,
             site,
             audit_checkpoint: audit::Checkpoints::default(),
+            intake_holders: holder_cache::HolderCache::default(),
         })
     }
 

@@ -9,6 +9,7 @@ mod audit;
 mod backends;
 mod blobs;
 mod cases;
+mod group;
 mod holds;
 mod notify;
 pub mod ops;
@@ -20,7 +21,7 @@ mod stats;
 use std::sync::Arc;
 
 pub use access::CaseAccess;
-pub use accounts::Accounts;
+pub use accounts::{Accounts, accounts_changes};
 pub use audit::{AuditLog, AuditSearch};
 pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;

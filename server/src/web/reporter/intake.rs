@@ -73,7 +73,7 @@ pub async fn form(
     State(state): State<SharedState>,
     Locale(lang): Locale,
 ) -> Result<Response, AppError> {
-    let holders = intake::recipients(state.store()).await?;
+    let holders = state.intake_holders.get(state.store()).await?;
     Ok(report_page(&state, lang, &holders, ReportDraft::default(), Vec::new()).into_response())
 }
 

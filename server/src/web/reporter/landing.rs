@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::pages::{Chrome, LandingPage};
-use crate::app::intake;
 use crate::domain::deadlines::{ACK_DAYS, FEEDBACK_MONTHS};
 use crate::web::SharedState;
 use crate::web::shared::error::AppError;
@@ -14,7 +13,7 @@ pub async fn landing(
     State(state): State<SharedState>,
     Locale(lang): Locale,
 ) -> Result<Response, AppError> {
-    let configured = intake::is_open(&state).await?;
+    let configured = state.intake_holders.is_open(state.store()).await?;
     let site = state.site.get();
     Ok(LandingPage {
         c: Chrome {
