@@ -146,7 +146,9 @@ impl<'a> EncryptingUpload<'a> {
     pub async fn finish(mut self, name: &str) -> Result<StoredFile, Error> {
         let size = self.enc.plaintext_len();
         let last = self.enc.finish()?;
-        self.pending.push(self.store, &self.blob_id, last, true).await?;
+        self.pending
+            .push(self.store, &self.blob_id, last, true)
+            .await?;
         Ok(StoredFile {
             blob_id: self.blob_id,
             size,

@@ -389,7 +389,12 @@ const QUEUE_PENDING: &str = "INSERT INTO audit_pending (day, action, case_ref) V
 impl SqliteStore {
     /// With the other reporter writes of its batch (`group.rs`): a statement of its own
     /// outside the writer queue would meet the write lock and SQLite's busy handler.
-    async fn queue_pending(&self, day: String, action: String, case_ref: String) -> StoreResult<()> {
+    async fn queue_pending(
+        &self,
+        day: String,
+        action: String,
+        case_ref: String,
+    ) -> StoreResult<()> {
         let row = std::sync::Arc::new((day, action, case_ref));
         self.grouped(move |tx| {
             let row = row.clone();
@@ -409,7 +414,12 @@ impl SqliteStore {
 
 impl PostgresStore {
     /// One statement in its own transaction (PostgreSQL orders concurrent writers itself).
-    async fn queue_pending(&self, day: String, action: String, case_ref: String) -> StoreResult<()> {
+    async fn queue_pending(
+        &self,
+        day: String,
+        action: String,
+        case_ref: String,
+    ) -> StoreResult<()> {
         sqlx::query(QUEUE_PENDING)
             .bind(day)
             .bind(action)

@@ -17,8 +17,12 @@ pub trait Blobs: Send + Sync {
 
     /// Appends chunks `first`, `first + 1`, … of an upload in one transaction: one commit
     /// (and fsync) for several chunks instead of one each.
-    async fn append_chunks(&self, blob_id: &str, first: i64, chunks: Vec<Vec<u8>>)
-    -> StoreResult<()>;
+    async fn append_chunks(
+        &self,
+        blob_id: &str,
+        first: i64,
+        chunks: Vec<Vec<u8>>,
+    ) -> StoreResult<()>;
 
     /// Drops an unclaimed upload (a failed or refused request).
     async fn discard_blob(&self, blob_id: &str) -> StoreResult<()>;

@@ -132,7 +132,9 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
                 // timeout, or unreachable): each request gets the error, as it would alone.
                 let msg = e.to_string();
                 for job in jobs {
-                    let _ = job.done.send(Err(sqlx::Error::Protocol(msg.clone()).into()));
+                    let _ = job
+                        .done
+                        .send(Err(sqlx::Error::Protocol(msg.clone()).into()));
                 }
                 continue;
             }
@@ -155,10 +157,7 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
 
 /// The batch in one transaction, each job in a savepoint. `Err` when the transaction as a
 /// whole failed: nothing of the batch is committed then.
-async fn together(
-    mut tx: SqliteWrite,
-    jobs: &[Job],
-) -> Result<Vec<StoreResult<()>>, sqlx::Error> {
+async fn together(mut tx: SqliteWrite, jobs: &[Job]) -> Result<Vec<StoreResult<()>>, sqlx::Error> {
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;

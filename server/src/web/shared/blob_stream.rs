@@ -16,7 +16,10 @@ const READ_AHEAD: usize = 2;
 /// Reads a blob's chunks in order on a task of its own, up to `READ_AHEAD` ahead of the
 /// consumer, so the next chunk comes from the database while the current one is decrypted
 /// or sent. Ends after the last chunk or the first error; stops when the consumer is gone.
-fn read_ahead(store: SharedStore, blob: String) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+fn read_ahead(
+    store: SharedStore,
+    blob: String,
+) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
     tokio::spawn(async move {
         for idx in 0i64.. {
