@@ -158,6 +158,15 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
 /// The batch in one transaction, each job in a savepoint. `Err` when the transaction as a
 /// whole failed: nothing of the batch is committed then.
 async fn together(mut tx: SqliteWrite, jobs: &[Job]) -> Result<Vec<StoreResult<()>>, sqlx::Error> {
+    if let [job] = jobs {
+        // Alone in its transaction (the usual case when few write at once): its failure can
+        // fail nothing else, so it needs no savepoint, and two statements fewer.
+        let result = (job.work)(&mut tx).await;
+        if result.is_ok() {
+            tx.commit().await?;
+        }
+        return Ok(vec![result]);
+    }
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;
