@@ -24,7 +24,7 @@ use super::{App, Error, Result, new_id};
 use crate::crypto::{self, CaseKey};
 use crate::domain::case::{Channel, ItemKind, ReportMode};
 use crate::domain::content::{IdentityContent, ReportContent, to_json};
-use crate::domain::entity::EntitySlug;
+use crate::domain::entity::{EntitySlug, Membership};
 use crate::domain::holder::{Author, CaseId, Holder};
 use crate::domain::officer::{Role, parse_recipient};
 use crate::domain::permission::Permission;
@@ -36,8 +36,13 @@ use crate::store::{NewCase, NewEnvelope, NewItem, OfficerRecord, Store, StoreErr
 /// Every active officer with the `officer` role and a usable key, whatever their entity:
 /// whether the instance can take reports at all (`/readyz`, `speakup serve`).
 pub async fn recipients(store: &dyn Store) -> StoreResult<Vec<(Holder, Recipient)>> {
+    Ok(recipients_of(&store.officers().await?))
+}
+
+/// [`recipients`] of an officer list already read.
+pub fn recipients_of(officers: &[OfficerRecord]) -> Vec<(Holder, Recipient)> {
     let mut out = Vec::new();
-    for o in store.officers().await? {
+    for o in officers {
         if o.disabled || o.recipient.is_empty() || !o.roles.has(Role::Officer) {
             continue;
         }
@@ -46,7 +51,7 @@ pub async fn recipients(store: &dyn Store) -> StoreResult<Vec<(Holder, Recipient
             Err(_) => tracing::warn!(officer = %o.id, "officer has an unusable age recipient"),
         }
     }
-    Ok(out)
+    out
 }
 
 /// Who a new case's key is sealed to: the triage group of the entity it is filed under
@@ -57,14 +62,21 @@ pub async fn group_recipients(
     entity: Option<&EntitySlug>,
 ) -> StoreResult<Vec<(Holder, Recipient)>> {
     let membership = store.membership().await?;
-    Ok(recipients(store)
-        .await?
-        .into_iter()
+    Ok(in_group(recipients(store).await?, &membership, entity))
+}
+
+/// The holders of `all` who are in an entity's triage group (`None`: the instance's).
+pub fn in_group(
+    all: Vec<(Holder, Recipient)>,
+    membership: &Membership,
+    entity: Option<&EntitySlug>,
+) -> Vec<(Holder, Recipient)> {
+    all.into_iter()
         .filter(|(h, _)| match h {
             Holder::Officer(id) => membership.in_group(id, entity),
             _ => false,
         })
-        .collect())
+        .collect()
 }
 
 /// Whether the intake of an entity (`None`: the instance's) accepts reports: its group has

@@ -11,6 +11,7 @@ pub mod case_move;
 pub mod casework;
 pub mod entities;
 pub mod export;
+pub mod holder_cache;
 pub mod holds;
 pub mod intake;
 pub mod items;
@@ -47,6 +48,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// This process's name in the job leases it holds (random, new at each start).
     pub instance: String,
+    /// The intake's holders for the pages that show them (`holder_cache`).
+    pub intake_holders: holder_cache::HolderCache,
 }
 
 impl App {
@@ -71,6 +74,7 @@ impl App {
             clock,
             site,
             audit_checkpoint: audit::Checkpoints::default(),
+            intake_holders: holder_cache::HolderCache::default(),
         })
     }
 

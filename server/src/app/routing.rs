@@ -14,6 +14,7 @@ use age::x25519::Recipient;
 
 use super::audit::{action, entry};
 use super::entities::Entity;
+use super::holder_cache::Directory;
 use super::settings::{SettingsInput, Site};
 use super::{App, Error, Result};
 use crate::config::Category;
@@ -50,22 +51,37 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan for an entity's intake (`None`: the instance's own): its triage group are
-    /// the candidates, and its settings (categories) apply; a category's route can only
-    /// narrow the group, never reach past it.
+    /// The plan for an entity's intake (`None`: the instance's own), read from the store now
+    /// (filing: the holders expected must be current). Its triage group are the candidates,
+    /// and its settings (categories) apply; a category's route can only narrow the group,
+    /// never reach past it.
     pub async fn load(app: &App, entity: Option<&Entity>) -> Result<Self> {
+        let directory = Directory::read(app.store()).await?;
+        Ok(Self::of(app, entity, &directory))
+    }
+
+    /// The same for a page that shows it (the forms, the landing pages): from the directory
+    /// kept in memory (`holder_cache`), at most a few seconds old.
+    pub async fn for_page(app: &App, entity: Option<&Entity>) -> Result<Self> {
+        let directory = app.intake_holders.get(app.store()).await?;
+        Ok(Self::of(app, entity, &directory))
+    }
+
+    fn of(app: &App, entity: Option<&Entity>, d: &Directory) -> Self {
         let instance = app.site.get();
         let site = match entity {
             Some(e) => Arc::new(e.site(&instance)),
             None => instance,
         };
         let slug = entity.map(|e| &e.slug);
-        Ok(Self {
-            candidates: super::intake::group_recipients(app.store(), slug).await?,
-            groups: app.store.triage_groups().await?,
-            officers: app.store.officers().await?,
+        let all = super::intake::recipients_of(&d.officers);
+        let candidates = super::intake::in_group(all, &d.membership, slug);
+        Self {
+            candidates,
+            groups: d.groups.clone(),
+            officers: d.officers.clone(),
             site,
-        })
+        }
     }
 
     /// Every triage officer whose key works: the intake is open when there is one.

@@ -2,6 +2,8 @@
 //! and the lock, TOTP steps accepted once, one-time enrollment links (stored as hashes). Every
 //! change an admin or the person makes commits with its audit row.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::Row;
 
 use super::backends::{PostgresStore, SqliteStore, is_unique_violation};
@@ -11,6 +13,20 @@ use super::{
 };
 use crate::domain::holder::OfficerId;
 use crate::domain::officer::Roles;
+
+/// Account changes committed by this process (any store in it): whoever keeps something
+/// derived from the officer list in memory (`app::holder_cache`) reads it again when this moves.
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// How many account changes this process has committed so far.
+pub fn accounts_changes() -> u64 {
+    CHANGES.load(Ordering::Acquire)
+}
+
+/// Called after an account change (or an entity's or triage group's membership) has committed.
+pub(super) fn changed() {
+    CHANGES.fetch_add(1, Ordering::Release);
+}
 
 #[async_trait::async_trait]
 pub trait Accounts: Send + Sync {
@@ -170,6 +186,7 @@ macro_rules! accounts_sql {
                 }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                changed();
                 Ok(())
             }
 
@@ -279,6 +296,7 @@ macro_rules! accounts_sql {
                 }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                changed();
                 Ok(())
             }
 
@@ -291,6 +309,7 @@ macro_rules! accounts_sql {
                     .await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                changed();
                 Ok(())
             }
 
@@ -329,6 +348,7 @@ macro_rules! accounts_sql {
                 Self::insert_enrollment(&mut tx, officer_id, link).await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                changed();
                 Ok(())
             }
 
@@ -384,6 +404,7 @@ macro_rules! accounts_sql {
                 .await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                changed();
                 Ok(true)
             }
         }

@@ -200,13 +200,8 @@ macro_rules! audit_sql {
             }
 
             async fn queue_reporter_audit(&self, day: Date, action: &str, case_ref: &str) -> StoreResult<()> {
-                sqlx::query("INSERT INTO audit_pending (day, action, case_ref) VALUES ($1, $2, $3)")
-                    .bind(day_to_db(day))
-                    .bind(action)
-                    .bind(case_ref)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+                self.queue_pending(day_to_db(day), action.to_owned(), case_ref.to_owned())
+                    .await
             }
 
             async fn pending_reporter_days(&self) -> StoreResult<i64> {
@@ -386,6 +381,53 @@ macro_rules! audit_sql {
             }
         }
     };
+}
+
+/// Queues one reporter action (its key is random: the table's default).
+const QUEUE_PENDING: &str = "INSERT INTO audit_pending (day, action, case_ref) VALUES ($1, $2, $3)";
+
+impl SqliteStore {
+    /// With the other reporter writes of its batch (`group.rs`): a statement of its own
+    /// outside the writer queue would meet the write lock and SQLite's busy handler.
+    async fn queue_pending(
+        &self,
+        day: String,
+        action: String,
+        case_ref: String,
+    ) -> StoreResult<()> {
+        let row = std::sync::Arc::new((day, action, case_ref));
+        self.grouped(move |tx| {
+            let row = row.clone();
+            Box::pin(async move {
+                sqlx::query(QUEUE_PENDING)
+                    .bind(&row.0)
+                    .bind(&row.1)
+                    .bind(&row.2)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+impl PostgresStore {
+    /// One statement in its own transaction (PostgreSQL orders concurrent writers itself).
+    async fn queue_pending(
+        &self,
+        day: String,
+        action: String,
+        case_ref: String,
+    ) -> StoreResult<()> {
+        sqlx::query(QUEUE_PENDING)
+            .bind(day)
+            .bind(action)
+            .bind(case_ref)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 audit_sql!(

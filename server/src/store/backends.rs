@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -46,6 +47,8 @@ pub struct SqliteStore {
     /// moment the one before it has committed. Other processes on the same file (a CLI
     /// command, a second instance) still meet the busy timeout, as before.
     writers: Arc<tokio::sync::Mutex<()>>,
+    /// Reporter writes committed together, several per fsync (`group.rs`).
+    group: Arc<super::group::GroupCommit>,
 }
 
 /// A SQLite write transaction holding this process's writer turn until it commits or is
@@ -57,6 +60,15 @@ pub struct SqliteWrite {
 }
 
 impl SqliteWrite {
+    /// `BEGIN IMMEDIATE` on a pooled connection, for the writer holding `turn`.
+    pub(super) async fn begin(
+        pool: &SqlitePool,
+        turn: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<Self, sqlx::Error> {
+        let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Self { tx, _turn: turn })
+    }
+
     /// Commits; the turn passes to the next writer only once the commit (and its fsync) is
     /// done, so a receipt shown after `commit` returns still means the report is on disk.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
@@ -99,6 +111,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writers: Arc::default(),
+            group: Arc::default(),
         })
     }
 
@@ -114,8 +127,23 @@ impl SqliteStore {
     /// writers hold no connection that readers need.
     pub(super) async fn write_tx(&self) -> Result<SqliteWrite, sqlx::Error> {
         let turn = self.writers.clone().lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(SqliteWrite { tx, _turn: turn })
+        SqliteWrite::begin(&self.pool, turn).await
+    }
+
+    /// A reporter write (a new case, a reply, a queued reporter action), committed with
+    /// whatever other reporter writes are queued (`group.rs`); returns once it is committed.
+    pub(super) async fn grouped<W>(&self, work: W) -> StoreResult<()>
+    where
+        W: for<'c> Fn(&'c mut SqliteWrite) -> BoxFuture<'c, StoreResult<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let writer = super::group::Writer {
+            pool: self.pool.clone(),
+            turn: self.writers.clone(),
+        };
+        self.group.run(&writer, Box::new(work)).await
     }
 
     /// A database made before auto_vacuum was set keeps its old mode until one VACUUM.
@@ -210,6 +238,23 @@ impl PostgresStore {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.pool.begin().await
+    }
+
+    /// A reporter write in a transaction of its own: PostgreSQL already flushes the WAL of
+    /// concurrent commits together, so there is no batch to form here.
+    pub(super) async fn grouped<W>(&self, work: W) -> StoreResult<()>
+    where
+        W: for<'c> Fn(
+                &'c mut sqlx::Transaction<'static, sqlx::Postgres>,
+            ) -> BoxFuture<'c, StoreResult<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let mut tx = self.write_tx().await?;
+        work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn nothing_more(&self) -> StoreResult<()> {

@@ -15,6 +15,15 @@ pub trait Blobs: Send + Sync {
 
     async fn append_chunk(&self, blob_id: &str, idx: i64, data: &[u8]) -> StoreResult<()>;
 
+    /// Appends chunks `first`, `first + 1`, … of an upload in one transaction: one commit
+    /// (and fsync) for several chunks instead of one each.
+    async fn append_chunks(
+        &self,
+        blob_id: &str,
+        first: i64,
+        chunks: Vec<Vec<u8>>,
+    ) -> StoreResult<()>;
+
     /// Drops an unclaimed upload (a failed or refused request).
     async fn discard_blob(&self, blob_id: &str) -> StoreResult<()>;
 
@@ -60,6 +69,31 @@ macro_rules! blobs_sql {
                 }
             }
 
+            /// Appends chunks to an upload that no case or item has claimed yet.
+            async fn insert_chunks(
+                tx: &mut $tx,
+                blob_id: &str,
+                first: i64,
+                chunks: &[Vec<u8>],
+            ) -> StoreResult<()> {
+                for (n, data) in chunks.iter().enumerate() {
+                    let done = sqlx::query(
+                        "INSERT INTO chunks (blob_id, idx, data) \
+                         SELECT $1, $2, $3 WHERE EXISTS \
+                         (SELECT 1 FROM blobs WHERE id = $1 AND complete = FALSE)",
+                    )
+                    .bind(blob_id)
+                    .bind(first + n as i64)
+                    .bind(data.as_slice())
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::BlobNotPending(blob_id.to_owned()));
+                    }
+                }
+                Ok(())
+            }
+
             pub(super) async fn insert_inline(
                 tx: &mut $tx,
                 blob_id: &str,
@@ -89,36 +123,39 @@ macro_rules! blobs_sql {
         #[async_trait::async_trait]
         impl Blobs for $store {
             async fn create_blob(&self, id: &str, day: Date) -> StoreResult<()> {
-                sqlx::query("INSERT INTO blobs (id, complete, created_on) VALUES ($1, FALSE, $2)")
-                    .bind(id)
-                    .bind(day_to_db(day))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+                let row = std::sync::Arc::new((id.to_owned(), day_to_db(day)));
+                self.grouped(move |tx| {
+                    let row = row.clone();
+                    Box::pin(async move {
+                        sqlx::query(
+                            "INSERT INTO blobs (id, complete, created_on) VALUES ($1, FALSE, $2)",
+                        )
+                        .bind(&row.0)
+                        .bind(&row.1)
+                        .execute(&mut **tx)
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .await
             }
 
             async fn append_chunk(&self, blob_id: &str, idx: i64, data: &[u8]) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO chunks (blob_id, idx, data) \
-                     SELECT $1, $2, $3 WHERE EXISTS \
-                     (SELECT 1 FROM blobs WHERE id = $1 AND complete = FALSE)",
-                )
-                .bind(blob_id)
-                .bind(idx)
-                .bind(data)
-                .execute(&self.pool)
+                self.append_chunks(blob_id, idx, vec![data.to_vec()]).await
+            }
+
+            async fn append_chunks(
+                &self,
+                blob_id: &str,
+                first: i64,
+                chunks: Vec<Vec<u8>>,
+            ) -> StoreResult<()> {
+                let job = std::sync::Arc::new((blob_id.to_owned(), chunks));
+                self.grouped(move |tx| {
+                    let job = job.clone();
+                    Box::pin(async move { Self::insert_chunks(tx, &job.0, first, &job.1).await })
+                })
                 .await
-                .and_then(|done| {
-                    if done.rows_affected() == 1 {
-                        Ok(())
-                    } else {
-                        Err(sqlx::Error::RowNotFound)
-                    }
-                })
-                .map_err(|e| match e {
-                    sqlx::Error::RowNotFound => StoreError::BlobNotPending(blob_id.to_owned()),
-                    e => e.into(),
-                })
             }
 
             async fn discard_blob(&self, blob_id: &str) -> StoreResult<()> {

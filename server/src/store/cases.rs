@@ -187,6 +187,82 @@ macro_rules! cases_sql {
                 Ok(())
             }
 
+            /// A new case with its keys and items, inside the caller's transaction.
+            async fn insert_case(tx: &mut $tx, c: &NewCase) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
+                     category, mode, status, received_on, reporter_lang, channel, entity_slug) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10, $11)",
+                )
+                .bind(c.id.as_str())
+                .bind(&c.reference)
+                // Only the lookup value's hash is kept (database-alone-opens-nothing).
+                .bind(stored_lookup(&c.lookup).as_slice())
+                .bind(&c.case_recipient)
+                .bind(&c.reporter_recipient)
+                .bind(&c.category)
+                .bind(c.mode.as_str())
+                .bind(day_to_db(c.received_on))
+                .bind(c.reporter_lang.code())
+                .bind(c.channel.as_str())
+                .bind(c.entity.as_ref().map(|e| e.as_str()))
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::DuplicateReference
+                    } else {
+                        e.into()
+                    }
+                })?;
+                for e in &c.envelopes {
+                    sqlx::query(
+                        "INSERT INTO case_keys (case_id, holder, recipient, envelope) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(c.id.as_str())
+                    .bind(e.holder.to_db())
+                    .bind(&e.recipient)
+                    .bind(&e.envelope)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                // Routing before sealing: the officers the reporter left out, excluded with
+                // the case, by the word `reporter` and at the day's start (no exact time).
+                for officer in &c.left_out {
+                    sqlx::query(
+                        "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
+                         VALUES ($1, $2, 'exclusion', $3, $4)",
+                    )
+                    .bind(c.id.as_str())
+                    .bind(officer.as_str())
+                    .bind(crate::domain::routing::BY_REPORTER)
+                    .bind(crate::domain::audit::day_start(c.received_on))
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Self::insert_items(tx, &c.id, &c.items).await?;
+                if let Some(m) = &c.meeting {
+                    Self::insert_meeting(tx, &c.id, m).await?;
+                }
+                // An officer-entered report and its `report_entered` row commit together.
+                if let Some(audit) = &c.audit {
+                    Self::append_in(tx, audit).await?;
+                }
+                Ok(())
+            }
+
+            /// A reporter's reply items, inside the caller's transaction.
+            async fn insert_reply(tx: &mut $tx, case_id: &CaseId, items: &[NewItem]) -> StoreResult<()> {
+                // Takes the case row's write lock first, so two replies to one case cannot
+                // pick the same sequence number.
+                sqlx::query("UPDATE cases SET id = id WHERE id = $1")
+                    .bind(case_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                Self::insert_items(tx, case_id, items).await
+            }
+
             pub(super) async fn insert_items(
                 tx: &mut $tx,
                 case_id: &CaseId,
@@ -236,82 +312,22 @@ macro_rules! cases_sql {
         #[async_trait::async_trait]
         impl Cases for $store {
             async fn create_case(&self, c: &NewCase) -> StoreResult<()> {
-                let mut tx = self.write_tx().await?;
-                sqlx::query(
-                    "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
-                     category, mode, status, received_on, reporter_lang, channel, entity_slug) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10, $11)",
-                )
-                .bind(c.id.as_str())
-                .bind(&c.reference)
-                // Only the lookup value's hash is kept (database-alone-opens-nothing).
-                .bind(stored_lookup(&c.lookup).as_slice())
-                .bind(&c.case_recipient)
-                .bind(&c.reporter_recipient)
-                .bind(&c.category)
-                .bind(c.mode.as_str())
-                .bind(day_to_db(c.received_on))
-                .bind(c.reporter_lang.code())
-                .bind(c.channel.as_str())
-                .bind(c.entity.as_ref().map(|e| e.as_str()))
-                .execute(&mut *tx)
+                // Owned, so that the batch's writer can run it (again, if need be).
+                let c = std::sync::Arc::new(c.clone());
+                self.grouped(move |tx| {
+                    let c = c.clone();
+                    Box::pin(async move { Self::insert_case(tx, &c).await })
+                })
                 .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        StoreError::DuplicateReference
-                    } else {
-                        e.into()
-                    }
-                })?;
-                for e in &c.envelopes {
-                    sqlx::query(
-                        "INSERT INTO case_keys (case_id, holder, recipient, envelope) \
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(c.id.as_str())
-                    .bind(e.holder.to_db())
-                    .bind(&e.recipient)
-                    .bind(&e.envelope)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                // Routing before sealing: the officers the reporter left out, excluded with
-                // the case, by the word `reporter` and at the day's start (no exact time).
-                for officer in &c.left_out {
-                    sqlx::query(
-                        "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
-                         VALUES ($1, $2, 'exclusion', $3, $4)",
-                    )
-                    .bind(c.id.as_str())
-                    .bind(officer.as_str())
-                    .bind(crate::domain::routing::BY_REPORTER)
-                    .bind(crate::domain::audit::day_start(c.received_on))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Self::insert_items(&mut tx, &c.id, &c.items).await?;
-                if let Some(m) = &c.meeting {
-                    Self::insert_meeting(&mut tx, &c.id, m).await?;
-                }
-                // An officer-entered report and its `report_entered` row commit together.
-                if let Some(audit) = &c.audit {
-                    Self::append_in(&mut tx, audit).await?;
-                }
-                tx.commit().await?;
-                Ok(())
             }
 
             async fn add_items(&self, case_id: &CaseId, items: &[NewItem]) -> StoreResult<()> {
-                let mut tx = self.write_tx().await?;
-                // Takes the case row's write lock first, so two replies to one case cannot
-                // pick the same sequence number.
-                sqlx::query("UPDATE cases SET id = id WHERE id = $1")
-                    .bind(case_id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                Self::insert_items(&mut tx, case_id, items).await?;
-                tx.commit().await?;
-                Ok(())
+                let job = std::sync::Arc::new((case_id.clone(), items.to_vec()));
+                self.grouped(move |tx| {
+                    let job = job.clone();
+                    Box::pin(async move { Self::insert_reply(tx, &job.0, &job.1).await })
+                })
+                .await
             }
 
             async fn case_by_lookup(&self, lookup: &[u8]) -> StoreResult<Option<CaseRecord>> {

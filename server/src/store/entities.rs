@@ -200,6 +200,8 @@ macro_rules! entities_sql {
                 };
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                // Who receives new cases may have changed (`app::holder_cache`).
+                super::accounts::changed();
                 Ok(true)
             }
 
@@ -234,6 +236,8 @@ macro_rules! entities_sql {
                 }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                // Who receives new cases may have changed (`app::holder_cache`).
+                super::accounts::changed();
                 Ok(true)
             }
 
@@ -263,6 +267,8 @@ macro_rules! entities_sql {
                 }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                // Who receives new cases may have changed (`app::holder_cache`).
+                super::accounts::changed();
                 Ok(true)
             }
 
@@ -289,6 +295,8 @@ macro_rules! entities_sql {
                 }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                // Who receives new cases may have changed (`app::holder_cache`).
+                super::accounts::changed();
                 Ok(true)
             }
 
@@ -314,6 +322,8 @@ macro_rules! entities_sql {
                 }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                // Who receives new cases may have changed (`app::holder_cache`).
+                super::accounts::changed();
                 Ok(true)
             }
 
@@ -373,6 +383,8 @@ macro_rules! entities_sql {
                     .await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                // Who receives new cases may have changed (`app::holder_cache`).
+                super::accounts::changed();
                 Ok(true)
             }
         }

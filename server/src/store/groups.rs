@@ -79,6 +79,8 @@ macro_rules! groups_sql {
                 }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                // Who receives new cases may have changed (`app::holder_cache`).
+                super::accounts::changed();
                 Ok(true)
             }
 
@@ -111,6 +113,8 @@ macro_rules! groups_sql {
                 }
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
+                // Who receives new cases may have changed (`app::holder_cache`).
+                super::accounts::changed();
                 Ok(true)
             }
         }

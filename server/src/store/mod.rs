@@ -10,6 +10,7 @@ mod backends;
 mod blobs;
 mod cases;
 mod entities;
+mod group;
 mod groups;
 mod holds;
 mod meetings;
@@ -23,7 +24,7 @@ mod stats;
 use std::sync::Arc;
 
 pub use access::CaseAccess;
-pub use accounts::Accounts;
+pub use accounts::{Accounts, accounts_changes};
 pub use audit::{AuditLog, AuditSearch};
 pub use backends::{PostgresStore, SqliteStore};
 pub use blobs::Blobs;

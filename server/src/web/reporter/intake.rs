@@ -87,7 +87,7 @@ async fn show_form(
     lang: Lang,
     entity: Option<&Entity>,
 ) -> Result<Response, AppError> {
-    let plan = Plan::load(state, entity).await?;
+    let plan = Plan::for_page(state, entity).await?;
     let desk = Desk {
         entity,
         plan: &plan,

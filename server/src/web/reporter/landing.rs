@@ -49,7 +49,7 @@ async fn page(
     entities: Vec<EntityLink>,
 ) -> Result<Response, AppError> {
     // Routing before sealing: who reads, for this entity's intake.
-    let plan = crate::app::routing::Plan::load(state, e).await?;
+    let plan = crate::app::routing::Plan::for_page(state, e).await?;
     let configured = !plan.candidates().is_empty();
     let site = entity::site(state, e);
     Ok(LandingPage {

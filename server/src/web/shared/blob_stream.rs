@@ -3,28 +3,44 @@
 //! mailbox). Memory stays at a few chunks whatever the file's size.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::store::{SharedStore, Store};
+use crate::store::SharedStore;
 
-/// Streams a blob's age file chunk by chunk, as stored.
-pub fn ciphertext_response(store: SharedStore, blob: String) -> Response {
-    let stream = futures_util::stream::unfold(Some(0i64), move |next| {
-        let store = store.clone();
-        let blob = blob.clone();
-        async move {
-            let idx = next?;
-            match store.chunk(&blob, idx).await {
-                Ok(Some(bytes)) => Some((Ok::<_, std::io::Error>(bytes), Some(idx + 1))),
-                Ok(None) => None,
-                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+/// How many chunks are read ahead of the one being sent or decrypted.
+const READ_AHEAD: usize = 2;
+
+/// Reads a blob's chunks in order on a task of its own, up to `READ_AHEAD` ahead of the
+/// consumer, so the next chunk comes from the database while the current one is decrypted
+/// or sent. Ends after the last chunk or the first error; stops when the consumer is gone.
+fn read_ahead(
+    store: SharedStore,
+    blob: String,
+) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        for idx in 0i64.. {
+            let next = match store.chunk(&blob, idx).await {
+                Ok(Some(bytes)) => Ok(bytes),
+                Ok(None) => return,
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            let failed = next.is_err();
+            if tx.send(next).await.is_err() || failed {
+                return;
             }
         }
     });
+    rx
+}
+
+/// Streams a blob's age file chunk by chunk, as stored.
+pub fn ciphertext_response(store: SharedStore, blob: String) -> Response {
+    let mut chunks = read_ahead(store, blob);
+    let stream = futures_util::stream::poll_fn(move |cx| chunks.poll_recv(cx));
     let mut res = Body::from_stream(stream).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -38,29 +54,21 @@ pub fn ciphertext_response(store: SharedStore, blob: String) -> Response {
     res
 }
 
-/// Reads a blob's chunks from the store on demand, for age's synchronous stream reader.
-/// Runs on a blocking thread, so waiting on the async store there is allowed.
+/// A blob's chunks, read ahead (`read_ahead`), for age's synchronous stream reader. Runs on
+/// a blocking thread, so waiting for the next chunk there is allowed.
 struct BlobReader {
-    store: Arc<dyn Store>,
-    blob_id: String,
-    idx: i64,
+    chunks: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
     buf: Vec<u8>,
     pos: usize,
-    rt: tokio::runtime::Handle,
 }
 
 impl Read for BlobReader {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         if self.pos == self.buf.len() {
-            let next = self
-                .rt
-                .block_on(self.store.chunk(&self.blob_id, self.idx))
-                .map_err(std::io::Error::other)?;
-            match next {
+            match self.chunks.blocking_recv() {
                 Some(c) => {
-                    self.buf = c;
+                    self.buf = c?;
                     self.pos = 0;
-                    self.idx += 1;
                 }
                 None => return Ok(0),
             }
@@ -119,12 +127,9 @@ pub fn decrypted_response(
 ) -> Response {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     let reader = BlobReader {
-        store,
-        blob_id,
-        idx: 0,
+        chunks: read_ahead(store, blob_id),
         buf: Vec::new(),
         pos: 0,
-        rt: tokio::runtime::Handle::current(),
     };
     tokio::task::spawn_blocking(move || decrypt_into(reader, identity, tx));
     let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));

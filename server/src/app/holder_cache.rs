@@ -1,0 +1,75 @@
+//! The intake's directory (the officer list, the entities' triage groups and the routing
+//! groups: who a new case's key can be sealed to) kept in memory for the pages that show it:
+//! the intake forms (which hand the holders' keys to the reporter's browser) and the landing
+//! pages (whether the intake is open, who reads). Reading it from the database on every view
+//! made those pages several database round trips each.
+//!
+//! How stale it may be: an account, entity-membership or triage-group change made in this
+//! process (the web or a CLI command run in it) is seen at once (`store::accounts_changes`);
+//! one made by another instance or process on the same database within `FRESH_FOR`, the same
+//! bound as the site settings. A directory with no holder is never cached, so the first
+//! officer key opens the intake at once. Filing a report does not use it: both intake roads
+//! read the directory afresh (`routing::Plan::load`), and the browser road refuses a report
+//! sealed to a stale list, so staleness can cost a reporter a retry, never a case that a
+//! current holder cannot open.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::domain::entity::Membership;
+use crate::store::{GroupRecord, OfficerRecord, Store, StoreResult, accounts_changes};
+
+/// How long a directory read from the database is used.
+pub const FRESH_FOR: Duration = super::settings::REFRESH_EVERY;
+
+/// What routing needs to know about officers, read together.
+pub struct Directory {
+    pub officers: Vec<OfficerRecord>,
+    pub membership: Membership,
+    pub groups: Vec<GroupRecord>,
+}
+
+impl Directory {
+    /// Read from the store now.
+    pub async fn read(store: &dyn Store) -> StoreResult<Self> {
+        Ok(Self {
+            officers: store.officers().await?,
+            membership: store.membership().await?,
+            groups: store.triage_groups().await?,
+        })
+    }
+}
+
+struct Cached {
+    read_at: Instant,
+    /// `accounts_changes()` before the directory was read.
+    changes: u64,
+    directory: Arc<Directory>,
+}
+
+/// The last directory read, if it still counts.
+#[derive(Default)]
+pub struct HolderCache(RwLock<Option<Cached>>);
+
+impl HolderCache {
+    /// The directory, from memory while fresh, otherwise from the store.
+    pub async fn get(&self, store: &dyn Store) -> StoreResult<Arc<Directory>> {
+        // Taken before the read: a change that commits during it makes the next call read again.
+        let changes = accounts_changes();
+        if let Some(c) = &*self.0.read().unwrap_or_else(PoisonError::into_inner)
+            && c.changes == changes
+            && c.read_at.elapsed() < FRESH_FOR
+        {
+            return Ok(c.directory.clone());
+        }
+        let directory = Arc::new(Directory::read(store).await?);
+        let has_holder = !super::intake::recipients_of(&directory.officers).is_empty();
+        let cached = has_holder.then(|| Cached {
+            read_at: Instant::now(),
+            changes,
+            directory: directory.clone(),
+        });
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = cached;
+        Ok(directory)
+    }
+}

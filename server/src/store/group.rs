@@ -1,0 +1,192 @@
+//! Group commit for SQLite's reporter writes (a new case, a reply, a queued reporter action):
+//! whatever is queued when the write lock comes free is written in ONE transaction, each
+//! request inside its own savepoint, and every request is answered only after that commit
+//! (and its fsync) returned, so a receipt still follows its commit. One fsync then covers many
+//! reports, where each used to pay its own: on a disk that does a few hundred fsyncs a second,
+//! that was the ceiling on submissions and the cause of their tail latency.
+//!
+//! One request's failure fails no other: a statement that fails rolls back to its savepoint
+//! and only that request gets the error; if the batch cannot commit (or a failure took the
+//! whole transaction with it), each request of the batch is run again alone, in its own
+//! transaction. The writes go to tables without a rowid under random keys, so writing them
+//! together (in arrival order) records no filing order that separate commits did not.
+//!
+//! The batch is written by a task spawned when the first request finds no writer running and
+//! ending when the queue is empty, so a reporter who goes away mid-request cannot leave a
+//! batch half-written or other reporters waiting. It takes the process's writer turn
+//! (`SqliteStore::write_tx`) like every other write transaction, batch by batch.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::future::BoxFuture;
+use sqlx::SqlitePool;
+use tokio::sync::oneshot;
+
+use super::StoreResult;
+use super::backends::SqliteWrite;
+
+/// One request's statements, run on the batch's transaction. `Fn`, not `FnOnce`: a request
+/// is run again alone when its batch cannot commit.
+pub(super) type Work =
+    Box<dyn for<'c> Fn(&'c mut SqliteWrite) -> BoxFuture<'c, StoreResult<()>> + Send + Sync>;
+
+/// The most requests one transaction takes; the rest wait for the next batch.
+const MAX_BATCH: usize = 128;
+
+struct Job {
+    work: Work,
+    done: oneshot::Sender<StoreResult<()>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// A writer task is running and will take every queued job before it ends.
+    running: bool,
+}
+
+/// The queue of reporter writes waiting for the next batch.
+#[derive(Default)]
+pub(super) struct GroupCommit {
+    queue: Mutex<Queue>,
+}
+
+/// Where the writer task opens its transactions: the pool and the process's writer turn.
+#[derive(Clone)]
+pub(super) struct Writer {
+    pub pool: SqlitePool,
+    pub turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Writer {
+    /// `BEGIN IMMEDIATE` once this process's turn comes (see `SqliteStore::write_tx`).
+    async fn begin(&self) -> Result<SqliteWrite, sqlx::Error> {
+        let turn = self.turn.clone().lock_owned().await;
+        SqliteWrite::begin(&self.pool, turn).await
+    }
+}
+
+impl GroupCommit {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `work` in the next batch; returns once the batch has committed (or with this
+    /// request's own error).
+    pub async fn run(self: &Arc<Self>, writer: &Writer, work: Work) -> StoreResult<()> {
+        let (done, answer) = oneshot::channel();
+        let start = {
+            let mut q = self.queue();
+            q.jobs.push_back(Job { work, done });
+            !std::mem::replace(&mut q.running, true)
+        };
+        if start {
+            tokio::spawn(drain(self.clone(), writer.clone()));
+        }
+        // The sender is dropped unanswered only if the writer task died (a panic, or the
+        // runtime shutting down): nothing was promised, so this is an error like any other.
+        answer.await.map_err(|_| sqlx::Error::WorkerCrashed)?
+    }
+
+    /// The next batch, or `None` (and the writer task ends) when nothing is queued.
+    fn next_batch(&self) -> Option<Vec<Job>> {
+        let mut q = self.queue();
+        if q.jobs.is_empty() {
+            q.running = false;
+            return None;
+        }
+        let n = q.jobs.len().min(MAX_BATCH);
+        Some(q.jobs.drain(..n).collect())
+    }
+}
+
+/// If the writer task panics, the queue must not stay marked as served: the waiting
+/// requests get an error (their senders are dropped) and the next request starts a new task.
+struct Unwinding<'a>(&'a GroupCommit);
+
+impl Drop for Unwinding<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut q = self.0.queue();
+            q.running = false;
+            q.jobs.clear();
+        }
+    }
+}
+
+/// The writer task: batch after batch until the queue is empty.
+async fn drain(group: Arc<GroupCommit>, writer: Writer) {
+    let _guard = Unwinding(&group);
+    loop {
+        // The turn first, then the batch: requests that arrive while an earlier transaction
+        // (a batch, an officer's action) commits join this one.
+        let turn = writer.turn.clone().lock_owned().await;
+        let Some(jobs) = group.next_batch() else {
+            return;
+        };
+        let tx = match SqliteWrite::begin(&writer.pool, turn).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                // No transaction (the database is locked by another process beyond the busy
+                // timeout, or unreachable): each request gets the error, as it would alone.
+                let msg = e.to_string();
+                for job in jobs {
+                    let _ = job
+                        .done
+                        .send(Err(sqlx::Error::Protocol(msg.clone()).into()));
+                }
+                continue;
+            }
+        };
+        match together(tx, &jobs).await {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.done.send(result);
+                }
+            }
+            Err(_) => {
+                for job in jobs {
+                    let result = alone(&writer, &job.work).await;
+                    let _ = job.done.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// The batch in one transaction, each job in a savepoint. `Err` when the transaction as a
+/// whole failed: nothing of the batch is committed then.
+async fn together(mut tx: SqliteWrite, jobs: &[Job]) -> Result<Vec<StoreResult<()>>, sqlx::Error> {
+    if let [job] = jobs {
+        // Alone in its transaction (the usual case when few write at once): its failure can
+        // fail nothing else, so it needs no savepoint, and two statements fewer.
+        let result = (job.work)(&mut tx).await;
+        if result.is_ok() {
+            tx.commit().await?;
+        }
+        return Ok(vec![result]);
+    }
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;
+        let result = (job.work)(&mut tx).await;
+        if result.is_err() {
+            // Fails if the error ended the whole transaction: then the batch is run again,
+            // job by job.
+            sqlx::query("ROLLBACK TO grouped").execute(&mut *tx).await?;
+        }
+        sqlx::query("RELEASE grouped").execute(&mut *tx).await?;
+        results.push(result);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// One job in a transaction of its own (after its batch failed as a whole).
+async fn alone(writer: &Writer, work: &Work) -> StoreResult<()> {
+    let mut tx = writer.begin().await?;
+    work(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
