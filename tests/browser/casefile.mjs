@@ -7,10 +7,13 @@
 //     TEXT, a file holding --file-text), and reads the receipt shown once (#receipt). Every
 //     request the browser sends is recorded: none may carry TEXT or the file's content (the
 //     canary: the browser encrypts before anything is sent). A reporter with JavaScript then
-//     opens the mailbox with that receipt in a fresh context and must see TEXT decrypted there.
+//     opens the mailbox with that receipt in a fresh context and must see TEXT decrypted there;
+//     a reporter without JavaScript opens it through the plain follow-up form in another and
+//     must see TEXT, the when-and-where, and the file, whose link downloads --file-text.
 //     The officer unlocks the key on case REF and downloads the case file, saved as
 //     DIR/case-file.zip (the Rust test unzips and checks it).
-//     Prints {receipt, reference, zip, requests, mailbox_what}.
+//     Prints {receipt, reference, zip, requests, mailbox_what, plain_what, plain_when_where,
+//     plain_file, plain_file_text}.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -97,6 +100,30 @@ async function reporterReads(browser, base, receipt, problems) {
   return shown;
 }
 
+/** A reporter without JavaScript opens the mailbox with the receipt (the server decrypts). */
+async function reporterReadsPlain(browser, base, receipt, problems) {
+  const context = await newContext(browser, { javaScriptEnabled: false });
+  const page = await watchedPage(context, problems);
+  await page.goto(`${base}/follow-up?lang=en`);
+  await page.fill("#receipt", receipt);
+  await waitForLoad(page, () => page.locator('#follow-up-form button[type="submit"]').click());
+  check(new URL(page.url()).pathname === "/mailbox", `the receipt did not open the mailbox: ${await pageError(page)}`);
+  check((await page.getAttribute("body", "data-sealed")) === null, "the mailbox without JavaScript is sealed");
+  const fields = page.locator("dl.report > dd.text");
+  const link = page.locator('dl.report ul.files a[href^="/mailbox/attachments/"]');
+  check((await link.count()) === 1, `the mailbox lists ${await link.count()} report file(s), not 1`);
+  const res = await context.request.get(`${base}${await link.getAttribute("href")}`);
+  check(res.ok(), `the file link answered HTTP ${res.status()}`);
+  const shown = {
+    plain_what: await text(fields.nth(0)),
+    plain_when_where: await text(fields.nth(1)),
+    plain_file: await text(link),
+    plain_file_text: (await res.body()).toString("utf-8"),
+  };
+  await context.close();
+  return shown;
+}
+
 /** Unlocks the key on the case page and saves the case file. */
 async function caseFile(page, base, opts, out) {
   await page.goto(`${base}/officer/cases/${need(opts, "case")}?lang=en`);
@@ -139,10 +166,11 @@ async function runAll(opts) {
       check(!leak, `plaintext ${JSON.stringify(canary)} was sent to ${leak?.url}`);
     }
     const mailboxWhat = await reporterReads(browser, base, entered.receipt, problems);
+    const plain = await reporterReadsPlain(browser, base, entered.receipt, problems);
     const zip = await caseFile(page, base, opts, out);
     checkProblems(problems, "the pages reported problems");
     await context.close();
-    return { ...entered, zip, requests: sent.length, mailbox_what: mailboxWhat };
+    return { ...entered, zip, requests: sent.length, mailbox_what: mailboxWhat, ...plain };
   } finally {
     await browser.close();
   }

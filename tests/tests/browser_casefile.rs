@@ -1,8 +1,8 @@
 //! The officer-entered report and the case file in Chromium (issue 11), driven by
 //! `tests/browser/casefile.mjs`. An officer enters a report on a reporter's behalf: the
 //! browser encrypts it (no request carries its text, its file or the receipt), the receipt is
-//! shown once, and the reporter opens the mailbox with it both without JavaScript (this test,
-//! over HTTP) and with JavaScript (decrypted in the browser). The case is stored as
+//! shown once, and the reporter opens the mailbox with it without JavaScript (in Chromium,
+//! and over plain HTTP in this test) and with JavaScript (decrypted in the browser). The case is stored as
 //! officer-entered, its page says so, and its `report_entered` row names the officer. Then the
 //! officer downloads a case with a history (a file, messages, a note, a status change with
 //! its reason) as a case file, which this test unzips: the report, the file, the thread, the
@@ -113,7 +113,20 @@ async fn entered_report_and_case_file(backend: Backend) {
 
     // The reporter, with JavaScript, read the report in the browser.
     assert_eq!(str_of(&summary, "mailbox_what"), WHAT, "{summary}");
-    // ... and without JavaScript, over plain HTTP, with the receipt shown to the officer.
+    // ... and in Chromium without JavaScript (the server decrypted it), file included.
+    assert_eq!(str_of(&summary, "plain_what"), WHAT, "{summary}");
+    assert_eq!(
+        str_of(&summary, "plain_when_where"),
+        "On the phone, this morning",
+        "{summary}"
+    );
+    assert_eq!(
+        str_of(&summary, "plain_file"),
+        "phone-notes.txt",
+        "{summary}"
+    );
+    assert_eq!(str_of(&summary, "plain_file_text"), FILE_TEXT, "{summary}");
+    // ... and without JavaScript over plain HTTP, with the receipt shown to the officer.
     let receipt = str_of(&summary, "receipt");
     let (status, mailbox) = open_mailbox(&app, &app.browser(), receipt).await;
     assert_eq!(status, 200, "{mailbox}");

@@ -1,17 +1,20 @@
-//! Meetings and minutes in a real browser with JavaScript on the reporter's side (issue 11):
-//! Debian's Chromium, driven by `tests/browser/minutes.mjs`. The reporter files a report
-//! asking for a meeting by phone (the browser encrypts the report and the availability; the
-//! case gets the request). An officer sends two minutes
-//! (encrypted as their browser does); the reporter opens the sealed mailbox, where the browser
-//! decrypts them, confirms the first (a plain form) and corrects the second (a reply the
-//! browser encrypts, linked to them). The case records both answers; the correction is never
-//! stored in plaintext. The same steps without JavaScript are in `tests/meetings.rs`.
+//! Meetings and minutes in a real browser, with and without JavaScript on the reporter's
+//! side (issue 11): Debian's Chromium, driven by `tests/browser/minutes.mjs`. The reporter
+//! files a report asking for a meeting by phone (with JavaScript the browser encrypts the
+//! report and the availability, without it the server does; the case gets the request). An
+//! officer sends two minutes (encrypted as their browser does); the reporter opens the
+//! mailbox with the receipt (sealed and decrypted by the browser with JavaScript, decrypted
+//! by the server without), confirms the first (a plain form) and corrects the second (a reply
+//! linked to them: encrypted by the browser, or the plain reply form's `corrects` field). The
+//! case records both answers; the correction is never stored in plaintext. The same steps
+//! over plain HTTP, with their error cases, are in `tests/meetings.rs`.
 
 use speakup_tests::browser::{self, str_of};
 use speakup_tests::officer::*;
 use speakup_tests::*;
 
-async fn meetings_and_minutes_with_javascript(backend: Backend) {
+async fn meetings_and_minutes(backend: Backend, js: bool) {
+    let flag = if js { "on" } else { "off" };
     if !browser::ready() {
         return;
     }
@@ -25,11 +28,13 @@ async fn meetings_and_minutes_with_javascript(backend: Backend) {
     let olga = enroll(&app, &olga_link, "olga@example.org", true).await;
     login(&app, &olga).await;
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let availability = format!("CANARY-availability-js-{tag}: after six");
+    let availability = format!("CANARY-availability-js-{flag}-{tag}: after six");
     let filed = browser::node(
         "minutes.mjs",
         "file",
         vec![
+            "--js".into(),
+            flag.into(),
             "--base".into(),
             app.base.clone(),
             "--lang".into(),
@@ -42,7 +47,7 @@ async fn meetings_and_minutes_with_javascript(backend: Backend) {
         Vec::new(),
     )
     .await;
-    assert_eq!(filed["sealed"], true, "{filed}");
+    assert_eq!(filed["sealed"], js, "{filed}");
     let receipt = str_of(&filed, "receipt").to_owned();
     let asked =
         "SELECT COUNT(*) FROM meeting_requests WHERE kind = 'phone' AND item_id IS NOT NULL";
@@ -68,11 +73,13 @@ async fn meetings_and_minutes_with_javascript(backend: Backend) {
         .await;
         assert_eq!(status, 200, "{page}");
     }
-    let correction = format!("CANARY-correction-js-{tag}: it was on Tuesday");
+    let correction = format!("CANARY-correction-js-{flag}-{tag}: it was on Tuesday");
     let summary = browser::node(
         "minutes.mjs",
         "answer",
         vec![
+            "--js".into(),
+            flag.into(),
             "--base".into(),
             app.base.clone(),
             "--lang".into(),
@@ -89,6 +96,7 @@ async fn meetings_and_minutes_with_javascript(backend: Backend) {
         Vec::new(),
     )
     .await;
+    assert_eq!(summary["js"], js, "{summary}");
     assert!(
         str_of(&summary, "notice").contains("confirmed"),
         "{summary}"
@@ -128,4 +136,15 @@ async fn meetings_and_minutes_with_javascript(backend: Backend) {
     app.finish().await;
 }
 
-on_both_databases!(meetings_and_minutes_with_javascript);
+async fn meetings_and_minutes_with_javascript(backend: Backend) {
+    meetings_and_minutes(backend, true).await;
+}
+
+async fn meetings_and_minutes_without_javascript(backend: Backend) {
+    meetings_and_minutes(backend, false).await;
+}
+
+on_both_databases!(
+    meetings_and_minutes_with_javascript,
+    meetings_and_minutes_without_javascript
+);
