@@ -697,6 +697,18 @@ async fn admins_set_an_entitys_own_settings(backend: Backend) {
     // The instance keeps its own categories and notice.
     let own = app.page(&client, "/report?lang=en").await;
     assert!(own.contains("value=\"fraud\"") && !own.contains("Rail safety"));
+    // The officer pages read an entity's case with the entity's settings (its categories'
+    // labels, its retention), the instance's cases with the instance's.
+    let alpha = speakup::domain::entity::EntitySlug::parse("alpha").unwrap();
+    let site = speakup::app::entities::site_for(&app.state, Some(&alpha))
+        .await
+        .unwrap();
+    let label = site.category("rail-safety").map(|c| c.label(speakup::i18n::Lang::En));
+    assert_eq!(label.as_deref(), Some("Rail safety"));
+    assert_eq!(site.retention_months, 1);
+    let sites = speakup::app::entities::Sites::load(&app.state).await.unwrap();
+    assert!(sites.of(Some(&alpha)).category("rail-safety").is_some());
+    assert!(sites.of(None).category("rail-safety").is_none());
     let changed =
         "SELECT COUNT(*) FROM audit_log WHERE action IN ('entity_created', 'entity_changed')";
     assert_eq!(app.scalar(changed).await, 2);

@@ -7,6 +7,7 @@
 //! shows an officer only their entities' cases (`visible`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +92,48 @@ impl Entity {
 
     fn categories(&self) -> Option<Vec<Category>> {
         serde_json::from_str(self.overrides.categories.as_deref()?).ok()
+    }
+}
+
+/// The settings a case of this entity (`None`: the instance's own) is read with on the
+/// officer pages: its categories' labels, its retention period. An entity since removed
+/// reads with the instance's.
+pub async fn site_for(app: &App, entity: Option<&EntitySlug>) -> Result<Arc<Site>> {
+    let instance = app.site.get();
+    let Some(slug) = entity else {
+        return Ok(instance);
+    };
+    Ok(match list(app).await?.into_iter().find(|e| &e.slug == slug) {
+        Some(e) => Arc::new(e.site(&instance)),
+        None => instance,
+    })
+}
+
+/// [`site_for`] for pages that show many cases: every entity's settings, read once.
+pub struct Sites {
+    instance: Arc<Site>,
+    by_slug: HashMap<EntitySlug, Site>,
+}
+
+impl Sites {
+    pub async fn load(app: &App) -> Result<Self> {
+        let instance = app.site.get();
+        let by_slug = list(app)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let site = e.site(&instance);
+                (e.slug, site)
+            })
+            .collect();
+        Ok(Self { instance, by_slug })
+    }
+
+    /// The settings a case of this entity is read with.
+    pub fn of(&self, entity: Option<&EntitySlug>) -> &Site {
+        entity
+            .and_then(|e| self.by_slug.get(e))
+            .unwrap_or(&self.instance)
     }
 }
 

@@ -21,6 +21,7 @@ use super::pages::{
 use super::session::Officer;
 use super::when;
 use crate::app::casework::{self, CaseView, Happened, Opened};
+use crate::app::entities;
 use crate::app::holds;
 use crate::clock::OrgTimeZone;
 use crate::domain::case::{ItemKind, Outcome};
@@ -329,7 +330,7 @@ pub async fn render(
     let t = who.lang.tr();
     let c = &o.case;
     let identity = identity(state, &t, &c.reference, v, reveal).await?;
-    let site = state.site.get();
+    let site = entities::site_for(state, c.entity.as_ref()).await?;
     let path = format!("/officer/cases/{}", c.reference);
     let page = CasePage {
         d: desk_for(state, who, "case", &path),

@@ -16,6 +16,8 @@ use super::session::Officer;
 use super::when;
 use crate::app::case_file::{CaseFile, case_file};
 use crate::app::casework::{self, Opened};
+use crate::app::entities;
+use crate::app::settings::Site;
 use crate::domain::audit::REPORTER_ACTOR;
 use crate::domain::case::ItemKind;
 use crate::domain::holder::Author;
@@ -85,10 +87,10 @@ fn items(t: &Tr, reference: &str, f: &CaseFile) -> Vec<Value> {
         .collect()
 }
 
-fn body(state: &SharedState, t: &Tr, o: &Opened, f: &CaseFile) -> Value {
+/// `site`: the settings of the case's entity (its categories' labels).
+fn body(state: &SharedState, t: &Tr, o: &Opened, f: &CaseFile, site: &Site) -> Value {
     let zone = &state.settings.time_zone;
     let c = &o.case;
-    let site = state.site.get();
     let events: Vec<Value> = f
         .events
         .iter()
@@ -150,5 +152,6 @@ pub async fn download(
     let o = casework::open(&state, &who.account, &reference).await?;
     let f = case_file(&state, &who.account, &o).await?;
     let t = who.lang.tr();
-    Ok(Json(body(&state, &t, &o, &f)).into_response())
+    let site = entities::site_for(&state, o.case.entity.as_ref()).await?;
+    Ok(Json(body(&state, &t, &o, &f, &site)).into_response())
 }

@@ -11,6 +11,7 @@ use super::desk_for;
 use super::pages::{CaseRow, CasesPage, Choice, Counter};
 use super::session::Officer;
 use crate::app::casework::{self, CaseList, Filter};
+use crate::app::entities::Sites;
 use crate::app::holds;
 use crate::app::settings::Site;
 use crate::domain::case::CaseStatus;
@@ -148,12 +149,13 @@ fn counters(t: &Tr, n: &Counts, f: &Filter) -> Vec<Counter> {
 }
 
 /// The table's rows: metadata only, dates in the officer's language.
-fn rows(t: &Tr, site: &Site, found: &CaseList, (lang, today): (Lang, time::Date)) -> Vec<CaseRow> {
-    let policy = site.retention();
+/// Each case is read with its entity's settings (its categories' labels, its retention).
+fn rows(t: &Tr, sites: &Sites, found: &CaseList, (lang, today): (Lang, time::Date)) -> Vec<CaseRow> {
     found
         .cases
         .iter()
-        .map(|l| CaseRow {
+        .map(|l| (l, sites.of(l.case.entity.as_ref())))
+        .map(|(l, site)| CaseRow {
             reference: l.case.reference.clone(),
             category: site
                 .category(&l.case.category)
@@ -166,7 +168,7 @@ fn rows(t: &Tr, site: &Site, found: &CaseList, (lang, today): (Lang, time::Date)
             ack_flag: l.deadlines.ack,
             feedback_due: t.date(l.deadlines.feedback_due),
             feedback_flag: l.deadlines.feedback,
-            open_too_long: holds::open_too_long(&policy, &l.case, today),
+            open_too_long: holds::open_too_long(&site.retention(), &l.case, today),
             meeting_due: l.meeting_due.map(|d| t.date(d)).unwrap_or_default(),
             meeting_overdue: l.meeting_due.is_some_and(|d| d < today),
             entity: l
@@ -194,7 +196,7 @@ pub async fn list(
     };
     let found = casework::list(&state, &who.account, &f).await?;
     let (t, site) = (who.lang.tr(), state.site.get());
-    let rows = rows(&t, &site, &found, (who.lang, state.clock.today()));
+    let rows = rows(&t, &Sites::load(&state).await?, &found, (who.lang, state.clock.today()));
     let (statuses, categories, assignees, sorts) = filters(&t, &site, &found, &f, who.lang);
     let dues = DueSoon::ALL
         .iter()
