@@ -703,10 +703,14 @@ async fn admins_set_an_entitys_own_settings(backend: Backend) {
     let site = speakup::app::entities::site_for(&app.state, Some(&alpha))
         .await
         .unwrap();
-    let label = site.category("rail-safety").map(|c| c.label(speakup::i18n::Lang::En));
+    let label = site
+        .category("rail-safety")
+        .map(|c| c.label(speakup::i18n::Lang::En));
     assert_eq!(label.as_deref(), Some("Rail safety"));
     assert_eq!(site.retention_months, 1);
-    let sites = speakup::app::entities::Sites::load(&app.state).await.unwrap();
+    let sites = speakup::app::entities::Sites::load(&app.state)
+        .await
+        .unwrap();
     assert!(sites.of(Some(&alpha)).category("rail-safety").is_some());
     assert!(sites.of(None).category("rail-safety").is_none());
     let changed =

@@ -103,10 +103,12 @@ pub async fn site_for(app: &App, entity: Option<&EntitySlug>) -> Result<Arc<Site
     let Some(slug) = entity else {
         return Ok(instance);
     };
-    Ok(match list(app).await?.into_iter().find(|e| &e.slug == slug) {
-        Some(e) => Arc::new(e.site(&instance)),
-        None => instance,
-    })
+    Ok(
+        match list(app).await?.into_iter().find(|e| &e.slug == slug) {
+            Some(e) => Arc::new(e.site(&instance)),
+            None => instance,
+        },
+    )
 }
 
 /// [`site_for`] for pages that show many cases: every entity's settings, read once.

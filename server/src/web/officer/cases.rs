@@ -150,7 +150,12 @@ fn counters(t: &Tr, n: &Counts, f: &Filter) -> Vec<Counter> {
 
 /// The table's rows: metadata only, dates in the officer's language.
 /// Each case is read with its entity's settings (its categories' labels, its retention).
-fn rows(t: &Tr, sites: &Sites, found: &CaseList, (lang, today): (Lang, time::Date)) -> Vec<CaseRow> {
+fn rows(
+    t: &Tr,
+    sites: &Sites,
+    found: &CaseList,
+    (lang, today): (Lang, time::Date),
+) -> Vec<CaseRow> {
     found
         .cases
         .iter()
@@ -196,7 +201,12 @@ pub async fn list(
     };
     let found = casework::list(&state, &who.account, &f).await?;
     let (t, site) = (who.lang.tr(), state.site.get());
-    let rows = rows(&t, &Sites::load(&state).await?, &found, (who.lang, state.clock.today()));
+    let rows = rows(
+        &t,
+        &Sites::load(&state).await?,
+        &found,
+        (who.lang, state.clock.today()),
+    );
     let (statuses, categories, assignees, sorts) = filters(&t, &site, &found, &f, who.lang);
     let dues = DueSoon::ALL
         .iter()
