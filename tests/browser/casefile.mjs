@@ -94,7 +94,13 @@ async function reporterReads(browser, base, receipt, problems) {
   check(new URL(page.url()).pathname === "/mailbox", `the receipt did not open the mailbox: ${await pageError(page)}`);
   check((await page.getAttribute("body", "data-sealed")) !== null, "the mailbox opened with JavaScript is not sealed");
   const what = page.locator('[data-format="report"] dd[data-field="what"]');
-  await until("the report to decrypt in the mailbox", async () => (await text(what)) !== "");
+  // Until the script has decrypted it, the item shows a placeholder ("Encrypted: …"): wait
+  // for the script's mark, not for any text.
+  const report = page.locator('[data-format="report"]').first();
+  await until("the report to decrypt in the mailbox", async () => {
+    if ((await page.locator('[data-decrypted="failed"]').count()) > 0) fail(`an item failed to decrypt: ${await pageError(page)}`);
+    return (await report.getAttribute("data-decrypted")) === "ok";
+  });
   const shown = await text(what);
   await context.close();
   return shown;

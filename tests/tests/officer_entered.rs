@@ -154,9 +154,14 @@ async fn officers_enter_reports(backend: Backend) {
         .post(app.url("/officer/report"))
         .multipart(sealed_form(&alex_page, &csrf, &keys(), WHAT))
         .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
+        .await;
+    // The server refuses before reading the body; under load it can close the connection
+    // while the client is still writing it (a broken pipe), which is a refusal too. Either
+    // way nothing is stored (checked below).
+    match res {
+        Ok(res) => assert_eq!(res.status(), 403),
+        Err(e) => assert!(e.is_request(), "{e}"),
+    }
     // CSRF is mandatory: a token from no session, or none at all, is refused.
     let (status, _, _) = enter(&app, &t.alex, Some("forged"), WHAT).await;
     assert_eq!(status, 403);
