@@ -107,7 +107,7 @@ async function setupUnlock() {
   setStatus(t("locked"));
 
   const fileInput = document.getElementById("identity-file");
-  fileInput?.addEventListener("change", async () => {
+  const fromFile = async () => {
     const file = fileInput.files?.[0];
     if (!file) return;
     setStatus(t("unlocking"));
@@ -119,7 +119,11 @@ async function setupUnlock() {
     } finally {
       fileInput.value = "";
     }
-  });
+  };
+  fileInput?.addEventListener("change", fromFile);
+  // The section is in the page before this script has run (and before the key store above has
+  // answered): a key chosen in that moment fired its change event with nobody listening.
+  if (fileInput?.files?.length) void fromFile();
 
   const form = document.getElementById("unlock-passphrase");
   const pass = document.getElementById("key-passphrase");
