@@ -115,6 +115,19 @@ pub enum GroupCommand {
     },
     /// List the groups and their members.
     List,
+    /// Rename a group; the categories routed to it and the cases routed to it follow.
+    Rename {
+        #[arg(long)]
+        name: String,
+        /// The new name.
+        #[arg(long)]
+        to: String,
+    },
+    /// Delete a group no category routes to and no case was routed to.
+    Delete {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -298,18 +311,48 @@ async fn group(
             let did = if remove { "removed from" } else { "added to" };
             writeln!(out, "{officer} {did} triage group {group}")?;
         }
-        GroupCommand::List => {
-            let officers = app.store.officers().await?;
-            for g in routing::groups(&app).await? {
-                let members: Vec<&str> = g
-                    .members
-                    .iter()
-                    .filter_map(|id| officers.iter().find(|o| &o.id == id))
-                    .map(|o| o.email.as_str())
-                    .collect();
-                writeln!(out, "{}\t{}", g.name, members.join(", "))?;
-            }
+        GroupCommand::Rename { name, to } => {
+            let to = routing::rename_group(&app, None, &name, &to)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound => anyhow::anyhow!("no such group: {name}"),
+                    Error::Invalid => anyhow::anyhow!(
+                        "not renamed: the new name must be 1 to 80 characters and not taken \
+                         already (or the routes changed meanwhile: try again)"
+                    ),
+                    e => e.into(),
+                })?;
+            writeln!(out, "renamed triage group {name} to {to}")?;
         }
+        GroupCommand::Delete { name } => {
+            routing::delete_group(&app, None, &name)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound => anyhow::anyhow!("no such group: {name}"),
+                    Error::Invalid => anyhow::anyhow!(
+                        "not deleted: a category routes to {name}, or cases were routed to it \
+                         (only its members see them); take the route off or rename the group"
+                    ),
+                    e => e.into(),
+                })?;
+            writeln!(out, "deleted triage group {name}")?;
+        }
+        GroupCommand::List => print_groups(&app, out).await?,
+    }
+    Ok(())
+}
+
+/// `speakup group list`: each group, a tab, its members' addresses.
+async fn print_groups(app: &crate::app::App, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    let officers = app.store.officers().await?;
+    for g in crate::app::routing::groups(app).await? {
+        let members: Vec<&str> = g
+            .members
+            .iter()
+            .filter_map(|id| officers.iter().find(|o| &o.id == id))
+            .map(|o| o.email.as_str())
+            .collect();
+        writeln!(out, "{}\t{}", g.name, members.join(", "))?;
     }
     Ok(())
 }

@@ -231,6 +231,18 @@ const ROUTES: &[Route] = &[
             ("member", "add"),
         ],
     ),
+    (
+        "/officer/admin/groups/rename",
+        Who::Admin,
+        Body::Urlencoded,
+        &[("group", "Forged group"), ("name", "Renamed")],
+    ),
+    (
+        "/officer/admin/groups/delete",
+        Who::Admin,
+        Body::Urlencoded,
+        &[("group", "Forged group")],
+    ),
     // An auditor's route; the token is checked before the role, so an admin's forged
     // request is refused the same way.
     (

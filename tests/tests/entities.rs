@@ -71,12 +71,22 @@ async fn holders(app: &TestApp, case: &CaseRecord) -> BTreeSet<String> {
 
 /// Files a report on the server path at `base` (`` or `/e/{slug}`); returns the reference.
 async fn file_plain(app: &TestApp, client: &reqwest::Client, base: &str, what: &str) -> String {
-    let page = app.page(client, &format!("{base}/report?lang=en")).await;
-    let csrf = hidden(&page, "csrf");
     let report = Report {
         what,
         ..Report::default()
     };
+    file_report(app, client, base, report).await
+}
+
+/// Files `report` on the server path at `base`; returns the reference.
+async fn file_report(
+    app: &TestApp,
+    client: &reqwest::Client,
+    base: &str,
+    report: Report<'_>,
+) -> String {
+    let page = app.page(client, &format!("{base}/report?lang=en")).await;
+    let csrf = hidden(&page, "csrf");
     let res = client
         .post(app.url(&format!("{base}/report?lang=en")))
         .multipart(report.form(&csrf))
@@ -113,6 +123,15 @@ fn intake_holders(page: &str) -> Vec<(String, Recipient)> {
 
 /// A browser-path report sealed to `to` (holder, recipient).
 fn sealed_form(csrf: &str, to: &[(String, Recipient)]) -> reqwest::multipart::Form {
+    sealed_form_in(csrf, to, "fraud")
+}
+
+/// The same, in `category`.
+fn sealed_form_in(
+    csrf: &str,
+    to: &[(String, Recipient)],
+    category: &str,
+) -> reqwest::multipart::Form {
     let token = ReceiptToken::generate().unwrap();
     let derived = token.derive();
     let case_key = Identity::generate();
@@ -123,7 +142,7 @@ fn sealed_form(csrf: &str, to: &[(String, Recipient)]) -> reqwest::multipart::Fo
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let report = serde_json::json!({"type": "report", "version": 1, "category": "fraud",
+    let report = serde_json::json!({"type": "report", "version": 1, "category": category,
         "what": "sealed", "when_where": "", "involved": ""});
     let bytes = |name: &'static str, b: Vec<u8>| {
         reqwest::multipart::Part::bytes(b)
@@ -133,7 +152,7 @@ fn sealed_form(csrf: &str, to: &[(String, Recipient)]) -> reqwest::multipart::Fo
     };
     let mut f = reqwest::multipart::Form::new()
         .text("csrf", csrf.to_owned())
-        .text("category", "fraud")
+        .text("category", category.to_owned())
         .text("mode", "anonymous")
         .text("lookup", lookup)
         .text("case_recipient", case_key.to_public().to_string())
@@ -863,7 +882,201 @@ async fn admins_print_each_entitys_posters(backend: Backend) {
     app.finish().await;
 }
 
+/// Sets the instance's category routes directly (the Settings page's own test is in
+/// `routing.rs`), and reloads them.
+async fn set_routes(app: &TestApp, routes: &[(&str, &str)]) {
+    let map: std::collections::BTreeMap<&str, &str> = routes.iter().copied().collect();
+    let audit = speakup::store::AuditEntry::new(0, "test", "settings_changed", "", "routes");
+    let json = serde_json::to_string(&map).unwrap();
+    let rows = [("category_routes", json)];
+    app.store.set_site_settings(&rows, &audit).await.unwrap();
+    let state = &app.state;
+    state
+        .site
+        .refresh(state.store(), &state.settings)
+        .await
+        .unwrap();
+}
+
+/// The references in this officer's case list, and its "new" counter (every case here is new).
+async fn listed(app: &TestApp, who: &OfficerRecord) -> (BTreeSet<String>, usize) {
+    let list = casework::list(&app.state, who, &Filter::default())
+        .await
+        .unwrap();
+    let refs = list
+        .cases
+        .iter()
+        .map(|l| l.case.reference.clone())
+        .collect();
+    (refs, list.counts.new)
+}
+
+/// A category route inside an entity (issue 12): sealed only to the members of the group
+/// who are in the entity's triage group, on both paths; officers of the entity outside the
+/// route do not see the case at all (list, counters, its address); a rename carries the
+/// route and the routed cases along; a group cases were routed to cannot be deleted.
+async fn a_route_inside_an_entity(backend: Backend) {
+    use speakup_tests::officer::*;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let g = two_entities(&app).await;
+    let hr = officer(&app, "hr@example.org", &["--entity", "alpha"]).await;
+    run_cli(&app, &["group", "add", "--name", "HR"]).await;
+    for who in [&hr.0, &g.beta.0] {
+        run_cli(
+            &app,
+            &["group", "member", "--group", "HR", "--officer", who],
+        )
+        .await;
+    }
+    set_routes(&app, &[("harassment", "HR")]).await;
+    let client = app.browser();
+    let harassment = |base: &'static str| {
+        let report = Report {
+            category: "harassment",
+            ..Report::default()
+        };
+        file_report(&app, &client, base, report)
+    };
+    // Server path: alpha's harassment reaches HR's alpha member only (not beta's member,
+    // not the group-level officer); beta's reaches beta's member; fraud the whole group.
+    let a_h = harassment("/e/alpha").await;
+    let b_h = harassment("/e/beta").await;
+    let a_f = file_plain(&app, &client, "/e/alpha", "fraud at alpha").await;
+    assert_eq!(holders(&app, &case(&app, &a_h).await).await, set(&[&hr.0]));
+    assert_eq!(
+        holders(&app, &case(&app, &b_h).await).await,
+        set(&[&g.beta.0])
+    );
+    let alpha_group = set(&[&g.alpha.0, &hr.0, &g.group.0]);
+    assert_eq!(holders(&app, &case(&app, &a_f).await).await, alpha_group);
+    // Browser path: the page routes harassment to HR's alpha member; sealing to anyone more
+    // is refused, sealing to exactly them is stored.
+    let page = app.page(&client, "/e/alpha/report?lang=en").await;
+    let everyone = intake_holders(&page);
+    let hr_id = record(&app, &hr.0).await.id;
+    let only: Vec<_> = everyone
+        .iter()
+        .filter(|(h, _)| *h == Holder::Officer(hr_id.clone()).to_db())
+        .cloned()
+        .collect();
+    assert_eq!(only.len(), 1);
+    for (to, want) in [(&everyone, 400), (&only, 200)] {
+        let res = client
+            .post(app.url("/e/alpha/report/sealed?lang=en"))
+            .multipart(sealed_form_in(&hidden(&page, "csrf"), to, "harassment"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), want);
+    }
+    let routed: Vec<CaseRecord> = (app.store.cases().await.unwrap().into_iter())
+        .filter(|c| c.category == "harassment")
+        .collect();
+    assert_eq!(routed.len(), 3);
+    for c in &routed {
+        assert_eq!(c.routed_to.as_deref(), Some("HR"), "{}", c.reference);
+        let want = if c.reference == b_h { &g.beta.0 } else { &hr.0 };
+        assert_eq!(holders(&app, c).await, set(&[want]), "{}", c.reference);
+    }
+    assert_eq!(case(&app, &a_f).await.routed_to, None);
+    // Who sees what: the routed cases only by HR's members in their entity.
+    let a_sealed = routed
+        .iter()
+        .find(|c| ![&a_h, &b_h].contains(&&c.reference));
+    let a_sealed = a_sealed.unwrap().reference.clone();
+    let (alpha, group) = (
+        record(&app, &g.alpha.0).await,
+        record(&app, &g.group.0).await,
+    );
+    let hr_rec = record(&app, &hr.0).await;
+    assert_eq!(listed(&app, &alpha).await, (set(&[&a_f]), 1));
+    assert_eq!(listed(&app, &group).await, (set(&[&a_f]), 1));
+    assert_eq!(
+        listed(&app, &hr_rec).await,
+        (set(&[&a_f, &a_h, &a_sealed]), 3)
+    );
+    assert_eq!(
+        listed(&app, &record(&app, &g.beta.0).await).await,
+        (set(&[&b_h]), 1)
+    );
+    for who in [&alpha, &group] {
+        let refused = casework::open(&app.state, who, &a_h).await;
+        assert!(matches!(refused, Err(speakup::app::Error::Forbidden)));
+    }
+    assert!(casework::open(&app.state, &hr_rec, &a_h).await.is_ok());
+
+    // Renamed on the admin page: routes and routed cases follow, in one audited change.
+    let link = admin_via_cli(&app, "admin@example.org").await;
+    let admin = enroll(&app, &link, "admin@example.org", false).await;
+    login(&app, &admin).await;
+    let page = app.page(&admin.client, "/officer/admin/groups").await;
+    assert!(page.contains("Categories routed to this group:"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        admin.client.post(app.url(path)).form(&form).send()
+    };
+    let rename = |to: &str| {
+        let form = vec![
+            ("csrf", csrf.clone()),
+            ("group", "HR".into()),
+            ("name", to.into()),
+        ];
+        post("/officer/admin/groups/rename", form)
+    };
+    assert_eq!(rename("Empty\nname").await.unwrap().status(), 422);
+    assert_eq!(rename("HR & ethics").await.unwrap().status(), 200);
+    assert_eq!(
+        case(&app, &a_h).await.routed_to.as_deref(),
+        Some("HR & ethics")
+    );
+    assert_eq!(
+        app.state.site.get().route("harassment"),
+        Some("HR & ethics")
+    );
+    let sql = "SELECT COUNT(*) FROM audit_log WHERE action = 'triage_group_renamed' \
+               AND actor = 'admin@example.org' AND detail = 'HR to HR & ethics'";
+    assert_eq!(app.scalar(sql).await, 1);
+    assert_eq!(listed(&app, &alpha).await, (set(&[&a_f]), 1));
+    assert_eq!(listed(&app, &hr_rec).await.1, 3);
+    let again = harassment("/e/alpha").await;
+    assert_eq!(
+        holders(&app, &case(&app, &again).await).await,
+        set(&[&hr.0])
+    );
+
+    // Deleted: refused while routed, and while cases were routed to it even with no route.
+    let delete = |name: &str| {
+        let form = vec![("csrf", csrf.clone()), ("group", name.to_owned())];
+        post("/officer/admin/groups/delete", form)
+    };
+    let res = delete("HR & ethics").await.unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("id=\"groups-error\""));
+    set_routes(&app, &[]).await;
+    assert!(
+        try_cli(&app, &["group", "delete", "--name", "HR & ethics"])
+            .await
+            .is_err()
+    );
+    // Taking the route off changes future cases only: the routed ones stay with the group.
+    assert_eq!(listed(&app, &alpha).await, (set(&[&a_f]), 1));
+    run_cli(&app, &["group", "add", "--name", "Unused"]).await;
+    assert_eq!(delete("Unused").await.unwrap().status(), 200);
+    let out = run_cli(&app, &["group", "list"]).await;
+    assert!(
+        out.contains("HR & ethics") && !out.contains("Unused"),
+        "{out}"
+    );
+    let sql = "SELECT COUNT(*) FROM audit_log WHERE action = 'triage_group_deleted' \
+               AND detail = 'Unused'";
+    assert_eq!(app.scalar(sql).await, 1);
+    app.finish().await;
+}
+
 on_both_databases!(
+    a_route_inside_an_entity,
     admins_print_each_entitys_posters,
     statistics_per_entity,
     admins_set_an_entitys_own_settings,

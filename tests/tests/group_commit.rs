@@ -59,6 +59,7 @@ fn case(id: &str, reference: &str, upload: Option<&str>) -> NewCase {
         audit: None,
         meeting: None,
         entity: None,
+        routed_to: None,
     }
 }
 

@@ -85,6 +85,7 @@ async fn store_story(backend: Backend) {
         received_on: date!(2026 - 11 - 23),
         reporter_lang: speakup::i18n::Lang::Nl,
         entity: None,
+        routed_to: None,
         envelopes: vec![NewEnvelope {
             holder: Holder::parse("officer:o1").unwrap(),
             recipient: "age1x".into(),

@@ -371,8 +371,8 @@ pub async fn set_group_level(app: &App, by: By<'_>, officer: &OfficerId, on: boo
     Ok(app.store.set_group_level(officer, on, &audit).await?)
 }
 
-/// Whether a case is within this person's entities: they are in its entity's triage group,
-/// or a colleague granted it to them.
+/// Whether a case is within this person's reach: they are in its entity's triage group (and,
+/// for a routed case, in the group it was routed to), or a colleague granted it to them.
 pub fn visible(
     m: &Membership,
     who: &OfficerId,
@@ -382,7 +382,7 @@ pub fn visible(
     let granted = access
         .iter()
         .any(|a| a.case_id == case.id && &a.officer_id == who && a.kind == AccessKind::Grant);
-    granted || m.in_group(who, case.entity.as_ref())
+    granted || m.reads(who, case.entity.as_ref(), case.routed_to.as_deref())
 }
 
 /// Makes an entity's triage group exactly `wanted` (the admin page's checkboxes): each officer

@@ -238,6 +238,7 @@ impl PlainIntake {
             received_on: today,
             reporter_lang: lang,
             entity: self.entity.clone(),
+            routed_to: sealing.routed_to,
             envelopes,
             items: report_items(report, identity, files, today)
                 .into_iter()
@@ -458,6 +459,7 @@ fn sealed_case(
         received_on: today,
         reporter_lang: form.lang,
         entity: form.entity.as_ref().map(|e| e.slug.clone()),
+        routed_to: sealing.routed_to,
         envelopes,
         items: report_items(report, form.identity.clone(), &form.files, today)
             .into_iter()

@@ -40,6 +40,9 @@ pub struct Sealing {
     pub holders: Vec<(Holder, Recipient)>,
     /// The officers the reporter left out (excluded from the case at filing).
     pub left_out: Vec<OfficerId>,
+    /// The triage group the category routed the case to, kept on the case so that only
+    /// that group's members see it (`None`: the whole triage group).
+    pub routed_to: Option<String>,
 }
 
 /// Everything the intake needs to route a report, read once per request.
@@ -149,7 +152,12 @@ impl Plan {
             .filter(|(h, _)| !h.officer().is_some_and(|id| left_out.contains(id)))
             .cloned()
             .collect();
-        Ok(Sealing { holders, left_out })
+        let routed_to = self.site.route(category).map(str::to_owned);
+        Ok(Sealing {
+            holders,
+            left_out,
+            routed_to,
+        })
     }
 
     /// The officers who may read reports, with their names and groups, for the form's
@@ -343,6 +351,99 @@ pub async fn set_member(
         .set_group_member(&g.name, &officer.id, member, &audit)
         .await?
     {
+        Ok(())
+    } else {
+        Err(Error::Invalid)
+    }
+}
+
+/// Renames a triage group (audited `triage_group_renamed`, "old to new"): its members, the
+/// categories that route to it and the cases routed to it follow, in one transaction.
+/// `NotFound` for no such group; `Invalid` for a name that does not read or is taken (or
+/// routes an admin saved meanwhile: try again).
+pub async fn rename_group(
+    app: &App,
+    who: Option<&OfficerRecord>,
+    from: &str,
+    typed: &str,
+) -> Result<String> {
+    let actor = actor(who)?;
+    let to = routing::group_name(typed).ok_or(Error::Invalid)?;
+    let groups = app.store.triage_groups().await?;
+    let from = &groups
+        .iter()
+        .find(|g| g.name == from.trim())
+        .ok_or(Error::NotFound)?
+        .name;
+    // The routes as stored (not as cached), so the rename writes over exactly what it read.
+    let (seen, routes) = stored_routes(app).await?;
+    let renamed: BTreeMap<String, String> = routes
+        .iter()
+        .map(|(c, g)| (c.clone(), if g == from { to.clone() } else { g.clone() }))
+        .collect();
+    let renamed = serde_json::to_string(&renamed).map_err(|_| Error::Invalid)?;
+    let routes = match &seen {
+        Some(seen) if routes.values().any(|g| g == from) => Some((seen.as_str(), renamed.as_str())),
+        _ => None,
+    };
+    let detail = format!("{from} to {to}");
+    let audit = entry(
+        app.clock.now(),
+        &actor,
+        action::TRIAGE_GROUP_RENAMED,
+        "",
+        &detail,
+    );
+    if !app
+        .store
+        .rename_triage_group(from, &to, routes, &audit)
+        .await?
+    {
+        return Err(Error::Invalid);
+    }
+    app.site.refresh(app.store(), &app.settings).await?;
+    Ok(to)
+}
+
+/// The `category_routes` setting as stored (its text, and the routes it holds), read afresh
+/// rather than from the cache another instance's save may not have reached yet.
+async fn stored_routes(app: &App) -> Result<(Option<String>, BTreeMap<String, String>)> {
+    let seen = app
+        .store
+        .site_settings()
+        .await?
+        .into_iter()
+        .find(|(name, _)| name == super::settings::CATEGORY_ROUTES)
+        .map(|(_, value)| value);
+    let routes = seen
+        .as_deref()
+        .and_then(|v| serde_json::from_str(v).ok())
+        .unwrap_or_default();
+    Ok((seen, routes))
+}
+
+/// Deletes a triage group (audited `triage_group_deleted`). `NotFound` for no such group;
+/// `Invalid` while a category routes to it or any case was routed to it: those cases are
+/// seen only by its members, and deleting it would leave them to nobody (rename it instead).
+pub async fn delete_group(app: &App, who: Option<&OfficerRecord>, name: &str) -> Result<()> {
+    let actor = actor(who)?;
+    let groups = app.store.triage_groups().await?;
+    let name = &groups
+        .iter()
+        .find(|g| g.name == name.trim())
+        .ok_or(Error::NotFound)?
+        .name;
+    if stored_routes(app).await?.1.values().any(|g| g == name) {
+        return Err(Error::Invalid);
+    }
+    let audit = entry(
+        app.clock.now(),
+        &actor,
+        action::TRIAGE_GROUP_DELETED,
+        "",
+        name,
+    );
+    if app.store.delete_triage_group(name, &audit).await? {
         Ok(())
     } else {
         Err(Error::Invalid)

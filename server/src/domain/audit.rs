@@ -145,6 +145,9 @@ pub mod action {
     pub const TRIAGE_GROUP_ADDED: &str = "triage_group_added";
     pub const TRIAGE_GROUP_MEMBER_ADDED: &str = "triage_group_member_added";
     pub const TRIAGE_GROUP_MEMBER_REMOVED: &str = "triage_group_member_removed";
+    /// A triage group renamed (detail: old and new name) or deleted (detail: its name).
+    pub const TRIAGE_GROUP_RENAMED: &str = "triage_group_renamed";
+    pub const TRIAGE_GROUP_DELETED: &str = "triage_group_deleted";
     /// A reporter left officers out of their report (queued with the day, like every
     /// reporter action; who is in the case's access rows).
     pub const OFFICERS_LEFT_OUT: &str = "officers_left_out";
@@ -206,6 +209,8 @@ pub mod action {
         TRIAGE_GROUP_ADDED,
         TRIAGE_GROUP_MEMBER_ADDED,
         TRIAGE_GROUP_MEMBER_REMOVED,
+        TRIAGE_GROUP_RENAMED,
+        TRIAGE_GROUP_DELETED,
         OFFICERS_LEFT_OUT,
         LEAVE_OUT_LIFTED,
         ENTITY_CREATED,

@@ -106,11 +106,14 @@ impl EntityNames {
 }
 
 /// Who belongs to which entity's triage group: the members of each entity, and the officers
-/// at group level who belong to all of them.
+/// at group level who belong to all of them; and who is in which named triage group (the
+/// groups categories route to, issue 12).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Membership {
     pub members: BTreeSet<(EntitySlug, OfficerId)>,
     pub group_level: BTreeSet<OfficerId>,
+    /// (triage group name, member).
+    pub triage: BTreeSet<(String, OfficerId)>,
 }
 
 impl Membership {
@@ -134,6 +137,20 @@ impl Membership {
             Some(e) => self.members.contains(&(e.clone(), who.clone())),
             None => self.entities_of(who).is_empty(),
         }
+    }
+
+    /// Whether an officer reads a case of `entity` routed to `routed_to` (`None`: not routed)
+    /// without a grant: in the entity's triage group and, for a routed case, in the group it
+    /// was routed to. The same rule sealed it (`app::routing`), so an officer outside the route
+    /// does not even see that the case exists. Group-level officers follow routes too.
+    pub fn reads(
+        &self,
+        who: &OfficerId,
+        entity: Option<&EntitySlug>,
+        routed_to: Option<&str>,
+    ) -> bool {
+        self.in_group(who, entity)
+            && routed_to.is_none_or(|g| self.triage.contains(&(g.to_owned(), who.clone())))
     }
 }
 
@@ -245,5 +262,28 @@ mod tests {
         assert!(ms.in_group(&g, Some(&a)) && ms.in_group(&g, Some(&b)) && ms.in_group(&g, None));
         assert!(ms.in_group(&free, None));
         assert!(!ms.in_group(&free, Some(&a)));
+    }
+
+    #[test]
+    fn a_routed_case_is_read_by_its_group_only() {
+        let a = slug("aa");
+        let (hr, other, g) = (
+            OfficerId::from("hr"),
+            OfficerId::from("o"),
+            OfficerId::from("g"),
+        );
+        let mut ms = Membership::default();
+        ms.members.insert((a.clone(), hr.clone()));
+        ms.members.insert((a.clone(), other.clone()));
+        ms.group_level.insert(g.clone());
+        ms.triage.insert(("HR".to_owned(), hr.clone()));
+        assert!(ms.reads(&hr, Some(&a), None) && ms.reads(&other, Some(&a), None));
+        assert!(ms.reads(&hr, Some(&a), Some("HR")));
+        assert!(!ms.reads(&other, Some(&a), Some("HR")));
+        // Group level reaches every entity, not past a route.
+        assert!(ms.reads(&g, Some(&a), None) && !ms.reads(&g, Some(&a), Some("HR")));
+        // A route never reaches past the entity: HR membership alone opens nothing elsewhere.
+        assert!(!ms.reads(&hr, Some(&slug("bb")), Some("HR")));
+        assert!(!ms.reads(&hr, Some(&a), Some("Gone")));
     }
 }

@@ -132,6 +132,24 @@ macro_rules! audit_sql {
                     .await?;
                 Ok(seq)
             }
+
+            /// Ends a change to who receives cases (accounts, entities' and triage groups'
+            /// members): when it changed `changed` rows, appends its audit row, commits and tells
+            /// the intake's directory cache (`app::holder_cache`); when it changed nothing, writes
+            /// nothing (the transaction rolls back on drop) and says false.
+            pub(super) async fn commit_directory_change(
+                mut tx: $tx,
+                changed: u64,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                if changed == 0 {
+                    return Ok(false);
+                }
+                Self::append_in(&mut tx, audit).await?;
+                tx.commit().await?;
+                super::accounts::changed();
+                Ok(true)
+            }
         }
 
         impl $store {

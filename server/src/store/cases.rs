@@ -76,7 +76,7 @@ macro_rules! case_columns {
     () => {
         "id, reference, case_recipient, reporter_recipient, category, mode, status, \
          received_on, acknowledged_on, feedback_on, closed_on, reporter_lang, owner_id, \
-         officer_recipient, channel, entity_slug"
+         officer_recipient, channel, entity_slug, routed_to"
     };
 }
 
@@ -118,6 +118,7 @@ macro_rules! cases_sql {
                             .map(|s| EntitySlug::parse(&s))
                             .transpose(),
                     )?,
+                    routed_to: r.try_get("routed_to")?,
                 })
             }
 
@@ -191,8 +192,9 @@ macro_rules! cases_sql {
             async fn insert_case(tx: &mut $tx, c: &NewCase) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
-                     category, mode, status, received_on, reporter_lang, channel, entity_slug) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10, $11)",
+                     category, mode, status, received_on, reporter_lang, channel, entity_slug, \
+                     routed_to) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10, $11, $12)",
                 )
                 .bind(c.id.as_str())
                 .bind(&c.reference)
@@ -206,6 +208,7 @@ macro_rules! cases_sql {
                 .bind(c.reporter_lang.code())
                 .bind(c.channel.as_str())
                 .bind(c.entity.as_ref().map(|e| e.as_str()))
+                .bind(c.routed_to.as_deref())
                 .execute(&mut **tx)
                 .await
                 .map_err(|e| {

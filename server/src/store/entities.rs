@@ -231,14 +231,7 @@ macro_rules! entities_sql {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if changed == 0 {
-                    return Ok(false);
-                }
-                Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                // Who receives new cases may have changed (`app::holder_cache`).
-                super::accounts::changed();
-                Ok(true)
+                Self::commit_directory_change(tx, changed, audit).await
             }
 
             async fn set_entity_member(
@@ -262,14 +255,7 @@ macro_rules! entities_sql {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if changed == 0 {
-                    return Ok(false);
-                }
-                Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                // Who receives new cases may have changed (`app::holder_cache`).
-                super::accounts::changed();
-                Ok(true)
+                Self::commit_directory_change(tx, changed, audit).await
             }
 
             async fn set_group_level(
@@ -290,14 +276,7 @@ macro_rules! entities_sql {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if changed == 0 {
-                    return Ok(false);
-                }
-                Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                // Who receives new cases may have changed (`app::holder_cache`).
-                super::accounts::changed();
-                Ok(true)
+                Self::commit_directory_change(tx, changed, audit).await
             }
 
             async fn set_entity_logo(
@@ -317,14 +296,8 @@ macro_rules! entities_sql {
                     None => sqlx::query("DELETE FROM entity_logos WHERE entity_slug = $1")
                         .bind(slug.as_str()),
                 };
-                if query.execute(&mut *tx).await?.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                // Who receives new cases may have changed (`app::holder_cache`).
-                super::accounts::changed();
-                Ok(true)
+                let changed = query.execute(&mut *tx).await?.rows_affected();
+                Self::commit_directory_change(tx, changed, audit).await
             }
 
             async fn entity_logo(&self, slug: &EntitySlug) -> StoreResult<Option<Vec<u8>>> {
@@ -346,9 +319,18 @@ macro_rules! entities_sql {
                 let group: Vec<String> = sqlx::query_scalar("SELECT officer_id FROM group_officers")
                     .fetch_all(&self.pool)
                     .await?;
+                let triage = sqlx::query("SELECT group_name, officer_id FROM triage_group_members")
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut routed = BTreeSet::new();
+                for r in &triage {
+                    let id = OfficerId::from(r.try_get::<String, _>("officer_id")?);
+                    routed.insert((r.try_get::<String, _>("group_name")?, id));
+                }
                 Ok(Membership {
                     members,
                     group_level: group.into_iter().map(OfficerId::from).collect(),
+                    triage: routed,
                 })
             }
 
@@ -376,7 +358,8 @@ macro_rules! entities_sql {
                 for id in &m.removed {
                     Self::remove_copy(&mut tx, case_id, id).await?;
                 }
-                sqlx::query("UPDATE cases SET entity_slug = $2 WHERE id = $1")
+                // Sealed to the new entity's whole group: no route applies any more.
+                sqlx::query("UPDATE cases SET entity_slug = $2, routed_to = NULL WHERE id = $1")
                     .bind(case_id.as_str())
                     .bind(m.to.as_ref().map(|e| e.as_str()))
                     .execute(&mut *tx)

@@ -1,5 +1,7 @@
 //! Triage groups (routing before sealing, migration 0015): named groups of officers that a
-//! category may route to. Adding a group or changing its members commits with its audit row.
+//! category may route to. Adding, renaming or deleting a group or changing its members commits
+//! with its audit row; a rename carries the group's routes and routed cases (migration 0017)
+//! with it, and a group cases were routed to is never deleted.
 //! The rules (who may be a member, which group a report goes to) are in `app::routing` and
 //! `domain::routing`; this file only keeps the rows.
 
@@ -33,6 +35,23 @@ pub trait TriageGroups: Send + Sync {
         member: bool,
         audit: &AuditEntry,
     ) -> StoreResult<bool>;
+
+    /// Renames a group with its members, the cases routed to it and, when given as (the
+    /// value read, the value to write), the `category_routes` setting, in one transaction
+    /// with its audit row. False (nothing written) when `from` does not exist, `to` is taken,
+    /// or the routes changed since they were read.
+    async fn rename_triage_group(
+        &self,
+        from: &str,
+        to: &str,
+        routes: Option<(&str, &str)>,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    /// Deletes a group and its memberships with its audit row; false (nothing written) when
+    /// there is no such group or a case was routed to it (they would be left with nobody to
+    /// see them). The caller checks that no category routes to it.
+    async fn delete_triage_group(&self, name: &str, audit: &AuditEntry) -> StoreResult<bool>;
 }
 
 macro_rules! groups_sql {
@@ -74,14 +93,7 @@ macro_rules! groups_sql {
                 .bind(name)
                 .execute(&mut *tx)
                 .await?;
-                if added.rows_affected() != 1 {
-                    return Ok(false);
-                }
-                Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                // Who receives new cases may have changed (`app::holder_cache`).
-                super::accounts::changed();
-                Ok(true)
+                Self::commit_directory_change(tx, added.rows_affected(), audit).await
             }
 
             async fn set_group_member(
@@ -108,14 +120,77 @@ macro_rules! groups_sql {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed != 1 {
+                Self::commit_directory_change(tx, changed, audit).await
+            }
+
+            async fn rename_triage_group(
+                &self,
+                from: &str,
+                to: &str,
+                routes: Option<(&str, &str)>,
+                audit: &AuditEntry,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                let added = sqlx::query(
+                    "INSERT INTO triage_groups (name) SELECT $2 FROM triage_groups WHERE name = $1 \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(from)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if added != 1 {
                     return Ok(false);
                 }
-                Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                // Who receives new cases may have changed (`app::holder_cache`).
-                super::accounts::changed();
-                Ok(true)
+                sqlx::query(
+                    "INSERT INTO triage_group_members (group_name, officer_id) \
+                     SELECT $2, officer_id FROM triage_group_members WHERE group_name = $1",
+                )
+                .bind(from)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+                // The old name's members go with it (ON DELETE CASCADE).
+                sqlx::query("DELETE FROM triage_groups WHERE name = $1")
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE cases SET routed_to = $2 WHERE routed_to = $1")
+                    .bind(from)
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some((seen, renamed)) = routes {
+                    // Only over the routes that were read: an admin's save in between wins,
+                    // and this rename is refused rather than undoing it.
+                    let kept = sqlx::query(
+                        "UPDATE site_settings SET value = $2 WHERE name = 'category_routes' \
+                         AND value = $1",
+                    )
+                    .bind(seen)
+                    .bind(renamed)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if kept != 1 {
+                        return Ok(false);
+                    }
+                }
+                Self::commit_directory_change(tx, 1, audit).await
+            }
+
+            async fn delete_triage_group(&self, name: &str, audit: &AuditEntry) -> StoreResult<bool> {
+                let mut tx = self.write_tx().await?;
+                let gone = sqlx::query(
+                    "DELETE FROM triage_groups WHERE name = $1 \
+                     AND NOT EXISTS (SELECT 1 FROM cases WHERE routed_to = $1)",
+                )
+                .bind(name)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                Self::commit_directory_change(tx, gone, audit).await
             }
         }
     };

@@ -93,6 +93,8 @@ pub struct NewCase {
     pub reporter_lang: Lang,
     /// The entity the case was filed under; `None` for the instance's own cases.
     pub entity: Option<EntitySlug>,
+    /// The triage group its category routed it to (`None`: the entity's whole group).
+    pub routed_to: Option<String>,
     pub envelopes: Vec<NewEnvelope>,
     pub items: Vec<NewItem>,
     /// The web, or an officer on the reporter's behalf.
@@ -132,6 +134,9 @@ pub struct CaseRecord {
     pub channel: Channel,
     /// The entity the case belongs to; `None` for the instance's own cases.
     pub entity: Option<EntitySlug>,
+    /// The triage group the case was routed to at filing (`None`: its entity's whole group);
+    /// only that group's members see it without a grant (`Membership::reads`).
+    pub routed_to: Option<String>,
 }
 
 impl CaseRecord {

@@ -43,6 +43,7 @@ const ACTION_TABLES: &[&str] = &[
     "meetings.audit_action",
     "routing.audit_action",
     "entities.audit_action",
+    "group_edit.audit_action",
 ];
 
 /// An action's label from `audit.action.*`; actions added by a feature since, whose labels

@@ -339,6 +339,7 @@ pub async fn render(
         category: category_label(&site, &c.category, who.lang),
         mode_key: format!("case.mode.{}", c.mode),
         channel_key: format!("channel.{}", c.channel),
+        routed_to: c.routed_to.clone().unwrap_or_default(),
         status_key: format!("status.{}", c.status),
         outcome_key: String::new(),
         received: t.date(c.received_on),

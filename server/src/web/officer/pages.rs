@@ -270,6 +270,8 @@ pub struct CasePage {
     pub mode_key: String,
     /// `channel.web` or `channel.officer_entered`.
     pub channel_key: String,
+    /// The triage group the case was routed to at filing; empty when it was not routed.
+    pub routed_to: String,
     pub status_key: String,
     pub outcome_key: String,
     pub received: String,
@@ -461,6 +463,8 @@ pub struct GroupRow {
     pub name: String,
     /// Members as (name, e-mail).
     pub members: Vec<(String, String)>,
+    /// The categories that route to it, by their label (a group they name cannot be deleted).
+    pub routed: Vec<String>,
 }
 
 #[derive(Template, WebTemplate)]

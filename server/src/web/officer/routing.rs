@@ -24,6 +24,8 @@ pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/officer/admin/groups", get(groups).post(add_group))
         .route("/officer/admin/groups/members", post(member))
+        .route("/officer/admin/groups/rename", post(rename))
+        .route("/officer/admin/groups/delete", post(delete))
         .route("/officer/audit/leave-outs", get(leave_outs))
         .route("/officer/audit/leave-outs/lift", post(lift))
 }
@@ -62,11 +64,16 @@ async fn groups_page(
             .find(|o| &o.id == id)
             .map(|o| (o.name.clone(), o.email.clone()))
     };
+    let site = state.site.get();
     let groups = routing::groups(state)
         .await?
         .into_iter()
         .map(|g| GroupRow {
             members: g.members.iter().filter_map(&name_of).collect(),
+            routed: (site.routes.iter())
+                .filter(|(_, to)| to == &g.name)
+                .map(|(c, _)| site.category(c).map_or(c.clone(), |c| c.label(who.lang)))
+                .collect(),
             name: g.name,
         })
         .collect();
@@ -95,6 +102,8 @@ pub async fn groups(
     let notice = match q.done.as_str() {
         "group" => Some("routing.done_group"),
         "member" => Some("routing.done_member"),
+        "renamed" => Some("group_edit.done_renamed"),
+        "deleted" => Some("group_edit.done_deleted"),
         _ => None,
     };
     Ok(groups_page(&state, &who, notice, None)
@@ -150,6 +159,36 @@ pub async fn member(
     match done.await {
         Ok(()) => Ok(Redirect::to("/officer/admin/groups?done=member").into_response()),
         Err(e) => refused(&state, &who, e, "routing.error.member").await,
+    }
+}
+
+/// `POST /officer/admin/groups/rename`: `group` gets the new `name`; its routes and routed
+/// cases follow.
+pub async fn rename(
+    State(state): State<SharedState>,
+    who: Officer,
+    headers: HeaderMap,
+    Form(form): Form<GroupForm>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&state, &headers, &form.csrf)?;
+    match routing::rename_group(&state, Some(&who.account), &form.group, &form.name).await {
+        Ok(_) => Ok(Redirect::to("/officer/admin/groups?done=renamed").into_response()),
+        Err(e) => refused(&state, &who, e, "group_edit.error_rename").await,
+    }
+}
+
+/// `POST /officer/admin/groups/delete`: deletes `group`, unless a category routes to it or
+/// cases were routed to it.
+pub async fn delete(
+    State(state): State<SharedState>,
+    who: Officer,
+    headers: HeaderMap,
+    Form(form): Form<GroupForm>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&state, &headers, &form.csrf)?;
+    match routing::delete_group(&state, Some(&who.account), &form.group).await {
+        Ok(()) => Ok(Redirect::to("/officer/admin/groups?done=deleted").into_response()),
+        Err(e) => refused(&state, &who, e, "group_edit.error_delete").await,
     }
 }
 
