@@ -180,6 +180,28 @@ macro_rules! access_sql {
 
             /// Removes a holder's envelope and access row of one case (before a new grant,
             /// a revocation or an exclusion).
+            /// Stores one holder's copy of the case key (and of the officer key, when the case
+            /// has one), in the caller's transaction: a grant, or a move to another entity.
+            pub(super) async fn insert_copy(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                e: &NewEnvelope,
+                officer_envelope: Option<&[u8]>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO case_keys (case_id, holder, recipient, envelope, officer_envelope) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(case_id.as_str())
+                .bind(e.holder.to_db())
+                .bind(&e.recipient)
+                .bind(&e.envelope)
+                .bind(officer_envelope)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
             async fn drop_holder(
                 tx: &mut $tx,
                 case_id: &CaseId,
@@ -284,17 +306,7 @@ macro_rules! access_sql {
                 }
                 Self::drop_holder(&mut tx, case_id, officer_id, false).await?;
                 Self::insert_access(&mut tx, case_id, officer_id, AccessKind::Grant, by, at).await?;
-                sqlx::query(
-                    "INSERT INTO case_keys (case_id, holder, recipient, envelope, officer_envelope) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(case_id.as_str())
-                .bind(envelope.holder.to_db())
-                .bind(&envelope.recipient)
-                .bind(&envelope.envelope)
-                .bind(officer_envelope)
-                .execute(&mut *tx)
-                .await?;
+                Self::insert_copy(&mut tx, case_id, envelope, officer_envelope).await?;
                 Self::append_in(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(true)

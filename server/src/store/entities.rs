@@ -142,17 +142,7 @@ macro_rules! entities_sql {
                     .bind(e.holder.to_db())
                     .execute(&mut **tx)
                     .await?;
-                sqlx::query(
-                    "INSERT INTO case_keys (case_id, holder, recipient, envelope, officer_envelope) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(case_id.as_str())
-                .bind(e.holder.to_db())
-                .bind(&e.recipient)
-                .bind(&e.envelope)
-                .bind(officer.as_deref())
-                .execute(&mut **tx)
-                .await?;
+                Self::insert_copy(tx, case_id, e, officer.as_deref()).await?;
                 Ok(true)
             }
 
