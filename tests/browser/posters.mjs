@@ -5,9 +5,10 @@
 // tests/tests/browser_posters.rs:
 //
 //   node posters.mjs print --base URL --cookie "name=value; …" --paths P1,P2,… --out DIR
-//     Prints {posters: [{path, pdf, screenshot, clipped_px}]} (screenshots and each page's HTML go to
-//     SPEAKUP_ARTIFACTS); the Rust test then counts
-//     the pages of each PDF and decodes its QR codes.
+//     Prints {posters: [{path, pdf, screenshot, clipped_px, images}]} (screenshots and each page's
+//     HTML go to SPEAKUP_ARTIFACTS; `images` are the poster's <img>: src, alt, whether it loaded
+//     and its printed height in CSS px); the Rust test then counts the pages of each PDF and
+//     decodes its QR codes.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -37,6 +38,18 @@ async function clipped(page) {
   });
 }
 
+/** The poster's images (an entity's logo), as printed: address, text, loaded, height. */
+async function images(page) {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll("#poster img"), (img) => ({
+      src: img.getAttribute("src"),
+      alt: img.getAttribute("alt"),
+      loaded: img.complete && img.naturalWidth > 0,
+      height: Math.round(img.getBoundingClientRect().height),
+    })),
+  );
+}
+
 async function print(opts) {
   const base = need(opts, "base");
   const out = need(opts, "out");
@@ -57,16 +70,17 @@ async function print(opts) {
       const res = await page.goto(base + path, { waitUntil: "load" });
       check(res && res.status() === 200, `${path}: status ${res && res.status()}`);
       check(await page.locator("#poster").count() === 1, `${path}: no #poster (signed out?)`);
-      const name = path.replace(/^\/officer\/admin\/posters\//, "").replaceAll("/", "-");
+      const name = path.replace(/^\/officer\/admin\/posters\//, "").replace(/[^a-z0-9-]+/g, "-");
       const screenshot = join(ARTIFACTS, `poster-${name}.png`);
       await page.screenshot({ path: screenshot, fullPage: true });
       writeFileSync(join(ARTIFACTS, `poster-${name}.html`), await page.content());
       await page.emulateMedia({ media: "print" });
       const clippedPx = await clipped(page);
+      const imgs = await images(page);
       const pdf = join(out, `${name}.pdf`);
       await page.pdf({ path: pdf, preferCSSPageSize: true, printBackground: true });
       await page.emulateMedia({ media: "screen" });
-      posters.push({ path, pdf, screenshot, clipped_px: clippedPx });
+      posters.push({ path, pdf, screenshot, clipped_px: clippedPx, images: imgs });
     }
     checkProblems(problems, "poster pages");
     return { posters };

@@ -463,3 +463,47 @@ pub fn grant_parts(case: &CaseView, to: &Recipient) -> Vec<(&'static str, Vec<u8
         ),
     ]
 }
+
+/// Adds the entity `slug` (through the command line) named per language, as `(en, nl, fr,
+/// de)`, through its admin page.
+pub async fn entity_named(app: &TestApp, admin: &Person, slug: &str, names: [&str; 4]) {
+    let out = crate::run_cli(app, &["entity", "add", "--slug", slug, "--name", names[0]]).await;
+    assert!(out.contains(&format!("added entity {slug}")), "{out}");
+    let path = format!("/officer/admin/entities/{slug}");
+    let page = app.page(&admin.client, &path).await;
+    let mut form = vec![("csrf", hidden(&page, "csrf"))];
+    for (field, name) in ["name_en", "name_nl", "name_fr", "name_de"]
+        .iter()
+        .zip(names)
+    {
+        form.push((field, name.to_owned()));
+    }
+    let res = admin
+        .client
+        .post(app.url(&path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+/// Uploads `png` as the logo of the entity `slug`; the response's status.
+pub async fn upload_logo(app: &TestApp, admin: &Person, slug: &str, png: Vec<u8>) -> u16 {
+    let path = format!("/officer/admin/entities/{slug}");
+    let page = app.page(&admin.client, &path).await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", hidden(&page, "csrf"))
+        .part(
+            "logo",
+            reqwest::multipart::Part::bytes(png).file_name("logo.png"),
+        );
+    let res = admin
+        .client
+        .post(app.url(&format!("{path}/logo")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}

@@ -3,8 +3,9 @@
 //! and the combined versions) to PDF with the page size the poster's CSS asks for. Each PDF
 //! must have exactly one page of the right size, nothing on the poster may be cut off, and
 //! the page, rasterised by Poppler's `pdftoppm`, must scan: one QR code with exactly the
-//! public address, and a second with the onion address. Without Chromium, Node or Poppler
-//! it skips, unless everything is required (CI).
+//! public address, and a second with the onion address. An entity's posters are printed too:
+//! with its logo (loaded, named in the poster's language) they still fit one page and scan.
+//! Without Chromium, Node or Poppler it skips, unless everything is required (CI).
 
 #[allow(dead_code)]
 mod qr_support;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use reqwest::cookie::{CookieStore, Jar};
 use speakup_tests::browser::{self, note, str_of};
-use speakup_tests::officer::{Person, admin_via_cli, enroll, login};
+use speakup_tests::officer::{Person, admin_via_cli, enroll, entity_named, login, upload_logo};
 use speakup_tests::*;
 
 const PUBLIC_URL: &str = "http://report.example.org";
@@ -26,8 +27,9 @@ const FORMATS: &[(&str, f64, f64)] = &[
 ];
 const SETS: &[&str] = &["en", "nl", "fr", "de", "nl-fr", "nl-fr-de-en"];
 
-/// Signs the admin in with a client whose cookies the test can read, for the browser.
-async fn admin_cookie(app: &TestApp) -> String {
+/// Signs the admin in with a client whose cookies the test can read; the admin and the
+/// session cookie, for the browser.
+async fn admin_cookie(app: &TestApp) -> (Person, String) {
     let link = admin_via_cli(app, "admin@example.org").await;
     let person = enroll(app, &link, "admin@example.org", false).await;
     let jar = Arc::new(Jar::default());
@@ -38,9 +40,35 @@ async fn admin_cookie(app: &TestApp) -> String {
     let admin = Person { client, ..person };
     login(app, &admin).await;
     let url = app.url("/officer/").parse().expect("url");
-    jar.cookies(&url)
+    let cookie = jar
+        .cookies(&url)
         .and_then(|v| v.to_str().ok().map(str::to_owned))
-        .expect("a session cookie")
+        .expect("a session cookie");
+    (admin, cookie)
+}
+
+/// The entity whose posters are printed too, with a logo, and its name per poster language.
+const ENTITY: &str = "?entity=acme";
+const NAMES: [&str; 4] = ["Acme Ltd", "Acme BV", "Acme SA", "Acme GmbH"];
+
+/// What a printed poster must show of a logo: none on the instance's, the entity's own,
+/// loaded and named in the poster's first language, on the entity's.
+fn assert_logo(path: &str, images: &serde_json::Value) {
+    let images = images.as_array().expect("images");
+    if !path.ends_with(ENTITY) {
+        assert!(images.is_empty(), "{path}: {images:?}");
+        return;
+    }
+    let lang = ["en", "nl", "fr", "de"]
+        .iter()
+        .position(|l| path.contains(&format!("/{l}")))
+        .expect("a language");
+    assert_eq!(images.len(), 1, "{path}: {images:?}");
+    let img = &images[0];
+    assert_eq!(str_of(img, "src"), "/e/acme/logo.png", "{path}");
+    assert_eq!(str_of(img, "alt"), NAMES[lang], "{path}");
+    assert_eq!(img["loaded"], true, "{path}: the logo did not load");
+    assert!(img["height"].as_f64().unwrap_or(0.0) > 5.0, "{path}: {img}");
 }
 
 async fn every_poster_prints_on_one_page_and_scans(backend: Backend) {
@@ -54,12 +82,17 @@ async fn every_poster_prints_on_one_page_and_scans(backend: Backend) {
     let Some(app) = spawn_with(backend, opts).await else {
         return;
     };
-    let cookie = admin_cookie(&app).await;
-    let paths: Vec<String> = FORMATS
+    let (admin, cookie) = admin_cookie(&app).await;
+    entity_named(&app, &admin, "acme", NAMES).await;
+    let logo = qr_support::red_logo_with_metadata();
+    assert_eq!(upload_logo(&app, &admin, "acme", logo).await, 200);
+    let paths: Vec<String> = ["", ENTITY]
         .iter()
-        .flat_map(|(f, _, _)| {
-            SETS.iter()
-                .map(move |s| format!("/officer/admin/posters/{f}/{s}"))
+        .flat_map(|q| {
+            FORMATS.iter().flat_map(move |(f, _, _)| {
+                SETS.iter()
+                    .map(move |s| format!("/officer/admin/posters/{f}/{s}{q}"))
+            })
         })
         .collect();
     let out = app.dir.path().join("pdf");
@@ -83,6 +116,7 @@ async fn every_poster_prints_on_one_page_and_scans(backend: Backend) {
         let path = str_of(p, "path");
         let pdf = std::path::PathBuf::from(str_of(p, "pdf"));
         assert_eq!(p["clipped_px"], 0, "{path}: the poster is cut off ({p})");
+        assert_logo(path, &p["images"]);
         let (pages, w, h) = qr_support::pdf_pages(&pdf);
         assert_eq!(pages, 1, "{path} printed on {pages} pages");
         let (format, want_w, want_h) = FORMATS
@@ -101,11 +135,13 @@ async fn every_poster_prints_on_one_page_and_scans(backend: Backend) {
             .collect();
         found.sort();
         note(&format!("{path}: 1 page, codes {found:?}"));
-        assert_eq!(
-            found,
-            vec![PUBLIC_URL.to_owned(), ONION.to_owned()],
-            "{path}: the printed codes"
-        );
+        let address = match path.ends_with(ENTITY) {
+            true => format!("{PUBLIC_URL}/e/acme/"),
+            false => PUBLIC_URL.to_owned(),
+        };
+        let mut want = vec![address, ONION.to_owned()];
+        want.sort();
+        assert_eq!(found, want, "{path}: the printed codes");
     }
     app.finish().await;
 }

@@ -2,8 +2,9 @@
 //! address (high error correction, a quiet zone, cacheable, the strict CSP kept), there is
 //! no code of a guessed address, the posters page is for admins only, the video-wall image
 //! is 1920×1080 and scans, and the onion address is announced (`Onion-Location`) only on
-//! the clear web and only when it is one. The printed posters are checked in
-//! browser_posters.rs.
+//! the clear web and only when it is one. An entity's logo is on its posters, all of them, as
+//! the sanitised PNG (loaded from this origin on paper, embedded in the video-wall image),
+//! and on no other poster. The printed posters are checked in browser_posters.rs.
 
 #[allow(dead_code)]
 mod qr_support;
@@ -12,7 +13,7 @@ use speakup_tests::officer::*;
 use speakup_tests::speakup::config::{CommonArgs, FileConfig, ServeArgs, Settings};
 use speakup_tests::*;
 
-use qr_support::{decode_png, decode_svg, png_grey};
+use qr_support::{decode_png, decode_svg, logo_red_pixels, png_grey, red_logo_with_metadata};
 
 const PUBLIC_URL: &str = "https://meldpunt.example.org/speakup";
 const ONION: &str = "http://vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd.onion";
@@ -237,7 +238,129 @@ async fn onion_location_only_on_the_clear_web(backend: Backend) {
     app.finish().await;
 }
 
+/// Where the video-wall image puts an entity's logo (app/posters.rs `SCREEN_LOGO`).
+const SCREEN_LOGO: (u32, u32, u32, u32) = (820, 60, 480, 120);
+
+/// The admin's GET of `path`: status and body.
+async fn fetch(app: &TestApp, admin: &Person, path: &str) -> (u16, Vec<u8>) {
+    let res = admin.client.get(app.url(path)).send().await.unwrap();
+    (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+}
+
+/// The printed posters of `acme` (with a logo) show it, named in each poster's language; those
+/// of `bare` (without) and the instance's show none.
+async fn printed_posters_show_only_an_entitys_own_logo(app: &TestApp, admin: &Person) {
+    let names = [
+        ("en", "Acme Ltd"),
+        ("nl", "Acme BV"),
+        ("fr", "Acme SA"),
+        ("de", "Acme GmbH"),
+    ];
+    for f in ["a4", "a3", "card"] {
+        for s in ["en", "nl", "fr", "de", "nl-fr", "nl-fr-de-en"] {
+            let name = names.iter().find(|(l, _)| s.starts_with(l)).unwrap().1;
+            let path = format!("/officer/admin/posters/{f}/{s}");
+            let page = app
+                .page(&admin.client, &format!("{path}?entity=acme"))
+                .await;
+            let img = format!("<img class=\"logo\" src=\"/e/acme/logo.png\" alt=\"{name}\">");
+            assert_eq!(page.matches("<img").count(), 1, "{path}: {page}");
+            assert!(page.contains(&img), "{path}: {page}");
+            for other in [format!("{path}?entity=bare"), path.clone()] {
+                let page = app.page(&admin.client, &other).await;
+                assert!(page.contains("id=\"poster\""), "{other}: {page}");
+                assert!(!page.contains("<img"), "{other}: {page}");
+            }
+        }
+    }
+}
+
+async fn an_entitys_logo_is_on_its_posters_only(backend: Backend) {
+    let Some(app) = spawn_with(backend, options(Some(PUBLIC_URL), None)).await else {
+        return;
+    };
+    let link = admin_via_cli(&app, "admin@example.org").await;
+    let admin = enroll(&app, &link, "admin@example.org", false).await;
+    login(&app, &admin).await;
+    entity_named(
+        &app,
+        &admin,
+        "acme",
+        ["Acme Ltd", "Acme BV", "Acme SA", "Acme GmbH"],
+    )
+    .await;
+    entity_named(
+        &app,
+        &admin,
+        "bare",
+        ["Bare Ltd", "Bare BV", "Bare SA", "Bare GmbH"],
+    )
+    .await;
+    let upload = red_logo_with_metadata();
+    assert_eq!(upload_logo(&app, &admin, "acme", upload.clone()).await, 200);
+    let (_, served) = fetch(&app, &admin, "/e/acme/logo.png").await;
+    assert_ne!(served, upload, "the logo is served redrawn");
+    printed_posters_show_only_an_entitys_own_logo(&app, &admin).await;
+
+    // The video-wall image: the logo (red) in its box for acme only, and every code scans.
+    let acme = format!("{PUBLIC_URL}/e/acme/");
+    for set in ["en", "nl-fr-de-en"] {
+        let screen = |q: &str| format!("/officer/admin/posters/screen/{set}.png{q}");
+        let (status, png) = fetch(&app, &admin, &screen("?entity=acme")).await;
+        assert_eq!(status, 200);
+        assert_eq!(png_grey(&png).0, 1920);
+        let red = logo_red_pixels(&png, SCREEN_LOGO);
+        assert!(red > 30_000, "{set}: {red} red pixels where the logo goes");
+        assert_eq!(decode_png(&png), vec![(acme.clone(), ECC_H)], "{set}");
+        for q in ["?entity=bare", ""] {
+            let (_, png) = fetch(&app, &admin, &screen(q)).await;
+            assert_eq!(logo_red_pixels(&png, SCREEN_LOGO), 0, "{set}{q}");
+        }
+    }
+    // Its SVG embeds exactly the sanitised PNG, and refers to nothing else.
+    let (_, svg) = fetch(
+        &app,
+        &admin,
+        "/officer/admin/posters/screen/fr.svg?entity=acme",
+    )
+    .await;
+    let svg = String::from_utf8(svg).unwrap();
+    let data = svg
+        .split("href=\"data:image/png;base64,")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no embedded logo: {svg}"));
+    assert_eq!(b64(data), served);
+    assert_eq!(svg.matches("href=").count(), 1, "{svg}");
+    assert!(svg.contains("<title>Acme SA</title>"), "{svg}");
+
+    // Removed: gone from the posters too.
+    let page = app
+        .page(&admin.client, "/officer/admin/entities/acme")
+        .await;
+    let form = [("csrf", hidden(&page, "csrf"))];
+    let url = app.url("/officer/admin/entities/acme/logo/remove");
+    let res = admin.client.post(url).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = app
+        .page(&admin.client, "/officer/admin/posters/a4/en?entity=acme")
+        .await;
+    assert!(
+        page.contains("id=\"poster\"") && !page.contains("<img"),
+        "{page}"
+    );
+    let (_, png) = fetch(
+        &app,
+        &admin,
+        "/officer/admin/posters/screen/en.png?entity=acme",
+    )
+    .await;
+    assert_eq!(logo_red_pixels(&png, SCREEN_LOGO), 0);
+    app.finish().await;
+}
+
 on_both_databases!(
+    an_entitys_logo_is_on_its_posters_only,
     qr_codes_decode_to_exactly_the_public_address,
     no_code_without_a_configured_address,
     the_posters_page_is_for_admins_only,

@@ -1,15 +1,17 @@
 //! An entity's logo (issue 12): what an admin uploads is never stored nor served. A PNG is
 //! decoded, an SVG is rendered (by resvg, with nothing it refers to fetched or read: an SVG
 //! that names another file or image is refused), and the pixels are drawn into a fresh PNG of
-//! at most `MAX_SIDE` pixels a side, which carries no metadata. Keeps the rule "an entity's
-//! logo is a sanitised image" (docs/threat-model.md); changes are audited `entity_changed`.
+//! at most `MAX_SIDE` pixels a side, which carries no metadata; the entity's page and its
+//! posters show only that PNG. Keeps the rule "an entity's logo is a sanitised image"
+//! (docs/threat-model.md); changes are audited `entity_changed`.
 
 use resvg::{tiny_skia, usvg};
 
 use super::audit::{action, entry};
-use super::entities::{By, find};
-use super::posters::{FONT_FAMILY, FONTS};
+use super::entities::{By, Entity, find};
+use super::posters::{FONT_FAMILY, FONTS, PosterLogo};
 use super::{App, Result};
+use crate::i18n::Lang;
 use crate::store::OfficerRecord;
 
 /// The largest file accepted, in bytes.
@@ -202,6 +204,23 @@ pub async fn png(app: &App, slug: &str) -> Result<Vec<u8>> {
         .entity_logo(&entity.slug)
         .await?
         .ok_or(super::Error::NotFound)
+}
+
+/// An entity's logo as its posters in `lang` show it: the stored (sanitised) PNG, its
+/// same-origin address, and the entity's name as its text; `None` when it has no logo.
+pub async fn on_poster(app: &App, entity: &Entity, lang: Lang) -> Result<Option<PosterLogo>> {
+    if !entity.has_logo {
+        return Ok(None);
+    }
+    // Removed since the entity was read: the poster is drawn without it.
+    let Some(png) = app.store.entity_logo(&entity.slug).await? else {
+        return Ok(None);
+    };
+    Ok(Some(PosterLogo {
+        src: format!("/e/{}/logo.png", entity.slug),
+        alt: entity.name(lang).to_owned(),
+        png,
+    }))
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! parameter), and the poster tells people to use their own phone on mobile data.
 //!
 //! Every function takes the address to print, so a poster of another address (an entity's,
-//! later) is drawn the same way.
+//! later) is drawn the same way. An entity's posters may carry its logo: only the sanitised
+//! PNG (`app::logos`), embedded in the video-wall image, from which nothing else is loaded.
 
 use std::fmt::Write;
 use std::sync::{Arc, LazyLock};
@@ -124,6 +125,18 @@ pub fn texts(set: PosterSet) -> Vec<PosterText> {
         .collect()
 }
 
+/// An entity's logo on its posters (issue 12): only ever the sanitised PNG `app::logos`
+/// drew, never the file as uploaded.
+#[derive(Debug, Clone)]
+pub struct PosterLogo {
+    /// Where a printed poster loads it: the same origin, under the strict CSP's `img-src 'self'`.
+    pub src: String,
+    /// Its text alternative: the entity's name in the poster's language.
+    pub alt: String,
+    /// The PNG itself, embedded in the video-wall image (nothing is fetched to draw it).
+    pub png: Vec<u8>,
+}
+
 /// Everything a poster shows, whatever its size.
 #[derive(Debug, Clone)]
 pub struct Poster {
@@ -134,6 +147,15 @@ pub struct Poster {
     /// The onion address (as text) and its QR code, when one is configured.
     pub onion: Option<(String, String)>,
     pub texts: Vec<PosterText>,
+    /// An entity's logo; `None` for the instance's posters and an entity without one.
+    pub logo: Option<PosterLogo>,
+}
+
+impl Poster {
+    /// The same poster with an entity's logo.
+    pub fn with_logo(self, logo: Option<PosterLogo>) -> Self {
+        Self { logo, ..self }
+    }
 }
 
 pub fn poster(
@@ -152,6 +174,7 @@ pub fn poster(
         qr_svg: qr_svg_inline(address)?,
         onion,
         texts: texts(set),
+        logo: None,
     })
 }
 
@@ -264,14 +287,21 @@ impl Flow {
     }
 }
 
-/// The language blocks at `scale` (1.0 for one language); the flow's end tells whether
-/// they fit.
+/// The logo's box on the video-wall image: atop the text column, the logo fitted inside it.
+const SCREEN_LOGO: (f32, f32, f32, f32) = (820.0, 60.0, 480.0, 120.0);
+
+/// The language blocks at `scale` (1.0 for one language), below the logo when there is one;
+/// the flow's end tells whether they fit.
 fn screen_blocks(p: &Poster, scale: f32) -> Flow {
+    let (_, logo_y, _, logo_h) = SCREEN_LOGO;
     let mut flow = Flow {
         body: String::new(),
         x: 820.0,
         width: 1020.0,
-        y: 60.0,
+        y: match p.logo {
+            Some(_) => logo_y + logo_h + 16.0,
+            None => 60.0,
+        },
     };
     let single = p.texts.len() == 1;
     flow.text(&p.org_name, 30.0 * scale, false, "", 20.0 * scale);
@@ -325,28 +355,100 @@ pub fn screen_svg(p: &Poster) -> Result<String, Error> {
         qr_group(&mut out, onion, 560.0, 820.0, 200.0)?;
     }
     out.push_str(&left.body);
+    if let Some(logo) = &p.logo {
+        logo_image(&mut out, logo);
+    }
     out.push_str(&flow.body);
     out.push_str("</svg>");
     Ok(out)
 }
 
+/// The logo as an `<image>` carrying its PNG in a `data:` address: the SVG is self-contained
+/// (a download shows it anywhere) and rendering it reads nothing else.
+fn logo_image(out: &mut String, logo: &PosterLogo) {
+    use base64::Engine;
+    let (x, y, w, h) = SCREEN_LOGO;
+    let data = base64::engine::general_purpose::STANDARD.encode(&logo.png);
+    let _ = write!(
+        out,
+        r#"<image x="{x}" y="{y}" width="{w}" height="{h}" preserveAspectRatio="xMinYMid meet" href="data:image/png;base64,{data}"><title>{}</title></image>"#,
+        escape(&logo.alt)
+    );
+}
+
 /// The video-wall poster as a PNG of exactly 1920×1080.
 pub fn screen_png(p: &Poster) -> Result<Vec<u8>, Error> {
-    let svg = screen_svg(p)?;
-    let options = usvg::Options {
-        fontdb: FONTS.clone(),
-        font_family: FONT_FAMILY.to_owned(),
-        ..Default::default()
-    };
-    let tree = usvg::Tree::from_str(&svg, &options).map_err(Error::internal)?;
+    render_screen(&screen_svg(p)?)
+}
+
+/// Renders a video-wall SVG to PNG. resvg is built without its raster decoders (JPEG, GIF,
+/// WebP: code the server has no other use for), so it draws the SVG without its images (and
+/// would warn at each one); the embedded PNGs (the logo) are then drawn where usvg places
+/// them, by the PNG decoder tiny-skia already has.
+fn render_screen(svg: &str) -> Result<Vec<u8>, Error> {
     let mut pixmap = tiny_skia::Pixmap::new(SCREEN_WIDTH, SCREEN_HEIGHT)
         .ok_or_else(|| Error::internal(anyhow::anyhow!("screen image too large")))?;
+    let drawing = usvg::Tree::from_str(svg, &screen_options(false)).map_err(Error::internal)?;
     resvg::render(
-        &tree,
+        &drawing,
         tiny_skia::Transform::identity(),
         &mut pixmap.as_mut(),
     );
+    if svg.contains("<image") {
+        let images = usvg::Tree::from_str(svg, &screen_options(true)).map_err(Error::internal)?;
+        draw_pngs(images.root(), &mut pixmap.as_mut());
+    }
     pixmap.encode_png().map_err(Error::internal)
+}
+
+/// usvg's options for the video-wall image: the embedded font, and images resolved only
+/// from a PNG embedded as a `data:` address (when `images`), never from a file path nor an
+/// address: no file is read, nothing is fetched.
+fn screen_options(images: bool) -> usvg::Options<'static> {
+    usvg::Options {
+        fontdb: FONTS.clone(),
+        font_family: FONT_FAMILY.to_owned(),
+        image_href_resolver: usvg::ImageHrefResolver {
+            resolve_data: Box::new(move |mime, data, _| {
+                (images && mime == "image/png" && data.starts_with(PNG_SIGNATURE))
+                    .then_some(usvg::ImageKind::PNG(data))
+            }),
+            resolve_string: Box::new(|_, _| None),
+        },
+        ..Default::default()
+    }
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// Draws the group's PNG images at the size and place usvg gave them (the `<image>` box,
+/// its aspect ratio kept).
+fn draw_pngs(group: &usvg::Group, pixmap: &mut tiny_skia::PixmapMut) {
+    for node in group.children() {
+        match node {
+            usvg::Node::Group(g) => draw_pngs(g, pixmap),
+            usvg::Node::Image(image) => {
+                let usvg::ImageKind::PNG(data) = image.kind() else {
+                    continue;
+                };
+                let Ok(png) = tiny_skia::Pixmap::decode_png(data) else {
+                    continue;
+                };
+                // `abs_transform` maps the image's own pixels (`size`) onto the canvas.
+                let size = image.size();
+                let at = image.abs_transform().pre_scale(
+                    size.width() / png.width() as f32,
+                    size.height() / png.height() as f32,
+                );
+                let paint = tiny_skia::PixmapPaint {
+                    quality: tiny_skia::FilterQuality::Bicubic,
+                    ..Default::default()
+                };
+                pixmap.draw_pixmap(0, 0, png.as_ref(), &paint, at, None);
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -410,5 +512,61 @@ mod tests {
         let png = screen_png(&p).unwrap();
         let img = tiny_skia::Pixmap::decode_png(&png).unwrap();
         assert_eq!((img.width(), img.height()), (SCREEN_WIDTH, SCREEN_HEIGHT));
+    }
+
+    /// A 200×100 logo of pure red.
+    fn red_png() -> Vec<u8> {
+        let mut p = tiny_skia::Pixmap::new(200, 100).unwrap();
+        p.fill(tiny_skia::Color::from_rgba8(220, 0, 0, 255));
+        p.encode_png().unwrap()
+    }
+
+    /// How many red pixels the image has within the logo's box.
+    fn red_in_logo_box(png: &[u8]) -> usize {
+        let img = tiny_skia::Pixmap::decode_png(png).unwrap();
+        let (x, y, w, h) = SCREEN_LOGO;
+        let mut red = 0;
+        for py in y as u32..(y + h) as u32 {
+            for px in x as u32..(x + w) as u32 {
+                let c = img.pixel(px, py).unwrap();
+                if c.red() > 180 && c.green() < 40 && c.blue() < 40 {
+                    red += 1;
+                }
+            }
+        }
+        red
+    }
+
+    #[test]
+    fn an_entitys_logo_is_drawn_atop_the_text_column() {
+        let address = "https://speak.example.org/e/acme/";
+        let plain = poster("ACME", address, None, PosterSet::NlFr).unwrap();
+        let logo = PosterLogo {
+            src: "/e/acme/logo.png".to_owned(),
+            alt: "ACME & Co".to_owned(),
+            png: red_png(),
+        };
+        let with = plain.clone().with_logo(Some(logo));
+        let svg = screen_svg(&with).unwrap();
+        assert!(svg.contains("href=\"data:image/png;base64,"), "{svg}");
+        assert!(svg.contains("<title>ACME &amp; Co</title>"), "{svg}");
+        assert!(!screen_svg(&plain).unwrap().contains("<image"));
+        assert_eq!(red_in_logo_box(&screen_png(&plain).unwrap()), 0);
+        // 200×100 fitted into 480×120: 240×120 pixels, give or take the edges.
+        let red = red_in_logo_box(&screen_png(&with).unwrap());
+        assert!((230 * 110..=250 * 125).contains(&red), "{red} red pixels");
+    }
+
+    #[test]
+    fn the_screen_renderer_reads_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("logo.png");
+        std::fs::write(&file, red_png()).unwrap();
+        let (x, y, w, h) = SCREEN_LOGO;
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{SCREEN_WIDTH}" height="{SCREEN_HEIGHT}"><image x="{x}" y="{y}" width="{w}" height="{h}" href="{}"/></svg>"#,
+            file.display()
+        );
+        assert_eq!(red_in_logo_box(&render_screen(&svg).unwrap()), 0);
     }
 }

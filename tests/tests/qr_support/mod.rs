@@ -151,3 +151,53 @@ fn parse_pgm(data: &[u8]) -> (usize, usize, &[u8]) {
     let (w, h): (usize, usize) = (fields[1].parse().expect("w"), fields[2].parse().expect("h"));
     (w, h, &data[i + 1..i + 1 + w * h])
 }
+
+/// The red of the test logo.
+const LOGO_RED: (u8, u8, u8) = (220, 0, 0);
+
+/// A 300×100 logo of plain red, as a PNG carrying a text chunk (`secret-metadata`) that the
+/// server's redrawing must drop.
+pub fn red_logo_with_metadata() -> Vec<u8> {
+    let mut p = tiny_skia::Pixmap::new(300, 100).expect("pixmap");
+    p.fill(tiny_skia::Color::from_rgba8(
+        LOGO_RED.0, LOGO_RED.1, LOGO_RED.2, 255,
+    ));
+    let png = p.encode_png().expect("png");
+    let chunk = b"tEXtComment\0secret-metadata";
+    let mut out = png[..33].to_vec();
+    out.extend_from_slice(&(chunk.len() as u32 - 4).to_be_bytes());
+    out.extend_from_slice(chunk);
+    out.extend_from_slice(&crc32(chunk).to_be_bytes());
+    out.extend_from_slice(&png[33..]);
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// How many pixels of the logo's red a PNG has within the box `(x, y, width, height)`.
+pub fn logo_red_pixels(png: &[u8], (x, y, w, h): (u32, u32, u32, u32)) -> usize {
+    let p = tiny_skia::Pixmap::decode_png(png).expect("a PNG");
+    let mut red = 0;
+    for py in y..(y + h).min(p.height()) {
+        for px in x..(x + w).min(p.width()) {
+            let c = p.pixel(px, py).expect("in the image").demultiply();
+            if c.red() > 180 && c.green() < 40 && c.blue() < 40 {
+                red += 1;
+            }
+        }
+    }
+    red
+}

@@ -2,7 +2,8 @@
 //! language and the combined versions, and a 1920×1080 image for video walls. Admins only;
 //! nothing here touches a case. Keeps rule `reporter-anonymity`: posters print the configured
 //! address exactly, tell people to use their own phone on mobile data, and show the onion
-//! address when there is one.
+//! address when there is one. An entity's posters carry its logo when it has one (the
+//! sanitised PNG only, loaded from this origin or embedded).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -17,6 +18,7 @@ use super::pages::Desk;
 use super::session::Officer;
 use crate::app::accounts::require;
 use crate::app::entities::{self, Entity};
+use crate::app::logos;
 use crate::app::posters::{self, Poster};
 use crate::domain::permission::Permission;
 use crate::domain::poster::{PosterFormat, PosterSet};
@@ -147,8 +149,8 @@ pub async fn index(
 }
 
 /// The poster in `set` of the instance's address, or of an entity's (under its name in the
-/// set's first language); a 404 without a configured address.
-fn poster_of(
+/// set's first language, with its logo if it has one); a 404 without a configured address.
+async fn poster_of(
     state: &SharedState,
     set: PosterSet,
     entity: Option<&Entity>,
@@ -157,22 +159,20 @@ fn poster_of(
         .settings
         .intake_address()
         .ok_or(AppError::Page(ErrorKind::NotFound))?;
+    let lang = Lang::from_code(set.codes()[0]).unwrap_or_default();
     let (org, address) = match entity {
-        Some(e) => {
-            let lang = Lang::from_code(set.codes()[0]).unwrap_or_default();
-            (
-                e.name(lang).to_owned(),
-                posters::entity_address(base, &e.slug),
-            )
-        }
+        Some(e) => (
+            e.name(lang).to_owned(),
+            posters::entity_address(base, &e.slug),
+        ),
         None => (state.site.get().org_name.clone(), base.to_owned()),
     };
-    Ok(posters::poster(
-        &org,
-        &address,
-        state.settings.onion_url.as_deref(),
-        set,
-    )?)
+    let logo = match entity {
+        Some(e) => logos::on_poster(state, e, lang).await?,
+        None => None,
+    };
+    let onion = state.settings.onion_url.as_deref();
+    Ok(posters::poster(&org, &address, onion, set)?.with_logo(logo))
 }
 
 pub async fn print(
@@ -188,7 +188,7 @@ pub async fn print(
     Ok(PrintPage {
         lang: set.codes()[0],
         format: format.as_str(),
-        p: poster_of(&state, set, entity_of(&state, &q).await?.as_ref())?,
+        p: poster_of(&state, set, entity_of(&state, &q).await?.as_ref()).await?,
     }
     .into_response())
 }
@@ -203,7 +203,7 @@ pub async fn screen(
     require(&who.account, Permission::ChangeSettings)?;
     let (name, ext) = file.rsplit_once('.').ok_or(ErrorKind::NotFound)?;
     let set: PosterSet = name.parse().map_err(|_| ErrorKind::NotFound)?;
-    let poster = poster_of(&state, set, entity_of(&state, &q).await?.as_ref())?;
+    let poster = poster_of(&state, set, entity_of(&state, &q).await?.as_ref()).await?;
     let (body, content_type) = match ext {
         "png" => (posters::screen_png(&poster)?, "image/png"),
         "svg" => (posters::screen_svg(&poster)?.into_bytes(), "image/svg+xml"),
