@@ -16,7 +16,10 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use age::x25519::Recipient;
+
 use crate::domain::entity::Membership;
+use crate::domain::holder::Holder;
 use crate::store::{GroupRecord, OfficerRecord, Store, StoreResult, accounts_changes};
 
 /// How long a directory read from the database is used.
@@ -27,13 +30,18 @@ pub struct Directory {
     pub officers: Vec<OfficerRecord>,
     pub membership: Membership,
     pub groups: Vec<GroupRecord>,
+    /// Every triage officer whose key works, with the key parsed (`intake::recipients_of`):
+    /// once per read, not on every page view.
+    pub holders: Vec<(Holder, Recipient)>,
 }
 
 impl Directory {
     /// Read from the store now.
     pub async fn read(store: &dyn Store) -> StoreResult<Self> {
+        let officers = store.officers().await?;
         Ok(Self {
-            officers: store.officers().await?,
+            holders: super::intake::recipients_of(&officers),
+            officers,
             membership: store.membership().await?,
             groups: store.triage_groups().await?,
         })
@@ -63,7 +71,7 @@ impl HolderCache {
             return Ok(c.directory.clone());
         }
         let directory = Arc::new(Directory::read(store).await?);
-        let has_holder = !super::intake::recipients_of(&directory.officers).is_empty();
+        let has_holder = !directory.holders.is_empty();
         let cached = has_holder.then(|| Cached {
             read_at: Instant::now(),
             changes,

@@ -45,11 +45,11 @@ pub struct Sealing {
     pub routed_to: Option<String>,
 }
 
-/// Everything the intake needs to route a report, read once per request.
+/// Everything the intake needs to route a report, read once per request (the directory is
+/// shared, not copied: a page view builds only the entity's candidates).
 pub struct Plan {
     candidates: Vec<(Holder, Recipient)>,
-    groups: Vec<GroupRecord>,
-    officers: Vec<OfficerRecord>,
+    directory: Arc<Directory>,
     site: Arc<Site>,
 }
 
@@ -59,30 +59,29 @@ impl Plan {
     /// and its settings (categories) apply; a category's route can only narrow the group,
     /// never reach past it.
     pub async fn load(app: &App, entity: Option<&Entity>) -> Result<Self> {
-        let directory = Directory::read(app.store()).await?;
-        Ok(Self::of(app, entity, &directory))
+        let directory = Arc::new(Directory::read(app.store()).await?);
+        Ok(Self::of(app, entity, directory))
     }
 
     /// The same for a page that shows it (the forms, the landing pages): from the directory
     /// kept in memory (`holder_cache`), at most a few seconds old.
     pub async fn for_page(app: &App, entity: Option<&Entity>) -> Result<Self> {
         let directory = app.intake_holders.get(app.store()).await?;
-        Ok(Self::of(app, entity, &directory))
+        Ok(Self::of(app, entity, directory))
     }
 
-    fn of(app: &App, entity: Option<&Entity>, d: &Directory) -> Self {
+    fn of(app: &App, entity: Option<&Entity>, d: Arc<Directory>) -> Self {
         let instance = app.site.get();
         let site = match entity {
             Some(e) => Arc::new(e.site(&instance)),
             None => instance,
         };
         let slug = entity.map(|e| &e.slug);
-        let all = super::intake::recipients_of(&d.officers);
+        let all = d.holders.clone();
         let candidates = super::intake::in_group(all, &d.membership, slug);
         Self {
             candidates,
-            groups: d.groups.clone(),
-            officers: d.officers.clone(),
+            directory: d,
             site,
         }
     }
@@ -104,7 +103,8 @@ impl Plan {
     fn route_members(&self, category: &str) -> Option<Vec<OfficerId>> {
         let group = self.site.route(category)?;
         Some(
-            self.groups
+            self.directory
+                .groups
                 .iter()
                 .find(|g| g.name == group)
                 .map(|g| g.members.clone())
@@ -166,9 +166,10 @@ impl Plan {
         self.candidate_ids()
             .into_iter()
             .filter_map(|id| {
-                let o = self.officers.iter().find(|o| o.id == id)?;
+                let o = self.directory.officers.iter().find(|o| o.id == id)?;
                 Some(Reader {
                     groups: self
+                        .directory
                         .groups
                         .iter()
                         .filter(|g| g.members.contains(&id))
@@ -196,7 +197,7 @@ impl Plan {
     /// The names of the officers with these ids, in that order.
     pub fn names(&self, ids: &[OfficerId]) -> Vec<String> {
         ids.iter()
-            .filter_map(|id| self.officers.iter().find(|o| &o.id == id))
+            .filter_map(|id| self.directory.officers.iter().find(|o| &o.id == id))
             .map(|o| o.name.clone())
             .collect()
     }
