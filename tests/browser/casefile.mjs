@@ -21,15 +21,14 @@ import { join } from "node:path";
 import {
   check,
   checkProblems,
-  currentStep,
   fail,
   launch,
   need,
   newContext,
   pageError,
   run,
+  signIn,
   text,
-  totpAt,
   until,
   waitForLoad,
   watchedPage,
@@ -46,15 +45,6 @@ const OPTIONS = {
   "file-text": { type: "string" },
   out: { type: "string" },
 };
-
-async function signIn(page, base, opts) {
-  await page.goto(`${base}/officer/login?lang=en`);
-  await page.fill("#email", need(opts, "email"));
-  await page.fill("#password", need(opts, "password"));
-  await page.fill("#code", totpAt(need(opts, "totp-secret"), currentStep() + 1));
-  await waitForLoad(page, () => page.locator('main button[type="submit"]').click());
-  if ((await page.locator("form#logout").count()) === 0) fail(`login failed: ${await pageError(page)}`);
-}
 
 /** Enters the report; returns the receipt and the reference the page shows. */
 async function enterReport(page, base, opts, out) {
