@@ -62,8 +62,12 @@ async function enterReport(page, base, opts, out) {
   await until("the submit button to be enabled", () => submit.isEnabled());
   await submit.click();
   const receipt = await until("the receipt to be shown", async () => {
-    const shown = (await page.locator("#receipt").count()) === 1 ? await text(page.locator("#receipt")) : "";
-    const status = (await page.locator("#enter-status").count()) === 1 ? await text(page.locator("#enter-status")) : "";
+    // One look at the page: the script swaps the receipt page in for the form at once, and a
+    // status line found by one look may be gone by the next (which would then wait for it).
+    const { shown, status } = await page.evaluate(() => ({
+      shown: document.getElementById("receipt")?.textContent.trim() ?? "",
+      status: document.getElementById("enter-status")?.textContent.trim() ?? "",
+    }));
     if (!shown && /could not/.test(status)) fail(`entering failed: ${status}`);
     return shown;
   });
