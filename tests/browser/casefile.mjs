@@ -21,15 +21,14 @@ import { join } from "node:path";
 import {
   check,
   checkProblems,
-  currentStep,
   fail,
   launch,
   need,
   newContext,
   pageError,
   run,
+  signIn,
   text,
-  totpAt,
   until,
   waitForLoad,
   watchedPage,
@@ -47,15 +46,6 @@ const OPTIONS = {
   out: { type: "string" },
 };
 
-async function signIn(page, base, opts) {
-  await page.goto(`${base}/officer/login?lang=en`);
-  await page.fill("#email", need(opts, "email"));
-  await page.fill("#password", need(opts, "password"));
-  await page.fill("#code", totpAt(need(opts, "totp-secret"), currentStep() + 1));
-  await waitForLoad(page, () => page.locator('main button[type="submit"]').click());
-  if ((await page.locator("form#logout").count()) === 0) fail(`login failed: ${await pageError(page)}`);
-}
-
 /** Enters the report; returns the receipt and the reference the page shows. */
 async function enterReport(page, base, opts, out) {
   const what = need(opts, "what");
@@ -72,8 +62,12 @@ async function enterReport(page, base, opts, out) {
   await until("the submit button to be enabled", () => submit.isEnabled());
   await submit.click();
   const receipt = await until("the receipt to be shown", async () => {
-    const shown = (await page.locator("#receipt").count()) === 1 ? await text(page.locator("#receipt")) : "";
-    const status = (await page.locator("#enter-status").count()) === 1 ? await text(page.locator("#enter-status")) : "";
+    // One look at the page: the script swaps the receipt page in for the form at once, and a
+    // status line found by one look may be gone by the next (which would then wait for it).
+    const { shown, status } = await page.evaluate(() => ({
+      shown: document.getElementById("receipt")?.textContent.trim() ?? "",
+      status: document.getElementById("enter-status")?.textContent.trim() ?? "",
+    }));
     if (!shown && /could not/.test(status)) fail(`entering failed: ${status}`);
     return shown;
   });

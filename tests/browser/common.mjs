@@ -1,5 +1,6 @@
-// Shared by the browser journeys (officer.mjs, reporter.mjs, a11y.mjs): Debian's Chromium via
-// playwright-core, flags, TOTP codes, waiting, screenshots, and the phone-width checks.
+// Shared by the browser journeys (officer.mjs, reporter.mjs, a11y.mjs, ...): Debian's Chromium
+// via playwright-core, flags, TOTP codes, waiting, screenshots, the phone-width checks, the
+// officer's sign-in and the reporter's way into the mailbox.
 //
 // Environment: SPEAKUP_CHROMIUM (default /usr/bin/chromium; never a downloaded browser),
 // SPEAKUP_ARTIFACTS (screenshots; default target/browser-artifacts in the repository),
@@ -194,6 +195,58 @@ export async function pageError(page) {
 
 export async function waitForLoad(page, action) {
   await Promise.all([page.waitForEvent("load"), action()]);
+}
+
+/* ---------- the officer ---------- */
+
+/** Signs in with --email, --password and --totp-secret; fails unless the workspace opens. */
+export async function signIn(page, base, opts) {
+  await page.goto(`${base}/officer/login?lang=en`);
+  await page.fill("#email", need(opts, "email"));
+  await page.fill("#password", need(opts, "password"));
+  await page.fill("#code", totpAt(need(opts, "totp-secret"), currentStep() + 1));
+  await waitForLoad(page, () => page.locator('main button[type="submit"]').click());
+  if ((await page.locator("form#logout").count()) === 0) fail(`login failed: ${await pageError(page)}`);
+}
+
+/* ---------- the reporter's mailbox ---------- */
+
+/** `--js on|off`: whether the reporter's browser runs JavaScript. */
+export function jsFlag(opts) {
+  const js = need(opts, "js");
+  check(js === "on" || js === "off", `--js must be on or off, not ${js}`);
+  return js === "on";
+}
+
+/**
+ * Opens the mailbox from the follow-up page the browser is on (`seen("follow-up")` first, when
+ * given); returns once the mailbox has loaded.
+ */
+export async function openMailbox(page, receipt, seen) {
+  check((await page.getAttribute("body", "data-page")) === "follow-up", `not the follow-up page: ${page.url()}`);
+  if (seen) await seen("follow-up");
+  await page.fill("#receipt", receipt);
+  // With JavaScript the script derives the lookup value first, then submits.
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === "/mailbox" || u.pathname === "/follow-up", { waitUntil: "load" }),
+    page.locator('#follow-up-form button[type="submit"]').click(),
+  ]);
+  if ((await page.getAttribute("body", "data-page")) !== "mailbox") {
+    fail(`the receipt did not open the mailbox (at ${page.url()}): ${await pageError(page)}`);
+  }
+}
+
+/**
+ * Goes to the follow-up page and opens the mailbox with the receipt; it must be the sealed one
+ * exactly when JavaScript is on. Returns whether it is sealed.
+ */
+export async function followUp(page, base, lang, receipt, js) {
+  const res = await page.goto(`${base}/follow-up?lang=${lang}`);
+  check(res?.ok(), `follow-up page answered HTTP ${res?.status()}`);
+  await openMailbox(page, receipt, null);
+  const sealed = (await page.getAttribute("body", "data-sealed")) !== null;
+  check(sealed === js, `mailbox sealed=${sealed} with JavaScript ${js ? "on" : "off"}`);
+  return sealed;
 }
 
 /** Runs `phases[phase](opts)` and prints its JSON summary; any failure exits 1. */

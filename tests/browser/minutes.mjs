@@ -20,6 +20,8 @@ import {
   check,
   checkProblems,
   fail,
+  followUp,
+  jsFlag,
   launch,
   need,
   newContext,
@@ -43,28 +45,6 @@ const OPTIONS = {
   js: { type: "string" },
 };
 
-/** `--js on|off`: whether the reporter's browser runs JavaScript. */
-function jsFlag(opts) {
-  const js = need(opts, "js");
-  check(js === "on" || js === "off", `--js must be on or off, not ${js}`);
-  return js === "on";
-}
-
-async function openMailbox(page, base, lang, receipt, js) {
-  const res = await page.goto(`${base}/follow-up?lang=${lang}`);
-  check(res?.ok(), `follow-up page answered HTTP ${res?.status()}`);
-  await page.fill("#receipt", receipt);
-  await Promise.all([
-    page.waitForURL((u) => u.pathname === "/mailbox" || u.pathname === "/follow-up", { waitUntil: "load" }),
-    page.locator('#follow-up-form button[type="submit"]').click(),
-  ]);
-  if ((await page.getAttribute("body", "data-page")) !== "mailbox") {
-    fail(`the receipt did not open the mailbox: ${await pageError(page)}`);
-  }
-  const sealed = (await page.getAttribute("body", "data-sealed")) !== null;
-  check(sealed === js, `mailbox sealed=${sealed} with JavaScript ${js ? "on" : "off"}`);
-}
-
 /** The team's message containing `needle`, once shown (with JavaScript: decrypted by the browser). */
 async function minutesEntry(page, needle) {
   const entry = page.locator("ol.thread > li.team", { hasText: needle });
@@ -85,7 +65,7 @@ async function answer(opts) {
   try {
     const context = await newContext(browser, { javaScriptEnabled: js });
     const page = await watchedPage(context, problems);
-    await openMailbox(page, base, lang, need(opts, "receipt"), js);
+    await followUp(page, base, lang, need(opts, "receipt"), js);
 
     const first = await minutesEntry(page, need(opts, "confirm"));
     await waitForLoad(page, () => first.locator('form.minutes-confirm button[type="submit"]').click());

@@ -34,9 +34,12 @@ import {
   check,
   checkProblems,
   fail,
+  followUp,
+  jsFlag,
   need,
   newContext,
   launch,
+  openMailbox,
   overflowPx,
   pageError,
   run,
@@ -64,12 +67,6 @@ const SYMBOLS = "23456789ABCDEFGHJKMNPQRSTVWXYZ";
 const RECEIPT = new RegExp(`^[${SYMBOLS}]{4}(-[${SYMBOLS}]{4}){5}$`);
 /** sessionStorage key holding the reporter's identity in the sealed mailbox. */
 const SESSION_KEY = "speakup-reporter";
-
-function jsFlag(opts) {
-  const js = need(opts, "js");
-  check(js === "on" || js === "off", `--js must be on or off, not ${js}`);
-  return js === "on";
-}
 
 async function bodyPage(page) {
   return page.getAttribute("body", "data-page");
@@ -112,21 +109,6 @@ async function download(page, target) {
   check(failure === null, `download failed: ${failure}`);
   const bytes = readFileSync(await dl.path());
   return { name: dl.suggestedFilename(), bytes: bytes.length, text: bytes.toString("utf8") };
-}
-
-/** Opens the mailbox from the follow-up page; returns once the mailbox has loaded. */
-async function openMailbox(page, receipt, seen) {
-  check((await bodyPage(page)) === "follow-up", `not the follow-up page: ${page.url()}`);
-  if (seen) await seen("follow-up");
-  await page.fill("#receipt", receipt);
-  // With JavaScript the script derives the lookup value first, then submits.
-  await Promise.all([
-    page.waitForURL((u) => u.pathname === "/mailbox" || u.pathname === "/follow-up", { waitUntil: "load" }),
-    page.locator('#follow-up-form button[type="submit"]').click(),
-  ]);
-  if ((await bodyPage(page)) !== "mailbox") {
-    fail(`the receipt did not open the mailbox (at ${page.url()}): ${await pageError(page)}`);
-  }
 }
 
 /** Waits until every `[data-age]` or `[data-age-src]` item is handled; fails on a failed one or a locked mailbox. */
@@ -324,11 +306,7 @@ async function read(opts) {
   try {
     const context = await reporterContext(browser, js);
     const page = await watchedPage(context, problems);
-    const res = await page.goto(`${base}/follow-up?lang=${lang}`);
-    check(res?.ok(), `follow-up page answered HTTP ${res?.status()}`);
-    await openMailbox(page, receipt, null);
-    const sealed = (await page.getAttribute("body", "data-sealed")) !== null;
-    check(sealed === js, `mailbox sealed=${sealed} with JavaScript ${js ? "on" : "off"}`);
+    const sealed = await followUp(page, base, lang, receipt, js);
     const out = { phase: "read", js, sealed };
     if (js) {
       out.decrypted_items = await allDecrypted(page);

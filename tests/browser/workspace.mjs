@@ -23,7 +23,6 @@ import {
   ARTIFACTS,
   check,
   checkProblems,
-  currentStep,
   fail,
   launch,
   need,
@@ -31,7 +30,7 @@ import {
   pageError,
   run,
   settle,
-  totpAt,
+  signIn,
   until,
   waitForLoad,
   watchedPage,
@@ -99,15 +98,6 @@ async function widest(page) {
 async function listed(page) {
   const refs = await page.locator('#case-list a[href^="/officer/cases/"]').allTextContents();
   return refs.map((s) => s.trim()).sort();
-}
-
-async function signIn(page, base, opts) {
-  await page.goto(`${base}/officer/login?lang=en`);
-  await page.fill("#email", need(opts, "email"));
-  await page.fill("#password", need(opts, "password"));
-  await page.fill("#code", totpAt(need(opts, "totp-secret"), currentStep() + 1));
-  await waitForLoad(page, () => page.locator('main button[type="submit"]').click());
-  if ((await page.locator("form#logout").count()) === 0) fail(`login failed: ${await pageError(page)}`);
 }
 
 /** The case list: counters, their links, the filter row and the deadline columns. */

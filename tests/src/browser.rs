@@ -1,6 +1,6 @@
 //! Running the Node scripts in `tests/browser/` (playwright-core driving Debian's Chromium,
 //! never a downloaded browser) from a Rust test: availability, the locked install, one phase
-//! per call with its JSON summary.
+//! per call with its JSON summary; the officer a workspace script signs in as.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use speakup::clock::Clock;
 
+use crate::officer::Person;
+use crate::workspace::{History, Team, history, team};
 use crate::{Backend, TestApp, available};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -74,6 +76,75 @@ pub fn artifacts(backend: Backend) -> PathBuf {
 pub fn clock_offset(app: &TestApp) -> i64 {
     let ahead = app.clock.now() - time::OffsetDateTime::now_utc();
     ahead.as_seconds_f64().round() as i64
+}
+
+/// The environment every script gets: the server's clock offset (for TOTP codes) and where
+/// its screenshots go.
+pub fn script_env(app: &TestApp, backend: Backend) -> Vec<(String, String)> {
+    vec![
+        (
+            "SPEAKUP_CLOCK_OFFSET".to_owned(),
+            clock_offset(app).to_string(),
+        ),
+        (
+            "SPEAKUP_ARTIFACTS".to_owned(),
+            artifacts(backend).display().to_string(),
+        ),
+    ]
+}
+
+/// Writes a person's key to a file in the test's directory, as the workspace offers it for
+/// download (`alex@example.org` → `alex-key.txt`); returns its path.
+pub fn write_key_file(app: &TestApp, p: &Person) -> PathBuf {
+    let identity = p.identity.as_ref().expect("a key");
+    let name = p.email.split('@').next().expect("an email");
+    let key_file = app.dir.path().join(format!("{name}-key.txt"));
+    std::fs::write(
+        &key_file,
+        format!(
+            "# public key: {}\n{}\n",
+            identity.to_public(),
+            age::secrecy::ExposeSecret::expose_secret(&identity.to_string())
+        ),
+    )
+    .expect("write key file");
+    key_file
+}
+
+/// The team and a case with a history, for a script that signs in as Alex (an officer with a
+/// key) and opens that case.
+pub struct OfficerScript {
+    pub team: Team,
+    pub history: History,
+    /// `--base`, Alex's `--email`, `--password`, `--totp-secret` and `--key-file` (his key,
+    /// written to a file as the workspace offers it), and `--case`.
+    pub args: Vec<String>,
+}
+
+pub async fn officer_with_history(app: &TestApp) -> OfficerScript {
+    let team = team(app).await;
+    let history = history(app, &team).await;
+    let alex = &team.alex;
+    let key_file = write_key_file(app, alex);
+    let args = vec![
+        "--base".into(),
+        app.base.clone(),
+        "--email".into(),
+        alex.email.clone(),
+        "--password".into(),
+        alex.password.clone(),
+        "--totp-secret".into(),
+        speakup::auth::seed_base32(&alex.seed),
+        "--key-file".into(),
+        key_file.display().to_string(),
+        "--case".into(),
+        history.reference.clone(),
+    ];
+    OfficerScript {
+        team,
+        history,
+        args,
+    }
 }
 
 /// The string `key` of a JSON summary, or a failure naming it.

@@ -19,6 +19,7 @@ pub use speakup;
 
 pub mod browser;
 pub mod officer;
+pub mod sealed;
 pub mod workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

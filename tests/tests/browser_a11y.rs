@@ -99,17 +99,7 @@ async fn every_page_is_accessible(backend: Backend) {
     let link = create_account(&app, &admin, email, &["admin", "officer", "auditor"]).await;
     let alex = enroll(&app, &link, email, true).await;
     let pending = create_account(&app, &admin, "pat@example.org", &["investigator"]).await;
-    let identity = alex.identity.as_ref().expect("a key");
-    let key_file = app.dir.path().join("alex-key.txt");
-    std::fs::write(
-        &key_file,
-        format!(
-            "# public key: {}\n{}\n",
-            identity.to_public(),
-            age::secrecy::ExposeSecret::expose_secret(&identity.to_string())
-        ),
-    )
-    .expect("write key file");
+    let key_file = browser::write_key_file(&app, &alex);
 
     // A case with everything a page can show: a confidential report with a file, the
     // identity revealed, an acknowledgement, a message with a file, a note and a status change.

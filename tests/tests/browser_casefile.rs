@@ -12,8 +12,7 @@
 use std::process::Command;
 
 use speakup::domain::case::Channel;
-use speakup_tests::browser::{self, str_of};
-use speakup_tests::workspace::{history, team};
+use speakup_tests::browser::{self, OfficerScript, str_of};
 use speakup_tests::*;
 
 const WHAT: &str = "Phoned in: the canteen supplier bribes the buyer with trips.";
@@ -61,53 +60,25 @@ async fn entered_report_and_case_file(backend: Backend) {
     let Some(app) = spawn_without_officer(backend).await else {
         return;
     };
-    let t = team(&app).await;
-    let h = history(&app, &t).await;
-    let identity = t.alex.identity.as_ref().expect("a key");
-    let key_file = app.dir.path().join("alex-key.txt");
-    std::fs::write(
-        &key_file,
-        format!(
-            "# public key: {}\n{}\n",
-            identity.to_public(),
-            age::secrecy::ExposeSecret::expose_secret(&identity.to_string())
-        ),
-    )
-    .expect("write key file");
+    let OfficerScript {
+        team: t,
+        history: h,
+        mut args,
+    } = browser::officer_with_history(&app).await;
     let out = app.dir.path().join("casefile");
+    args.extend([
+        "--what".into(),
+        WHAT.into(),
+        "--file-text".into(),
+        FILE_TEXT.into(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
     let summary = browser::node(
         "casefile.mjs",
         "run",
-        vec![
-            "--base".into(),
-            app.base.clone(),
-            "--email".into(),
-            t.alex.email.clone(),
-            "--password".into(),
-            t.alex.password.clone(),
-            "--totp-secret".into(),
-            speakup_tests::speakup::auth::seed_base32(&t.alex.seed),
-            "--key-file".into(),
-            key_file.display().to_string(),
-            "--case".into(),
-            h.reference.clone(),
-            "--what".into(),
-            WHAT.into(),
-            "--file-text".into(),
-            FILE_TEXT.into(),
-            "--out".into(),
-            out.display().to_string(),
-        ],
-        vec![
-            (
-                "SPEAKUP_CLOCK_OFFSET".to_owned(),
-                browser::clock_offset(&app).to_string(),
-            ),
-            (
-                "SPEAKUP_ARTIFACTS".to_owned(),
-                browser::artifacts(backend).display().to_string(),
-            ),
-        ],
+        args,
+        browser::script_env(&app, backend),
     )
     .await;
 

@@ -8,8 +8,8 @@
 //! at either width, in the light and the dark colour scheme (lesser findings are printed).
 //! Without Chromium or Node it skips, unless everything is required (CI).
 
-use speakup_tests::browser::{self, note, str_of};
-use speakup_tests::workspace::{history, plant_cases, team};
+use speakup_tests::browser::{self, OfficerScript, note, str_of};
+use speakup_tests::workspace::plant_cases;
 use speakup_tests::*;
 
 async fn workspace_at_two_widths(backend: Backend) {
@@ -19,21 +19,13 @@ async fn workspace_at_two_widths(backend: Backend) {
     let Some(app) = spawn_without_officer(backend).await else {
         return;
     };
-    let t = team(&app).await;
-    let h = history(&app, &t).await;
+    let OfficerScript {
+        history: h,
+        mut args,
+        ..
+    } = browser::officer_with_history(&app).await;
     // Planted after the history moved the clock: the dates count from the final today.
     let want = plant_cases(&app).await;
-    let identity = t.alex.identity.as_ref().expect("a key");
-    let key_file = app.dir.path().join("alex-key.txt");
-    std::fs::write(
-        &key_file,
-        format!(
-            "# public key: {}\n{}\n",
-            identity.to_public(),
-            age::secrecy::ExposeSecret::expose_secret(&identity.to_string())
-        ),
-    )
-    .expect("write key file");
     let expect = serde_json::json!({
         "counters": {
             "count-new": want.new.len(),
@@ -50,35 +42,12 @@ async fn workspace_at_two_widths(backend: Backend) {
         "kinds": h.kinds,
         "reason": h.reason,
     });
+    args.extend(["--expect".into(), expect.to_string()]);
     let summary = browser::node(
         "workspace.mjs",
         "check",
-        vec![
-            "--base".into(),
-            app.base.clone(),
-            "--email".into(),
-            t.alex.email.clone(),
-            "--password".into(),
-            t.alex.password.clone(),
-            "--totp-secret".into(),
-            speakup_tests::speakup::auth::seed_base32(&t.alex.seed),
-            "--key-file".into(),
-            key_file.display().to_string(),
-            "--case".into(),
-            h.reference.clone(),
-            "--expect".into(),
-            expect.to_string(),
-        ],
-        vec![
-            (
-                "SPEAKUP_CLOCK_OFFSET".to_owned(),
-                browser::clock_offset(&app).to_string(),
-            ),
-            (
-                "SPEAKUP_ARTIFACTS".to_owned(),
-                browser::artifacts(backend).display().to_string(),
-            ),
-        ],
+        args,
+        browser::script_env(&app, backend),
     )
     .await;
     note(&format!("layout: {}", summary["checks"]));

@@ -14,9 +14,8 @@ use std::collections::BTreeSet;
 use age::x25519::{Identity, Recipient};
 use speakup::app::casework::{self, Filter};
 use speakup::domain::holder::Holder;
-use speakup::domain::receipt::ReceiptToken;
 use speakup::store::{CaseRecord, OfficerRecord};
-use speakup_tests::officer::encrypt;
+use speakup_tests::sealed::{SealedReport, intake_holders};
 use speakup_tests::*;
 
 /// Adds an officer with a fresh key through the command line; returns their email and key.
@@ -102,78 +101,6 @@ fn reference(page: &str) -> String {
     page[at..at + 12].to_owned()
 }
 
-/// The holders the intake page tells the browser to seal to.
-fn intake_holders(page: &str) -> Vec<(String, Recipient)> {
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    v["holders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            let holder = h["holder"].as_str().unwrap().to_owned();
-            (holder, h["recipient"].as_str().unwrap().parse().unwrap())
-        })
-        .collect()
-}
-
-/// A browser-path report sealed to `to` (holder, recipient).
-fn sealed_form(csrf: &str, to: &[(String, Recipient)]) -> reqwest::multipart::Form {
-    sealed_form_in(csrf, to, "fraud")
-}
-
-/// The same, in `category`.
-fn sealed_form_in(
-    csrf: &str,
-    to: &[(String, Recipient)],
-    category: &str,
-) -> reqwest::multipart::Form {
-    let token = ReceiptToken::generate().unwrap();
-    let derived = token.derive();
-    let case_key = Identity::generate();
-    let both = [case_key.to_public(), derived.recipient()];
-    let lookup: String = derived
-        .lookup
-        .0
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let report = serde_json::json!({"type": "report", "version": 1, "category": category,
-        "what": "sealed", "when_where": "", "involved": ""});
-    let bytes = |name: &'static str, b: Vec<u8>| {
-        reqwest::multipart::Part::bytes(b)
-            .file_name(format!("{name}.age"))
-            .mime_str("application/octet-stream")
-            .unwrap()
-    };
-    let mut f = reqwest::multipart::Form::new()
-        .text("csrf", csrf.to_owned())
-        .text("category", category.to_owned())
-        .text("mode", "anonymous")
-        .text("lookup", lookup)
-        .text("case_recipient", case_key.to_public().to_string())
-        .text("reporter_recipient", derived.recipient().to_string())
-        .part(
-            "report",
-            bytes("report", encrypt(&both, report.to_string().as_bytes())),
-        );
-    let key_file = age::secrecy::ExposeSecret::expose_secret(&case_key.to_string()).to_owned();
-    for (holder, r) in to {
-        f = f.text("holder", holder.clone()).part(
-            "envelope",
-            bytes(
-                "envelope",
-                encrypt(std::slice::from_ref(r), key_file.as_bytes()),
-            ),
-        );
-    }
-    f
-}
-
 /// Files a report on the browser path at `base`, sealed to what its page names (plus
 /// `extra`); returns the status and page.
 async fn file_sealed(
@@ -190,7 +117,7 @@ async fn file_sealed(
     to.extend(extra);
     let res = client
         .post(app.url(&format!("{base}/report/sealed?lang=en")))
-        .multipart(sealed_form(&hidden(&page, "csrf"), &to))
+        .multipart(SealedReport::to(to).form(&hidden(&page, "csrf")))
         .send()
         .await
         .unwrap();
@@ -306,7 +233,7 @@ async fn sealing_to_an_outsider_is_refused(backend: Backend) {
     let page = app.page(&client, "/e/alpha/report?lang=en").await;
     let res = client
         .post(app.url("/e/beta/report/sealed?lang=en"))
-        .multipart(sealed_form(&hidden(&page, "csrf"), &intake_holders(&page)))
+        .multipart(SealedReport::to(intake_holders(&page)).form(&hidden(&page, "csrf")))
         .send()
         .await
         .unwrap();
@@ -965,7 +892,13 @@ async fn a_route_inside_an_entity(backend: Backend) {
     for (to, want) in [(&everyone, 400), (&only, 200)] {
         let res = client
             .post(app.url("/e/alpha/report/sealed?lang=en"))
-            .multipart(sealed_form_in(&hidden(&page, "csrf"), to, "harassment"))
+            .multipart(
+                SealedReport {
+                    category: "harassment".into(),
+                    ..SealedReport::to(to.clone())
+                }
+                .form(&hidden(&page, "csrf")),
+            )
             .send()
             .await
             .unwrap();

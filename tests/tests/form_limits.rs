@@ -3,97 +3,14 @@
 //! refused with nothing stored; a reporter's items per case per day are capped with a
 //! localized refusal (finding 2, memory).
 
-use age::x25519::{Identity, Recipient};
-use speakup::domain::receipt::ReceiptToken;
 use speakup_tests::officer::encrypt;
+use speakup_tests::sealed::{Part, SealedReport, intake_holders, multipart};
 use speakup_tests::*;
 
-struct Sealed {
-    case_key: Identity,
-    reporter: Recipient,
-    lookup_hex: String,
-}
-
-fn keys() -> Sealed {
-    let derived = ReceiptToken::generate().unwrap().derive();
-    Sealed {
-        lookup_hex: derived
-            .lookup
-            .0
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        reporter: derived.recipient(),
-        case_key: Identity::generate(),
-    }
-}
-
-fn holders(page: &str) -> Vec<(String, Recipient)> {
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    v["holders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["holder"].as_str().unwrap().to_owned(),
-                h["recipient"].as_str().unwrap().parse().unwrap(),
-            )
-        })
-        .collect()
-}
-
-#[derive(Clone)]
-enum Part {
-    Text(&'static str, String),
-    Bytes(&'static str, Vec<u8>),
-}
-
-fn form(parts: &[Part]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for p in parts {
-        f = match p {
-            Part::Text(n, v) => f.text(*n, v.clone()),
-            Part::Bytes(n, b) => f.part(
-                *n,
-                reqwest::multipart::Part::bytes(b.clone())
-                    .file_name(format!("{n}.age"))
-                    .mime_str("application/octet-stream")
-                    .unwrap(),
-            ),
-        };
-    }
-    f
-}
-
 /// A complete, valid sealed report; `name` is the attachment's name part.
-fn parts(page: &str, k: &Sealed, name: Vec<u8>) -> Vec<Part> {
-    let both = [k.case_key.to_public(), k.reporter.clone()];
-    let report = serde_json::json!({"type": "report", "version": 1, "category": "fraud",
-        "what": "limits", "when_where": "", "involved": ""});
-    let key = format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&k.case_key.to_string())
-    );
-    let mut out = vec![
-        Part::Text("csrf", hidden(page, "csrf")),
-        Part::Text("category", "fraud".into()),
-        Part::Text("mode", "anonymous".into()),
-        Part::Text("lookup", k.lookup_hex.clone()),
-        Part::Text("case_recipient", k.case_key.to_public().to_string()),
-        Part::Text("reporter_recipient", k.reporter.to_string()),
-        Part::Bytes("report", encrypt(&both, report.to_string().as_bytes())),
-    ];
-    for (holder, r) in holders(page) {
-        out.push(Part::Text("holder", holder));
-        out.push(Part::Bytes("envelope", encrypt(&[r], key.as_bytes())));
-    }
-    out.push(Part::Bytes("attachment", encrypt(&both, b"file")));
+fn parts(page: &str, r: &SealedReport, name: Vec<u8>) -> Vec<Part> {
+    let mut out = r.parts(&hidden(page, "csrf"));
+    out.push(Part::Bytes("attachment", encrypt(&r.keys.both(), b"file")));
     out.push(Part::Bytes("attachment_name", name));
     out
 }
@@ -103,7 +20,7 @@ fn parts(page: &str, k: &Sealed, name: Vec<u8>) -> Vec<Part> {
 async fn post(app: &TestApp, client: &reqwest::Client, parts: &[Part]) -> (u16, String) {
     match client
         .post(app.url("/report/sealed?lang=en"))
-        .multipart(form(parts))
+        .multipart(multipart(parts))
         .send()
         .await
     {
@@ -119,21 +36,24 @@ async fn sealed_intake_refuses_what_it_cannot_bound(backend: Backend) {
     };
     let client = app.browser();
     let page = app.page(&client, "/report").await;
-    let k = keys();
-    let both = [k.case_key.to_public(), k.reporter.clone()];
+    let report = SealedReport {
+        what: "limits".into(),
+        ..SealedReport::to(intake_holders(&page))
+    };
+    let both = report.keys.both();
     let good_name = encrypt(&both, b"photo.jpg");
     let before = app.stored().await;
 
     let mut padded = good_name.clone();
     padded.extend(vec![b'A'; 200 * 1024]);
-    let (_, key_recipient) = holders(&page)[0].clone();
+    let (_, key_recipient) = intake_holders(&page)[0].clone();
     let mut cases: Vec<(&str, Vec<Part>)> = Vec::new();
     // A text part no route reads.
-    let mut unknown = parts(&page, &k, good_name.clone());
+    let mut unknown = parts(&page, &report, good_name.clone());
     unknown.insert(1, Part::Text("junk", "x".repeat(4000)));
     cases.push(("unknown part name", unknown));
     // One envelope more than the holders.
-    let mut extra = parts(&page, &k, good_name.clone());
+    let mut extra = parts(&page, &report, good_name.clone());
     extra.insert(
         7,
         Part::Bytes(
@@ -146,22 +66,22 @@ async fn sealed_intake_refuses_what_it_cannot_bound(backend: Backend) {
     // A "file name" of 4 KiB plaintext, and a valid name with junk after it.
     cases.push((
         "a 4 KiB file name",
-        parts(&page, &k, encrypt(&both, &[b'n'; 4096])),
+        parts(&page, &report, encrypt(&both, &[b'n'; 4096])),
     ));
-    cases.push(("junk after a valid age file", parts(&page, &k, padded)));
+    cases.push(("junk after a valid age file", parts(&page, &report, padded)));
     // Small enough to be read whole, too long a plaintext for a name: the length check.
     cases.push((
         "an 1100-byte file name",
-        parts(&page, &k, encrypt(&both, &[b'n'; 1100])),
+        parts(&page, &report, encrypt(&both, &[b'n'; 1100])),
     ));
     // A flood of small text parts.
-    let mut flood = parts(&page, &k, good_name.clone());
+    let mut flood = parts(&page, &report, good_name.clone());
     for _ in 0..2000 {
         flood.insert(1, Part::Text("holder", "officer:x".into()));
     }
     cases.push(("2000 small text parts", flood));
     // A second report part.
-    let mut twice = parts(&page, &k, good_name.clone());
+    let mut twice = parts(&page, &report, good_name.clone());
     twice.insert(7, Part::Bytes("report", encrypt(&both, b"{}")));
     cases.push(("a second report part", twice));
 
@@ -187,7 +107,7 @@ async fn sealed_intake_refuses_what_it_cannot_bound(backend: Backend) {
         assert_eq!(app.stored().await, before, "{what}: something was stored");
     }
     // The same form without the abuse is accepted: the refusals were the limits.
-    let (status, body) = post(&app, &client, &parts(&page, &k, good_name)).await;
+    let (status, body) = post(&app, &client, &parts(&page, &report, good_name)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.stored().await.cases, before.cases + 1);
     app.finish().await;

@@ -6,121 +6,45 @@
 //! without JavaScript; the figures count cases by channel. And the case file's JSON: ciphertext
 //! and metadata only, audited, the identity only for an officer who revealed it.
 
-use age::x25519::{Identity, Recipient};
 use speakup::clock::Clock;
 use speakup::domain::case::Channel;
-use speakup::domain::receipt::ReceiptToken;
-use speakup_tests::officer::{Person, encrypt, open_case};
+use speakup_tests::officer::{Person, open_case};
+use speakup_tests::sealed::{Part, SealedKeys, SealedReport, intake_holders};
 use speakup_tests::workspace::team;
 use speakup_tests::*;
 
-struct Keys {
-    token: ReceiptToken,
-    case_key: Identity,
-    reporter: Recipient,
-    lookup_hex: String,
-}
-
-fn keys() -> Keys {
-    let token = ReceiptToken::generate().unwrap();
-    let derived = token.derive();
-    Keys {
-        lookup_hex: derived
-            .lookup
-            .0
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        reporter: derived.recipient(),
-        token,
-        case_key: Identity::generate(),
+/// The sealed form as the officer's browser builds it (`intake.js` `sealReport`): confidential,
+/// with a file, for a reporter who reads Dutch.
+fn entered(page: &str, what: &str) -> SealedReport {
+    SealedReport {
+        mode: "confidential",
+        what: what.to_owned(),
+        when_where: "By phone".into(),
+        identity: Some(("Nora".into(), "0470".into())),
+        attachment: Some((b"letter scan".to_vec(), "letter.pdf".into())),
+        extra: vec![Part::Text("reporter_lang", "nl".into())],
+        ..SealedReport::to(intake_holders(page))
     }
 }
 
-/// The holders the page tells the browser to seal to.
-fn holders(page: &str) -> Vec<(String, Recipient)> {
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    v["holders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["holder"].as_str().unwrap().to_owned(),
-                h["recipient"].as_str().unwrap().parse().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn bytes(name: &str, b: Vec<u8>) -> reqwest::multipart::Part {
-    reqwest::multipart::Part::bytes(b)
-        .file_name(format!("{name}.age"))
-        .mime_str("application/octet-stream")
-        .unwrap()
-}
-
-/// The sealed form as the officer's browser builds it (`intake.js` `sealReport`).
-fn sealed_form(page: &str, csrf: &str, k: &Keys, what: &str) -> reqwest::multipart::Form {
-    let both = [k.case_key.to_public(), k.reporter.clone()];
-    let report = serde_json::json!({"type": "report", "version": 1, "category": "fraud",
-        "what": what, "when_where": "By phone", "involved": ""});
-    let identity =
-        serde_json::json!({"type": "identity", "version": 1, "name": "Nora", "contact": "0470"});
-    let key_file = format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&k.case_key.to_string())
-    );
-    let mut f = reqwest::multipart::Form::new()
-        .text("csrf", csrf.to_owned())
-        .text("category", "fraud")
-        .text("mode", "confidential")
-        .text("lookup", k.lookup_hex.clone())
-        .text("case_recipient", k.case_key.to_public().to_string())
-        .text("reporter_recipient", k.reporter.to_string())
-        .part(
-            "report",
-            bytes("report", encrypt(&both, report.to_string().as_bytes())),
-        )
-        .part(
-            "identity",
-            bytes("identity", encrypt(&both, identity.to_string().as_bytes())),
-        );
-    for (holder, r) in holders(page) {
-        f = f.text("holder", holder).part(
-            "envelope",
-            bytes("envelope", encrypt(&[r], key_file.as_bytes())),
-        );
-    }
-    f.part(
-        "attachment",
-        bytes("attachment", encrypt(&both, b"letter scan")),
-    )
-    .part(
-        "attachment_name",
-        bytes("attachment_name", encrypt(&both, b"letter.pdf")),
-    )
-    .text("reporter_lang", "nl")
-}
-
-async fn enter(app: &TestApp, p: &Person, csrf: Option<&str>, what: &str) -> (u16, String, Keys) {
+async fn enter(
+    app: &TestApp,
+    p: &Person,
+    csrf: Option<&str>,
+    what: &str,
+) -> (u16, String, SealedKeys) {
     let page = app.page(&p.client, "/officer/report?lang=en").await;
     let token = csrf.map_or_else(|| hidden(&page, "csrf"), str::to_owned);
-    let k = keys();
+    let report = entered(&page, what);
     let res = p
         .client
         .post(app.url("/officer/report"))
-        .multipart(sealed_form(&page, &token, &k, what))
+        .multipart(report.form(&token))
         .send()
         .await
         .expect("post");
     let status = res.status().as_u16();
-    (status, res.text().await.expect("body"), k)
+    (status, res.text().await.expect("body"), report.keys)
 }
 
 const WHAT: &str = "Told by phone: the warehouse stock is sold off the books.";
@@ -152,7 +76,7 @@ async fn officers_enter_reports(backend: Backend) {
         .ivan
         .client
         .post(app.url("/officer/report"))
-        .multipart(sealed_form(&alex_page, &csrf, &keys(), WHAT))
+        .multipart(entered(&alex_page, WHAT).form(&csrf))
         .send()
         .await;
     // The server refuses before reading the body; under load it can close the connection

@@ -5,9 +5,9 @@
 //! it); bad leave-outs get a clear error in the reporter's language and store nothing; the
 //! landing page says who reads a report.
 
-use age::x25519::{Identity, Recipient};
-use speakup::domain::receipt::ReceiptToken;
+use age::x25519::Recipient;
 use speakup_tests::officer::*;
+use speakup_tests::sealed::{self, SealedReport, key_holders};
 use speakup_tests::*;
 
 struct World {
@@ -163,55 +163,18 @@ async fn file_sealed(
 ) -> u16 {
     let client = app.browser();
     let page = app.page(&client, "/report?lang=en").await;
-    let token = ReceiptToken::generate().unwrap();
-    let derived = token.derive();
-    let case_key = Identity::generate();
-    let both = [case_key.to_public(), derived.recipient()];
-    let report = serde_json::json!({"type": "report", "version": 1, "category": category,
-        "what": "Sealed in the browser", "when_where": "", "involved": ""});
-    let lookup: String = derived
-        .lookup
-        .0
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let bytes = |b: Vec<u8>, n: &str| {
-        reqwest::multipart::Part::bytes(b)
-            .file_name(format!("{n}.age"))
-            .mime_str("application/octet-stream")
-            .unwrap()
+    let report = SealedReport {
+        category: category.to_owned(),
+        leave_out: if leave_out.is_empty() {
+            Vec::new()
+        } else {
+            vec![leave_out.to_owned()]
+        },
+        ..SealedReport::to(to.to_vec())
     };
-    let mut form = reqwest::multipart::Form::new()
-        .text("csrf", hidden(&page, "csrf"))
-        .text("category", category.to_owned())
-        .text("mode", "anonymous")
-        .text("lookup", lookup)
-        .text("case_recipient", case_key.to_public().to_string())
-        .text("reporter_recipient", derived.recipient().to_string());
-    if !leave_out.is_empty() {
-        form = form.text("leave_out", leave_out.to_owned());
-    }
-    form = form.part(
-        "report",
-        bytes(encrypt(&both, report.to_string().as_bytes()), "report"),
-    );
-    let key_file = format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&case_key.to_string())
-    );
-    for (holder, r) in to {
-        form = form.text("holder", holder.clone());
-        form = form.part(
-            "envelope",
-            bytes(
-                encrypt(std::slice::from_ref(r), key_file.as_bytes()),
-                "envelope",
-            ),
-        );
-    }
     let res = client
         .post(app.url("/report/sealed?lang=en"))
-        .multipart(form)
+        .multipart(report.form(&hidden(&page, "csrf")))
         .send()
         .await
         .unwrap();
@@ -220,27 +183,13 @@ async fn file_sealed(
 
 /// `script#intake-keys` of the report form: every holder, and the routes.
 async fn intake_keys(app: &TestApp) -> serde_json::Value {
-    let page = app.page(&app.browser(), "/report?lang=en").await;
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    serde_json::from_str(json).unwrap()
+    sealed::intake_keys(&app.page(&app.browser(), "/report?lang=en").await)
 }
 
 fn keys_for(keys: &serde_json::Value, holders: &[String]) -> Vec<(String, Recipient)> {
-    keys["holders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|h| holders.iter().any(|x| x == h["holder"].as_str().unwrap()))
-        .map(|h| {
-            (
-                h["holder"].as_str().unwrap().to_owned(),
-                h["recipient"].as_str().unwrap().parse().unwrap(),
-            )
-        })
+    key_holders(keys)
+        .into_iter()
+        .filter(|(h, _)| holders.contains(h))
         .collect()
 }
 

@@ -3,110 +3,19 @@
 //! sealed report that no officer could open, and both mailbox paths read the result.
 
 use age::x25519::{Identity, Recipient};
-use speakup::domain::receipt::ReceiptToken;
 use speakup_tests::officer::{attr, decrypt, encrypt, fetch_item};
+use speakup_tests::sealed::{Part, SealedReport, intake_holders, multipart};
 use speakup_tests::*;
 
-struct Sealed {
-    token: ReceiptToken,
-    case_key: Identity,
-    reporter: Recipient,
-    lookup_hex: String,
-}
-
-fn keys() -> Sealed {
-    let token = ReceiptToken::generate().unwrap();
-    let derived = token.derive();
-    Sealed {
-        lookup_hex: derived
-            .lookup
-            .0
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        reporter: derived.recipient(),
-        token,
-        case_key: Identity::generate(),
+/// A confidential report with a file, sealed to the holders the intake page names.
+fn sealed(page: &str, what: &str, file: &[u8]) -> SealedReport {
+    SealedReport {
+        mode: "confidential",
+        what: what.to_owned(),
+        identity: Some(("Nora".into(), String::new())),
+        attachment: Some((file.to_vec(), "photo.jpg".into())),
+        ..SealedReport::to(intake_holders(page))
     }
-}
-
-fn key_file(id: &Identity) -> String {
-    format!(
-        "# Speak Up case key\n{}\n",
-        age::secrecy::ExposeSecret::expose_secret(&id.to_string())
-    )
-}
-
-/// The holders the intake page tells the browser to seal to.
-fn holders(page: &str) -> Vec<(String, Recipient)> {
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    v["holders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["holder"].as_str().unwrap().to_owned(),
-                h["recipient"].as_str().unwrap().parse().unwrap(),
-            )
-        })
-        .collect()
-}
-
-#[derive(Clone)]
-enum Part {
-    Text(&'static str, String),
-    Bytes(&'static str, Vec<u8>),
-}
-
-fn form(parts: &[Part]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for p in parts {
-        f = match p {
-            Part::Text(n, v) => f.text(*n, v.clone()),
-            Part::Bytes(n, b) => f.part(
-                *n,
-                reqwest::multipart::Part::bytes(b.clone())
-                    .file_name(format!("{n}.age"))
-                    .mime_str("application/octet-stream")
-                    .unwrap(),
-            ),
-        };
-    }
-    f
-}
-
-fn sealed_parts(page: &str, k: &Sealed, what: &str, file: &[u8]) -> Vec<Part> {
-    let both = [k.case_key.to_public(), k.reporter.clone()];
-    let report = serde_json::json!({"type": "report", "version": 1, "category": "fraud",
-        "what": what, "when_where": "", "involved": ""});
-    let identity =
-        serde_json::json!({"type": "identity", "version": 1, "name": "Nora", "contact": ""});
-    let mut parts = vec![
-        Part::Text("csrf", hidden(page, "csrf")),
-        Part::Text("category", "fraud".into()),
-        Part::Text("mode", "confidential".into()),
-        Part::Text("lookup", k.lookup_hex.clone()),
-        Part::Text("case_recipient", k.case_key.to_public().to_string()),
-        Part::Text("reporter_recipient", k.reporter.to_string()),
-        Part::Bytes("report", encrypt(&both, report.to_string().as_bytes())),
-        Part::Bytes("identity", encrypt(&both, identity.to_string().as_bytes())),
-    ];
-    for (holder, r) in holders(page) {
-        parts.push(Part::Text("holder", holder));
-        parts.push(Part::Bytes(
-            "envelope",
-            encrypt(&[r], key_file(&k.case_key).as_bytes()),
-        ));
-    }
-    parts.push(Part::Bytes("attachment", encrypt(&both, file)));
-    parts.push(Part::Bytes("attachment_name", encrypt(&both, b"photo.jpg")));
-    parts
 }
 
 /// What became of a post: the server's page, or a connection closed under the client.
@@ -118,7 +27,7 @@ enum Reply {
 async fn send(app: &TestApp, client: &reqwest::Client, parts: &[Part]) -> Reply {
     match client
         .post(app.url("/report/sealed?lang=en"))
-        .multipart(form(parts))
+        .multipart(multipart(parts))
         .send()
         .await
     {
@@ -148,11 +57,12 @@ async fn browser_path_round_trip(backend: Backend) {
     let client = app.browser();
     let page = app.page(&client, "/report").await;
     assert!(page.contains("src=\"/static/reporter.js\""));
-    let k = keys();
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let what = format!("CANARY-what-{tag}");
     let file = format!("CANARY-file-{tag}").into_bytes();
-    let (status, receipt_page) = post(&app, &client, &sealed_parts(&page, &k, &what, &file)).await;
+    let report = sealed(&page, &what, &file);
+    let k = &report.keys;
+    let (status, receipt_page) = post(&app, &client, &report.parts(&hidden(&page, "csrf"))).await;
     assert_eq!(status, 200, "{receipt_page}");
     // The receipt is the browser's to show: the server never had it.
     assert!(receipt_page.contains("<code id=\"receipt\" data-sealed></code>"));
@@ -220,7 +130,7 @@ async fn browser_path_round_trip(backend: Backend) {
         .collect();
     let res = sealed_client
         .post(app.url("/mailbox/reply/sealed"))
-        .multipart(form(&[
+        .multipart(multipart(&[
             Part::Text("csrf", hidden(&mailbox, "csrf")),
             Part::Bytes("message", encrypt(&to_both, reply.as_bytes())),
         ]))
@@ -260,19 +170,19 @@ async fn unreadable_sealed_reports_are_refused(backend: Backend) {
     };
     let client = app.browser();
     let page = app.page(&client, "/report").await;
-    let k = keys();
-    let good = sealed_parts(&page, &k, "x", b"file");
-    let without = |name: &str| -> Vec<Part> {
-        good.iter()
-            .filter(|p| !matches!(p, Part::Bytes(n, _) | Part::Text(n, _) if *n == name))
-            .cloned()
-            .collect()
-    };
+    let report = sealed(&page, "x", b"file");
+    let k = &report.keys;
+    let good = report.parts(&hidden(&page, "csrf"));
+    let without =
+        |name: &str| -> Vec<Part> { good.iter().filter(|p| p.name() != name).cloned().collect() };
     let replace = |name: &str, with: Part| -> Vec<Part> {
         good.iter()
-            .map(|p| match p {
-                Part::Bytes(n, _) | Part::Text(n, _) if *n == name => with.clone(),
-                other => other.clone(),
+            .map(|p| {
+                if p.name() == name {
+                    with.clone()
+                } else {
+                    p.clone()
+                }
             })
             .collect()
     };
