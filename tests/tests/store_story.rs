@@ -106,6 +106,7 @@ async fn store_story(backend: Backend) {
         ],
         channel: Channel::Web,
         audit: None,
+        reporter_audit: Vec::new(),
         meeting: None,
     };
     s.create_case(&case).await.unwrap();

@@ -1,9 +1,11 @@
 //! Recording and checking the tamper-evident audit log. Officer actions that write something
 //! pass their entry to the store, which appends it in the action's own transaction; this
 //! module records the actions whose only write is the row itself (opening a case, a download,
-//! a reveal, an export), queues reporter actions with their day only (they join the chain once
-//! the day is over, in no meaningful order), and verifies the chain. The hash rules are in
-//! `domain::audit`.
+//! a reveal, an export), queues the reporter actions whose only write is their queued row
+//! (opening the mailbox) with their day only (they join the chain once the day is over, in no
+//! meaningful order), and verifies the chain. Reporter actions that write something (a report,
+//! a reply, an answer to minutes) are queued by the store in that write's own transaction
+//! (`store::ReporterAction`). The hash rules are in `domain::audit`.
 
 use time::{Date, OffsetDateTime};
 
@@ -28,8 +30,11 @@ pub async fn record(store: &dyn Store, entry: &AuditEntry) -> StoreResult<()> {
     store.append_audit(entry).await.map(|_| ())
 }
 
-/// Queues a reporter action with its day only. The reporter's request has already
-/// succeeded, so a failure here is logged (without the case) rather than shown to them.
+/// Queues a reporter action whose only write is this row (opening the mailbox), with its day
+/// only. The reporter's request has already succeeded (it wrote nothing else), so a failure
+/// here is logged (without the case) rather than shown to them. An action that writes
+/// something else passes its `ReporterAction` to that write instead, so its row commits with
+/// it and a failure fails the request.
 pub async fn record_reporter(store: &dyn Store, day: Date, action: &str, case_ref: &str) {
     if let Err(e) = store.queue_reporter_audit(day, action, case_ref).await {
         tracing::error!(error = %e, action, "could not queue a reporter action for the audit log");

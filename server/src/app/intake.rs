@@ -4,17 +4,18 @@
 //! arrives encrypted, and the server checks what it can without keys (metadata values, the age
 //! format, one envelope for exactly each current holder) so that a broken or hostile client
 //! cannot file a case no officer can read. Both end in the same case shape, stored in one
-//! transaction before any receipt is shown, and queue `report_filed` with the day only. Both
-//! keep the language the reporter used the form in (one of four, needed for the templates
-//! officers answer with; nothing more about the reporter's browser is kept). An officer may
-//! enter a report on a reporter's behalf through the browser path (`file_entered`): the case
-//! is marked as officer-entered and audited with the officer's name.
+//! transaction before any receipt is shown, with `report_filed` queued (the day only) in that
+//! same transaction. Both keep the language the reporter used the form in (one of four,
+//! needed for the templates officers answer with; nothing more about the reporter's browser
+//! is kept). An officer may enter a report on a reporter's behalf through the browser path
+//! (`file_entered`): the case is marked as officer-entered and audited with the officer's
+//! name.
 
 use age::x25519::Recipient;
 use time::Date;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::audit::{action, record_reporter};
+use super::audit::action;
 use super::entities::Entity;
 use super::items::{attachments, inline};
 use super::routing::Plan; // routing before sealing (issue 12)
@@ -31,7 +32,9 @@ use crate::domain::permission::Permission;
 use crate::domain::receipt::{ReceiptToken, ReporterKeys};
 use crate::domain::reference::CaseReference;
 use crate::i18n::Lang;
-use crate::store::{NewCase, NewEnvelope, NewItem, OfficerRecord, Store, StoreError, StoreResult};
+use crate::store::{
+    NewCase, NewEnvelope, NewItem, OfficerRecord, ReporterAction, Store, StoreError, StoreResult,
+};
 
 /// Every active officer with the `officer` role and a usable key, whatever their entity:
 /// whether the instance can take reports at all (`/readyz`, `speakup serve`).
@@ -247,6 +250,7 @@ impl PlainIntake {
             meeting,
             channel: Channel::Web,
             audit: None,
+            reporter_audit: Vec::new(),
             left_out: sealing.left_out,
         })
     }
@@ -283,11 +287,12 @@ fn report_items(
     items
 }
 
-/// Stores the case and queues `report_filed` (and `meeting_requested` when the form asked for a
-/// meeting); on failure the files are discarded.
-async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseReference> {
-    let meeting = case.meeting.is_some();
-    let left_out = !case.left_out.is_empty(); // routing before sealing (issue 12)
+/// Stores the case with its queued `report_filed` (and `meeting_requested` when the form
+/// asked for a meeting, `officers_left_out` when the reporter left officers out), all in the
+/// case's own transaction: no receipt without its audit row, no row without its case. On
+/// failure the files are discarded.
+async fn finish(app: &App, mut case: NewCase, files: &[StoredFile]) -> Result<CaseReference> {
+    case.reporter_audit = reporter_actions(&case, app.clock.today());
     let reference = match store_new_case(app.store(), case).await {
         Ok(r) => r,
         Err(e) => {
@@ -296,29 +301,22 @@ async fn finish(app: &App, case: NewCase, files: &[StoredFile]) -> Result<CaseRe
         }
     };
     app.metrics.report_received();
-    record_reporter(
-        app.store(),
-        app.clock.today(),
-        action::REPORT_FILED,
-        reference.as_str(),
-    )
-    .await;
-    if meeting {
-        let day = app.clock.today();
-        record_reporter(
-            app.store(),
-            day,
-            action::MEETING_REQUESTED,
-            reference.as_str(),
-        )
-        .await;
-    }
-    if left_out {
-        let today = app.clock.today();
-        let what = action::OFFICERS_LEFT_OUT;
-        record_reporter(app.store(), today, what, reference.as_str()).await;
-    }
     Ok(reference)
+}
+
+/// The reporter actions a new case queues for the audit log, with the day only.
+fn reporter_actions(case: &NewCase, today: Date) -> Vec<ReporterAction> {
+    let meeting = case.meeting.is_some();
+    let left_out = !case.left_out.is_empty(); // routing before sealing (issue 12)
+    [
+        Some(action::REPORT_FILED),
+        meeting.then_some(action::MEETING_REQUESTED),
+        left_out.then_some(action::OFFICERS_LEFT_OUT),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|action| ReporterAction { day: today, action })
+    .collect()
 }
 
 /// Stores a case under a fresh reference. References are random (about 39 bits), so a
@@ -468,6 +466,7 @@ fn sealed_case(
         meeting,
         channel: Channel::Web,
         audit: None,
+        reporter_audit: Vec::new(),
         left_out: sealing.left_out,
     })
 }

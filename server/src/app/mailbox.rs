@@ -3,7 +3,8 @@
 //! finding an attachment to download. The thread comes a page at a time; on the server path
 //! the page's items are decrypted in memory, one at a time, for one response; on the browser
 //! path the page lists item ids and the browser fetches each item's ciphertext on its own
-//! route ([`item_text`]). Every reporter action is queued for the audit log with its day only.
+//! route ([`item_text`]). Every reporter action is queued for the audit log with its day only
+//! (a reply's in the reply's own transaction).
 
 use std::collections::HashMap;
 
@@ -22,7 +23,7 @@ use crate::domain::content::{IdentityContent, ReportContent, from_json};
 use crate::domain::holder::Author;
 use crate::domain::officer::parse_recipient;
 use crate::domain::receipt::ReporterKeys;
-use crate::store::{CaseRecord, ItemRecord, MinutesRecord, ReplyLinks, read_blob};
+use crate::store::{CaseRecord, ItemRecord, MinutesRecord, ReplyLinks, ReporterAction, read_blob};
 
 /// Finds the case of a receipt's (or lookup's) keys and queues `mailbox_opened`; `None` for
 /// an unknown one (the caller gives one neutral answer whatever the reason).
@@ -357,7 +358,8 @@ pub async fn reply(
 /// A reply whose message and files are already ciphertext (the browser path), or were just
 /// encrypted (the server path). It may ask for a meeting (the message, if any, is what the
 /// reporter wrote about it) or correct minutes (then a message is needed); the request or
-/// the correction is stored with the reply's items in one transaction.
+/// the correction is stored with the reply's items, and the reply's reporter actions queued
+/// for the audit log, in one transaction.
 pub async fn add_reply(
     app: &App,
     case: &CaseRecord,
@@ -399,7 +401,18 @@ pub async fn add_reply(
         meeting: asks.meeting.map(|k| asked(k, said.clone(), today)),
         corrects: asks.corrects.clone().zip(said),
     };
-    match app.store.add_reporter_reply(&case.id, &items, &links).await {
+    // `reporter_replied` and what the reply asks for, queued in the reply's own transaction.
+    let replied = (!empty).then_some(action::REPORTER_REPLIED);
+    let queued: Vec<ReporterAction> = replied
+        .into_iter()
+        .chain(asks.actions())
+        .map(|action| ReporterAction { day: today, action })
+        .collect();
+    let stored = app
+        .store
+        .add_reporter_reply(&case.id, &items, &links, &queued)
+        .await;
+    match stored {
         Ok(true) => {}
         Ok(false) => {
             discard(app.store(), &files).await;
@@ -409,10 +422,6 @@ pub async fn add_reply(
             discard(app.store(), &files).await;
             return Err(e.into());
         }
-    }
-    let replied = (!empty).then_some(action::REPORTER_REPLIED);
-    for what in replied.into_iter().chain(asks.actions()) {
-        record_reporter(app.store(), today, what, &case.reference).await;
     }
     Ok(())
 }

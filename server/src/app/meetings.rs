@@ -4,13 +4,14 @@
 //! `meeting_done`, one transaction). An officer's message may be the minutes of a meeting or
 //! call; the reporter confirms them, or corrects them with a reply linked to them. What the
 //! reporter writes (availability, a correction) is an encrypted item like any reply; the
-//! kind of meeting and the days are metadata. Reporter actions are queued by day only.
+//! kind of meeting and the days are metadata. Reporter actions are queued by day only, in the
+//! transaction of the reporter's write they record.
 
 use std::collections::HashMap;
 
 use time::Date;
 
-use super::audit::{action, entry, record_reporter};
+use super::audit::{action, entry};
 use super::casework::Opened;
 use super::items::inline;
 use super::{App, Error, Result, new_id};
@@ -18,7 +19,7 @@ use crate::domain::case::ItemKind;
 use crate::domain::holder::{Author, CaseId, OfficerId};
 use crate::domain::meeting::{self, MeetingKind, TaskState};
 use crate::domain::permission::Permission;
-use crate::store::{CaseRecord, MinutesRecord, NewItem, NewMeeting, OfficerRecord};
+use crate::store::{CaseRecord, MinutesRecord, NewItem, NewMeeting, OfficerRecord, ReporterAction};
 
 /// A form's meeting choice: empty is none; anything but a known kind is refused.
 pub fn parse_kind(value: &str) -> Result<Option<MeetingKind>> {
@@ -145,20 +146,19 @@ pub async fn minutes(app: &App, case: &CaseRecord) -> Result<HashMap<String, Min
         .collect())
 }
 
-/// The reporter confirms minutes of their case (queued `minutes_confirmed`, the day only).
+/// The reporter confirms minutes of their case (`minutes_confirmed` queued, the day only, in
+/// the same transaction).
 /// Refused when the item is not unanswered minutes of this case.
 pub async fn confirm(app: &App, case: &CaseRecord, item_id: &str) -> Result<()> {
     let today = app.clock.today();
-    if !app.store.confirm_minutes(&case.id, item_id, today).await? {
+    let queued = [ReporterAction {
+        day: today,
+        action: action::MINUTES_CONFIRMED,
+    }];
+    let answered = app.store.confirm_minutes(&case.id, item_id, today, &queued);
+    if !answered.await? {
         return Err(Error::Invalid);
     }
-    record_reporter(
-        app.store(),
-        today,
-        action::MINUTES_CONFIRMED,
-        &case.reference,
-    )
-    .await;
     Ok(())
 }
 

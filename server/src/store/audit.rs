@@ -1,6 +1,7 @@
 //! The audit chain in the database: appending a row inside the caller's transaction (so an
-//! action and its row commit together), reporter actions queued with their day only and moved
-//! into the chain once the day is over, failed sign-ins counted per window and folded into
+//! action and its row commit together), reporter actions queued with their day only (inside
+//! the transaction of the reporter's write they record, or alone when the action writes
+//! nothing else) and moved into the chain once the day is over, failed sign-ins counted per window and folded into
 //! one row when the window closes (never a row changed after the fact), and reading the chain
 //! back. Appending begins by locking the head row, so the chain never forks.
 
@@ -17,7 +18,11 @@ pub trait AuditLog: Send + Sync {
     /// (opening a case, a download, a reveal, an export). Returns the new row's number.
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<i64>;
 
-    /// Queues a reporter action with its day only (see migrations 0002).
+    /// Queues a reporter action with its day only (see migrations 0002), on its own: for
+    /// reporter actions whose only write is this row (opening the mailbox). An action that
+    /// writes something else passes its [`ReporterAction`](super::ReporterAction)s to that
+    /// write instead (`create_case`, `add_reporter_reply`, `confirm_minutes`), which queues
+    /// them in its own transaction.
     async fn queue_reporter_audit(
         &self,
         day: Date,
@@ -149,6 +154,25 @@ macro_rules! audit_sql {
                 tx.commit().await?;
                 super::accounts::changed();
                 Ok(true)
+            }
+
+            /// Queues reporter actions about `case_ref` inside the caller's transaction (the
+            /// reporter's write they record), so they commit with it or not at all. Random
+            /// keys and days only, as when queued alone.
+            pub(super) async fn queue_in(
+                tx: &mut $tx,
+                case_ref: &str,
+                actions: &[super::ReporterAction],
+            ) -> StoreResult<()> {
+                for a in actions {
+                    sqlx::query(QUEUE_PENDING)
+                        .bind(day_to_db(a.day))
+                        .bind(a.action)
+                        .bind(case_ref)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
             }
         }
 
@@ -401,12 +425,13 @@ macro_rules! audit_sql {
     };
 }
 
-/// Queues one reporter action (its key is random: the table's default).
+/// Queues one reporter action (its key is random: the table's default; its day is a day).
 const QUEUE_PENDING: &str = "INSERT INTO audit_pending (day, action, case_ref) VALUES ($1, $2, $3)";
 
 impl SqliteStore {
-    /// With the other reporter writes of its batch (`group.rs`): a statement of its own
-    /// outside the writer queue would meet the write lock and SQLite's busy handler.
+    /// An action with no other write (opening the mailbox), with the other reporter writes
+    /// of its batch (`group.rs`): a statement of its own outside the writer queue would meet
+    /// the write lock and SQLite's busy handler.
     async fn queue_pending(
         &self,
         day: String,

@@ -130,8 +130,9 @@ impl SqliteStore {
         SqliteWrite::begin(&self.pool, turn).await
     }
 
-    /// A reporter write (a new case, a reply, a queued reporter action), committed with
-    /// whatever other reporter writes are queued (`group.rs`); returns once it is committed.
+    /// A reporter write (a new case or a reply with its queued reporter actions, a reporter
+    /// action alone, an upload's start or chunks), committed with whatever other reporter
+    /// writes are queued (`group.rs`); returns once it is committed.
     pub(super) async fn grouped<W>(&self, work: W) -> StoreResult<()>
     where
         W: for<'c> Fn(&'c mut SqliteWrite) -> BoxFuture<'c, StoreResult<()>>

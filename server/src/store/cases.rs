@@ -1,6 +1,7 @@
-//! Cases, their items, envelopes and status history: filing a case in one transaction,
-//! adding reporter and officer items, an officer's update with its audit rows, the case's
-//! owner (claimed or set with its audit row), and deletion with everything the case owns.
+//! Cases, their items, envelopes and status history: filing a case in one transaction (with
+//! its audit row, or the reporter's queued actions), adding reporter and officer items, an
+//! officer's update with its audit rows, the case's owner (claimed or set with its audit
+//! row), and deletion with everything the case owns.
 //! Writes that number rows begin by locking the case row, so concurrent writers queue
 //! instead of picking the same sequence number.
 
@@ -22,6 +23,9 @@ use crate::i18n::Lang;
 
 #[async_trait::async_trait]
 pub trait Cases: Send + Sync {
+    /// Files a case in one transaction with everything it carries: keys, items, meeting
+    /// request, exclusions, and its audit: the officer's `report_entered` row, or the
+    /// reporter's actions queued under its reference (`NewCase::reporter_audit`).
     async fn create_case(&self, case: &NewCase) -> StoreResult<()>;
 
     /// A reporter's items (replies): no officer action, so no audit row here.
@@ -248,11 +252,13 @@ macro_rules! cases_sql {
                 if let Some(m) = &c.meeting {
                     Self::insert_meeting(tx, &c.id, m).await?;
                 }
-                // An officer-entered report and its `report_entered` row commit together.
+                // An officer-entered report and its `report_entered` row commit together; a
+                // reporter's report and its queued actions (`report_filed`, …) likewise, in
+                // one commit (on SQLite one hand-off to the group-commit writer, not two).
                 if let Some(audit) = &c.audit {
                     Self::append_in(tx, audit).await?;
                 }
-                Ok(())
+                Self::queue_in(tx, &c.reference, &c.reporter_audit).await
             }
 
             /// A reporter's reply items, inside the caller's transaction.

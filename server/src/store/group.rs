@@ -1,9 +1,11 @@
-//! Group commit for SQLite's reporter writes (a new case, a reply, a queued reporter action):
-//! whatever is queued when the write lock comes free is written in ONE transaction, each
-//! request inside its own savepoint, and every request is answered only after that commit
-//! (and its fsync) returned, so a receipt still follows its commit. One fsync then covers many
-//! reports, where each used to pay its own: on a disk that does a few hundred fsyncs a second,
-//! that was the ceiling on submissions and the cause of their tail latency.
+//! Group commit for SQLite's reporter writes (a new case or a reply, each with its queued
+//! reporter audit actions; a reporter action that writes nothing else, such as opening the
+//! mailbox; the start of an upload and its chunks): whatever is queued when the write lock
+//! comes free is written in ONE transaction, each request inside its own savepoint, and every
+//! request is answered only after that commit (and its fsync) returned, so a receipt still
+//! follows its commit. One fsync then covers many reports, where each used to pay its own: on
+//! a disk that does a few hundred fsyncs a second, that was the ceiling on submissions and
+//! the cause of their tail latency.
 //!
 //! One request's failure fails no other: a statement that fails rolls back to its savepoint
 //! and only that request gets the error; if the batch cannot commit (or a failure took the

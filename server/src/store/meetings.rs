@@ -1,14 +1,15 @@
 //! Meeting requests and minutes (issue 11): a reporter's request for a meeting (filed with the
 //! report or a reply, in the same transaction as its items), an officer marking it done with
 //! its audit row, the officers' messages marked as minutes, and the reporter's answer to them
-//! (a confirmation, or a correction filed with the reply that carries it). Reporter rows hold
-//! days only; what the reporter wrote is an encrypted item, never a column here.
+//! (a confirmation, or a correction filed with the reply that carries it), each reporter write
+//! with its queued audit actions in its own transaction. Reporter rows hold days only; what
+//! the reporter wrote is an encrypted item, never a column here.
 
 use sqlx::Row;
 use time::Date;
 
 use super::backends::{PostgresStore, SqliteStore, day_from_db, day_to_db, opt_day};
-use super::{AuditEntry, NewItem, StoreResult, parsed};
+use super::{AuditEntry, NewItem, ReporterAction, StoreError, StoreResult, parsed};
 use crate::domain::holder::{CaseId, OfficerId};
 use crate::domain::meeting::{MeetingKind, MinutesAnswer};
 
@@ -71,22 +72,28 @@ pub trait Meetings: Send + Sync {
 
     async fn minutes(&self, case_id: &CaseId) -> StoreResult<Vec<MinutesRecord>>;
 
-    /// A reporter's reply with what it links to, in one transaction (no audit row: reporter
-    /// actions are queued). False (nothing written) when it corrects minutes that are not
-    /// this case's or were already answered.
+    /// A reporter's reply with what it links to and its reporter actions (`reporter_replied`,
+    /// `meeting_requested`, `minutes_corrected`; queued by day under the case's reference, no
+    /// chain row), in one transaction: on SQLite one grouped write (`group.rs`), committed
+    /// with whatever other reporter writes are queued. False (nothing written) when it
+    /// corrects minutes that are not this case's or were already answered.
     async fn add_reporter_reply(
         &self,
         case_id: &CaseId,
         items: &[NewItem],
         links: &ReplyLinks,
+        queued: &[ReporterAction],
     ) -> StoreResult<bool>;
 
-    /// The reporter confirms minutes of the case; false when there are none such unanswered.
+    /// The reporter confirms minutes of the case, with its queued reporter actions
+    /// (`minutes_confirmed`) in the same transaction; false (nothing written) when there are
+    /// none such unanswered.
     async fn confirm_minutes(
         &self,
         case_id: &CaseId,
         item_id: &str,
         day: Date,
+        queued: &[ReporterAction],
     ) -> StoreResult<bool>;
 }
 
@@ -145,6 +152,56 @@ macro_rules! meetings_sql {
                 .execute(&mut **tx)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            /// A reporter's reply with its links and queued actions, inside the caller's
+            /// transaction (a grouped write). `MinutesNotOpen` when it corrects minutes that
+            /// are not open: the error rolls the whole reply back.
+            async fn reply_in(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                items: &[NewItem],
+                links: &ReplyLinks,
+                queued: &[ReporterAction],
+            ) -> StoreResult<()> {
+                // The case row's write lock first, as for any reply (sequence numbers).
+                sqlx::query("UPDATE cases SET id = id WHERE id = $1")
+                    .bind(case_id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                Self::insert_items(tx, case_id, items).await?;
+                if let Some(m) = &links.meeting {
+                    Self::insert_meeting(tx, case_id, m).await?;
+                }
+                if let Some((minutes, reply)) = &links.corrects {
+                    let day = items.first().map(|i| i.created_on).unwrap_or(Date::MIN);
+                    let corrected = MinutesAnswer::Corrected;
+                    let answered =
+                        Self::answer_minutes(tx, case_id, minutes, corrected, day, Some(reply))
+                            .await?;
+                    if !answered {
+                        return Err(StoreError::MinutesNotOpen);
+                    }
+                }
+                Self::queue_for_case(tx, case_id, queued).await
+            }
+
+            /// Queues a reporter write's actions under its case's reference, inside the
+            /// write's transaction.
+            async fn queue_for_case(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                queued: &[ReporterAction],
+            ) -> StoreResult<()> {
+                if queued.is_empty() {
+                    return Ok(());
+                }
+                let reference: String =
+                    sqlx::query_scalar("SELECT reference FROM cases WHERE id = $1")
+                        .bind(case_id.as_str())
+                        .fetch_one(&mut **tx)
+                        .await?;
+                Self::queue_in(tx, &reference, queued).await
             }
         }
 
@@ -251,34 +308,28 @@ macro_rules! meetings_sql {
                 case_id: &CaseId,
                 items: &[NewItem],
                 links: &ReplyLinks,
+                queued: &[ReporterAction],
             ) -> StoreResult<bool> {
-                let mut tx = self.write_tx().await?;
-                // The case row's write lock first, as for any reply (sequence numbers).
-                sqlx::query("UPDATE cases SET id = id WHERE id = $1")
-                    .bind(case_id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                Self::insert_items(&mut tx, case_id, items).await?;
-                if let Some(m) = &links.meeting {
-                    Self::insert_meeting(&mut tx, case_id, m).await?;
+                // Owned, so that the batch's writer can run it (again, if need be).
+                let job = std::sync::Arc::new((
+                    case_id.clone(),
+                    items.to_vec(),
+                    links.clone(),
+                    queued.to_vec(),
+                ));
+                let stored = self
+                    .grouped(move |tx| {
+                        let job = job.clone();
+                        Box::pin(
+                            async move { Self::reply_in(tx, &job.0, &job.1, &job.2, &job.3).await },
+                        )
+                    })
+                    .await;
+                match stored {
+                    Ok(()) => Ok(true),
+                    Err(StoreError::MinutesNotOpen) => Ok(false),
+                    Err(e) => Err(e),
                 }
-                if let Some((minutes, reply)) = &links.corrects {
-                    let day = items.first().map(|i| i.created_on).unwrap_or(Date::MIN);
-                    let answered = Self::answer_minutes(
-                        &mut tx,
-                        case_id,
-                        minutes,
-                        MinutesAnswer::Corrected,
-                        day,
-                        Some(reply),
-                    )
-                    .await?;
-                    if !answered {
-                        return Ok(false);
-                    }
-                }
-                tx.commit().await?;
-                Ok(true)
             }
 
             async fn confirm_minutes(
@@ -286,6 +337,7 @@ macro_rules! meetings_sql {
                 case_id: &CaseId,
                 item_id: &str,
                 day: Date,
+                queued: &[ReporterAction],
             ) -> StoreResult<bool> {
                 let mut tx = self.write_tx().await?;
                 let answered = Self::answer_minutes(
@@ -298,6 +350,7 @@ macro_rules! meetings_sql {
                 )
                 .await?;
                 if answered {
+                    Self::queue_for_case(&mut tx, case_id, queued).await?;
                     tx.commit().await?;
                 }
                 Ok(answered)

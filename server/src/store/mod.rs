@@ -51,6 +51,10 @@ pub enum StoreError {
     DuplicateOfficer,
     #[error("a case with this reference already exists")]
     DuplicateReference,
+    /// A reply that corrects minutes which are not its case's or were already answered: its
+    /// grouped write is rolled back and the caller is told no (never an error to the user).
+    #[error("the minutes are not this case's or were already answered")]
+    MinutesNotOpen,
     #[error("upload {0} is missing or already used")]
     BlobNotPending(String),
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]

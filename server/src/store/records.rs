@@ -72,6 +72,17 @@ pub struct NewItem {
     pub encrypted_name: Option<Vec<u8>>,
 }
 
+/// A reporter action for the audit log, with its day only (migration 0002): queued in
+/// `audit_pending` by the store in the same transaction as the reporter's write it records
+/// (the case, the reply, the answer to minutes), so the two commit together or not at all,
+/// and cost one commit (on SQLite, one hand-off to the group-commit writer), not two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReporterAction {
+    pub day: Date,
+    /// One of `domain::audit::action`'s labels.
+    pub action: &'static str,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewEnvelope {
     pub holder: Holder,
@@ -102,6 +113,10 @@ pub struct NewCase {
     /// The officer action's audit row (`report_entered`), appended in the case's own
     /// transaction; `None` for a reporter's report (queued by day instead).
     pub audit: Option<AuditEntry>,
+    /// A reporter's report: its actions (`report_filed`, `meeting_requested`,
+    /// `officers_left_out`), queued by day under the case's reference in the case's own
+    /// transaction. Empty for an officer-entered report.
+    pub reporter_audit: Vec<ReporterAction>,
     /// A meeting asked for on the intake form.
     pub meeting: Option<super::NewMeeting>,
     /// Officers the reporter left out (routing before sealing): they hold no envelope and
