@@ -223,15 +223,38 @@ impl Plan {
     /// entered report): every candidate holder, the escrow, and each category's route.
     /// `<` is escaped so the JSON cannot close its script element.
     pub fn intake_keys(&self) -> String {
-        let holders: Vec<serde_json::Value> = self
-            .candidates()
-            .iter()
-            .map(|(h, r)| serde_json::json!({"holder": h.to_db(), "recipient": r.to_string()}))
-            .collect();
-        let escrow = self.site.escrow.as_ref().map(|r| r.to_string());
-        let routes = self.routes_for_browser();
-        serde_json::json!({"holders": holders, "escrow": escrow, "routes": routes})
-            .to_string()
+        #[derive(serde::Serialize)]
+        struct Key<'a> {
+            holder: String,
+            recipient: std::borrow::Cow<'a, str>,
+        }
+        #[derive(serde::Serialize)]
+        struct Keys<'a> {
+            holders: Vec<Key<'a>>,
+            escrow: Option<String>,
+            routes: BTreeMap<String, Vec<String>>,
+        }
+        // Each officer's key as stored (it parsed, so it is a recipient): encoding the parsed
+        // key again on every view of the form was a noticeable part of the page's cost.
+        let text = |h: &Holder, r: &Recipient| {
+            let stored = self.directory.officers.iter().find(|o| h.is_officer(&o.id));
+            match stored {
+                Some(o) => std::borrow::Cow::Borrowed(o.recipient.trim()),
+                None => std::borrow::Cow::Owned(r.to_string()),
+            }
+        };
+        let keys = Keys {
+            holders: (self.candidates.iter())
+                .map(|(h, r)| Key {
+                    holder: h.to_db(),
+                    recipient: text(h, r),
+                })
+                .collect(),
+            escrow: self.site.escrow.as_ref().map(|r| r.to_string()),
+            routes: self.routes_for_browser(),
+        };
+        serde_json::to_string(&keys)
+            .unwrap_or_default()
             .replace('<', "\\u003c")
     }
 }
