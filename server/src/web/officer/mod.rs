@@ -36,7 +36,7 @@ use self::pages::{Desk, Me};
 use self::session::Officer;
 use super::SharedState;
 use super::shared::ratelimit;
-use super::shared::views::script_text;
+use super::shared::views::ScriptText;
 use crate::domain::officer::Role;
 use crate::domain::permission::Permission;
 use crate::i18n::{Lang, Tr};
@@ -62,7 +62,8 @@ const JS_KEYS: &[&str] = &[
 ];
 
 fn js_text(t: Tr) -> String {
-    script_text(t, JS_KEYS)
+    static TEXT: ScriptText = ScriptText::new(JS_KEYS);
+    TEXT.get(t).to_owned()
 }
 
 pub fn desk(state: &SharedState, lang: Lang, page: &'static str, path: &str) -> Desk {

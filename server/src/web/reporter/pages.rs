@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 pub use crate::app::intake::Draft as ReportDraft;
 use crate::i18n::Tr;
 pub use crate::web::shared::views::Chrome;
-use crate::web::shared::views::script_text;
+use crate::web::shared::views::ScriptText;
 
 /// Strings the reporter script shows (`script#speakup-text`), with `<` escaped for the
 /// data block.
@@ -26,7 +26,8 @@ pub fn reporter_js_text(t: Tr) -> String {
         "routing.error.too_many",
         "routing.error.everyone",
     ];
-    script_text(t, KEYS)
+    static TEXT: ScriptText = ScriptText::new(KEYS);
+    TEXT.get(t).to_owned()
 }
 
 #[derive(Template, WebTemplate)]
