@@ -4,8 +4,11 @@
 //! an image, or one over 512 KiB, and an admin can remove it), and its own choice of whether
 //! reporters may leave officers out (`reporter_leave_out`, the instance's when not set).
 
+#[allow(dead_code)]
+mod qr_support;
+
 use age::x25519::Identity;
-use resvg::tiny_skia::{Color, Pixmap};
+use resvg::tiny_skia::Pixmap;
 use speakup::app::{entities, routing::Plan};
 use speakup_tests::officer::*;
 use speakup_tests::*;
@@ -92,31 +95,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// A 40×20 PNG with a text chunk carrying `secret-metadata`.
 fn png_with_metadata() -> Vec<u8> {
-    let mut p = Pixmap::new(40, 20).unwrap();
-    p.fill(Color::from_rgba8(0, 90, 200, 255));
-    let png = p.encode_png().unwrap();
-    let chunk = b"tEXtComment\0secret-metadata";
-    let mut out = png[..33].to_vec();
-    out.extend_from_slice(&(chunk.len() as u32 - 4).to_be_bytes());
-    out.extend_from_slice(chunk);
-    out.extend_from_slice(&crc32(chunk).to_be_bytes());
-    out.extend_from_slice(&png[33..]);
-    out
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for b in bytes {
-        crc ^= u32::from(*b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+    qr_support::png_with_metadata(40, 20, (0, 90, 200))
 }
 
 const IMG: &str = "<img class=\"logo\" src=\"/e/alpha/logo.png\" alt=\"Alpha NV\">";

@@ -158,10 +158,14 @@ const LOGO_RED: (u8, u8, u8) = (220, 0, 0);
 /// A 300×100 logo of plain red, as a PNG carrying a text chunk (`secret-metadata`) that the
 /// server's redrawing must drop.
 pub fn red_logo_with_metadata() -> Vec<u8> {
-    let mut p = tiny_skia::Pixmap::new(300, 100).expect("pixmap");
-    p.fill(tiny_skia::Color::from_rgba8(
-        LOGO_RED.0, LOGO_RED.1, LOGO_RED.2, 255,
-    ));
+    png_with_metadata(300, 100, LOGO_RED)
+}
+
+/// A PNG of one colour with a text chunk carrying `secret-metadata` (which a sanitised logo
+/// must not keep).
+pub fn png_with_metadata(width: u32, height: u32, (r, g, b): (u8, u8, u8)) -> Vec<u8> {
+    let mut p = tiny_skia::Pixmap::new(width, height).expect("pixmap");
+    p.fill(tiny_skia::Color::from_rgba8(r, g, b, 255));
     let png = p.encode_png().expect("png");
     let chunk = b"tEXtComment\0secret-metadata";
     let mut out = png[..33].to_vec();

@@ -127,6 +127,20 @@ async fn refused(
     }
 }
 
+/// A change's answer: back to the groups page saying `done`, or the page again with `key`.
+async fn answer<T>(
+    state: &SharedState,
+    who: &Officer,
+    done: app::Result<T>,
+    notice: &str,
+    key: &'static str,
+) -> Result<Response, AppError> {
+    match done {
+        Ok(_) => Ok(Redirect::to(&format!("/officer/admin/groups?done={notice}")).into_response()),
+        Err(e) => refused(state, who, e, key).await,
+    }
+}
+
 /// `POST /officer/admin/groups`: a new triage group (`name`).
 pub async fn add_group(
     State(state): State<SharedState>,
@@ -135,10 +149,8 @@ pub async fn add_group(
     Form(form): Form<GroupForm>,
 ) -> Result<Response, AppError> {
     who.check_csrf(&state, &headers, &form.csrf)?;
-    match routing::add_group(&state, Some(&who.account), &form.name).await {
-        Ok(_) => Ok(Redirect::to("/officer/admin/groups?done=group").into_response()),
-        Err(e) => refused(&state, &who, e, "routing.error.group_name").await,
-    }
+    let done = routing::add_group(&state, Some(&who.account), &form.name).await;
+    answer(&state, &who, done, "group", "routing.error.group_name").await
 }
 
 /// `POST /officer/admin/groups/members`: `member=add` or `remove` the officer `email` from
@@ -156,10 +168,7 @@ pub async fn member(
         _ => return Err(crate::web::shared::error::ErrorKind::BadRequest.into()),
     };
     let done = routing::set_member(&state, Some(&who.account), &form.group, &form.email, add);
-    match done.await {
-        Ok(()) => Ok(Redirect::to("/officer/admin/groups?done=member").into_response()),
-        Err(e) => refused(&state, &who, e, "routing.error.member").await,
-    }
+    answer(&state, &who, done.await, "member", "routing.error.member").await
 }
 
 /// `POST /officer/admin/groups/rename`: `group` gets the new `name`; its routes and routed
@@ -171,10 +180,8 @@ pub async fn rename(
     Form(form): Form<GroupForm>,
 ) -> Result<Response, AppError> {
     who.check_csrf(&state, &headers, &form.csrf)?;
-    match routing::rename_group(&state, Some(&who.account), &form.group, &form.name).await {
-        Ok(_) => Ok(Redirect::to("/officer/admin/groups?done=renamed").into_response()),
-        Err(e) => refused(&state, &who, e, "group_edit.error_rename").await,
-    }
+    let done = routing::rename_group(&state, Some(&who.account), &form.group, &form.name).await;
+    answer(&state, &who, done, "renamed", "group_edit.error_rename").await
 }
 
 /// `POST /officer/admin/groups/delete`: deletes `group`, unless a category routes to it or
@@ -186,10 +193,8 @@ pub async fn delete(
     Form(form): Form<GroupForm>,
 ) -> Result<Response, AppError> {
     who.check_csrf(&state, &headers, &form.csrf)?;
-    match routing::delete_group(&state, Some(&who.account), &form.group).await {
-        Ok(()) => Ok(Redirect::to("/officer/admin/groups?done=deleted").into_response()),
-        Err(e) => refused(&state, &who, e, "group_edit.error_delete").await,
-    }
+    let done = routing::delete_group(&state, Some(&who.account), &form.group).await;
+    answer(&state, &who, done, "deleted", "group_edit.error_delete").await
 }
 
 /// `GET /officer/audit/leave-outs`: the reporters' leave-outs in force (auditors).
