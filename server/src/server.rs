@@ -51,6 +51,7 @@ pub async fn build_state(
         app,
         keys,
         login_throttle: Default::default(),
+        pages: Default::default(),
     }))
 }
 

@@ -45,7 +45,7 @@ pub struct Overrides {
 }
 
 /// An entity with its settings read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
     pub slug: EntitySlug,
     pub names: EntityNames,

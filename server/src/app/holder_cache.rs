@@ -8,10 +8,14 @@
 //! process (the web or a CLI command run in it) is seen at once (`store::accounts_changes`);
 //! one made by another instance or process on the same database within `FRESH_FOR`, the same
 //! bound as the site settings. A directory with no holder is never cached, so the first
-//! officer key opens the intake at once. Filing a report does not use it: both intake roads
-//! read the directory afresh (`routing::Plan::load`), and the browser road refuses a report
-//! sealed to a stale list, so staleness can cost a reporter a retry, never a case that a
-//! current holder cannot open.
+//! officer key opens the intake at once.
+//!
+//! Filing a report may not use a stale directory: it asks [`HolderCache::current`], which
+//! reads the directory's version from the database (`directory_version`, moved in the same
+//! transaction as every change to it, by any process) and uses the copy in memory only when
+//! it was read at that version: one small read per report instead of the whole directory.
+//! The browser road refuses a report sealed to a list older than that, so a page's
+//! staleness can cost a reporter a retry, never a case that a current holder cannot open.
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -50,6 +54,8 @@ impl Directory {
 
 struct Cached {
     read_at: Instant,
+    /// The database's `directory_version` read before the directory was.
+    version: i64,
     /// `accounts_changes()` before the directory was read.
     changes: u64,
     directory: Arc<Directory>,
@@ -70,10 +76,35 @@ impl HolderCache {
         {
             return Ok(c.directory.clone());
         }
-        let directory = Arc::new(Directory::read(store).await?);
+        self.read(store, changes).await
+    }
+
+    /// The directory as the database holds it now: from memory when nothing changed it
+    /// since it was read (one read of its version), otherwise from the store. For filing.
+    pub async fn current(&self, store: &dyn Store) -> StoreResult<Arc<Directory>> {
+        let changes = accounts_changes();
+        let version = store.directory_version().await?;
+        if let Some(c) = &*self.0.read().unwrap_or_else(PoisonError::into_inner)
+            && c.version == version
+        {
+            return Ok(c.directory.clone());
+        }
+        self.keep(changes, version, Directory::read(store).await?)
+    }
+
+    /// Reads the directory and keeps it (with the version read first: a change committed
+    /// during the read makes the next `current` read again).
+    async fn read(&self, store: &dyn Store, changes: u64) -> StoreResult<Arc<Directory>> {
+        let version = store.directory_version().await?;
+        self.keep(changes, version, Directory::read(store).await?)
+    }
+
+    fn keep(&self, changes: u64, version: i64, d: Directory) -> StoreResult<Arc<Directory>> {
+        let directory = Arc::new(d);
         let has_holder = !directory.holders.is_empty();
         let cached = has_holder.then(|| Cached {
             read_at: Instant::now(),
+            version,
             changes,
             directory: directory.clone(),
         });

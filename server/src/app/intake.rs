@@ -368,9 +368,9 @@ pub struct SealedReport {
 /// How many sealed case keys a browser-path report carries: one per current holder, plus the
 /// escrow's when one is set. The form reader accepts no more.
 pub async fn envelope_count(app: &App, entity: Option<&Entity>) -> Result<usize> {
-    let holders = group_recipients(app.store(), entity.map(|e| &e.slug))
-        .await?
-        .len();
+    let d = app.intake_holders.current(app.store()).await?;
+    let slug = entity.map(|e| &e.slug);
+    let holders = in_group(d.holders.clone(), &d.membership, slug).len();
     Ok(holders + usize::from(app.site.get().escrow.is_some()))
 }
 

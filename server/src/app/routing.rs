@@ -54,23 +54,17 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan for an entity's intake (`None`: the instance's own), read from the store now
-    /// (filing: the holders expected must be current). Its triage group are the candidates,
-    /// and its settings (categories) apply; a category's route can only narrow the group,
-    /// never reach past it.
+    /// The plan for an entity's intake (`None`: the instance's own) as the database holds it
+    /// now (filing: the holders expected must be current; `HolderCache::current` checks the
+    /// directory's version). Its triage group are the candidates, and its settings
+    /// (categories) apply; a category's route can only narrow the group, never reach past it.
     pub async fn load(app: &App, entity: Option<&Entity>) -> Result<Self> {
-        let directory = Arc::new(Directory::read(app.store()).await?);
+        let directory = app.intake_holders.current(app.store()).await?;
         Ok(Self::of(app, entity, directory))
     }
 
-    /// The same for a page that shows it (the forms, the landing pages): from the directory
-    /// kept in memory (`holder_cache`), at most a few seconds old.
-    pub async fn for_page(app: &App, entity: Option<&Entity>) -> Result<Self> {
-        let directory = app.intake_holders.get(app.store()).await?;
-        Ok(Self::of(app, entity, directory))
-    }
-
-    fn of(app: &App, entity: Option<&Entity>, d: Arc<Directory>) -> Self {
+    /// The plan from a directory the caller already holds (a cached page's stamp).
+    pub fn of(app: &App, entity: Option<&Entity>, d: Arc<Directory>) -> Self {
         let instance = app.site.get();
         let site = match entity {
             Some(e) => Arc::new(e.site(&instance)),

@@ -40,6 +40,9 @@ pub trait Accounts: Send + Sync {
 
     async fn officers(&self) -> StoreResult<Vec<OfficerRecord>>;
 
+    /// The directory's version: moves with every committed change to who receives cases.
+    async fn directory_version(&self) -> StoreResult<i64>;
+
     async fn officer(&self, id: &OfficerId) -> StoreResult<Option<OfficerRecord>>;
 
     async fn officer_by_email(
@@ -185,9 +188,15 @@ macro_rules! accounts_sql {
                     Self::insert_enrollment(&mut tx, &o.id, link).await?;
                 }
                 Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                changed();
+                Self::commit_directory(tx).await?;
                 Ok(())
+            }
+
+            async fn directory_version(&self) -> StoreResult<i64> {
+                let row = sqlx::query("SELECT version FROM directory_version WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("version")?)
             }
 
             async fn officers(&self) -> StoreResult<Vec<OfficerRecord>> {
@@ -295,8 +304,7 @@ macro_rules! accounts_sql {
                         .await?;
                 }
                 Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                changed();
+                Self::commit_directory(tx).await?;
                 Ok(())
             }
 
@@ -308,8 +316,7 @@ macro_rules! accounts_sql {
                     .execute(&mut *tx)
                     .await?;
                 Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                changed();
+                Self::commit_directory(tx).await?;
                 Ok(())
             }
 
@@ -347,8 +354,7 @@ macro_rules! accounts_sql {
                 }
                 Self::insert_enrollment(&mut tx, officer_id, link).await?;
                 Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                changed();
+                Self::commit_directory(tx).await?;
                 Ok(())
             }
 
@@ -403,8 +409,7 @@ macro_rules! accounts_sql {
                 .execute(&mut *tx)
                 .await?;
                 Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                changed();
+                Self::commit_directory(tx).await?;
                 Ok(true)
             }
         }

@@ -151,9 +151,21 @@ macro_rules! audit_sql {
                     return Ok(false);
                 }
                 Self::append_in(&mut tx, audit).await?;
+                Self::commit_directory(tx).await?;
+                Ok(true)
+            }
+
+            /// Commits a transaction that changed who receives cases, moving the directory's
+            /// version with it (`directory_version`, read by `app::holder_cache` before it
+            /// trusts its copy, so every process sees the change from this commit on), and
+            /// tells this process's cache at once.
+            pub(super) async fn commit_directory(mut tx: $tx) -> StoreResult<()> {
+                sqlx::query("UPDATE directory_version SET version = version + 1 WHERE id = 1")
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 super::accounts::changed();
-                Ok(true)
+                Ok(())
             }
 
             /// Queues reporter actions about `case_ref` inside the caller's transaction (the

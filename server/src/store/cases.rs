@@ -222,17 +222,23 @@ macro_rules! cases_sql {
                         e.into()
                     }
                 })?;
-                for e in &c.envelopes {
-                    sqlx::query(
-                        "INSERT INTO case_keys (case_id, holder, recipient, envelope) \
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(c.id.as_str())
-                    .bind(e.holder.to_db())
-                    .bind(&e.recipient)
-                    .bind(&e.envelope)
-                    .execute(&mut **tx)
-                    .await?;
+                // One statement for every holder's copy (usually four): on SQLite each
+                // statement is a hand-off to the connection's thread, on PostgreSQL a round
+                // trip, and the group commit's writer runs them one after the other.
+                if !c.envelopes.is_empty() {
+                    let mut q = sqlx::query(super::rows_sql(
+                        "INSERT INTO case_keys (case_id, holder, recipient, envelope) VALUES ",
+                        4,
+                        c.envelopes.len(),
+                    ));
+                    for e in &c.envelopes {
+                        q = q
+                            .bind(c.id.as_str())
+                            .bind(e.holder.to_db())
+                            .bind(&e.recipient)
+                            .bind(&e.envelope);
+                    }
+                    q.execute(&mut **tx).await?;
                 }
                 // Routing before sealing: the officers the reporter left out, excluded with
                 // the case, by the word `reporter` and at the day's start (no exact time).
@@ -248,7 +254,8 @@ macro_rules! cases_sql {
                     .execute(&mut **tx)
                     .await?;
                 }
-                Self::insert_items(tx, &c.id, &c.items).await?;
+                // A new case has no items yet: its first is number 1, no need to ask.
+                Self::insert_items_from(tx, &c.id, 1, &c.items).await?;
                 if let Some(m) = &c.meeting {
                     Self::insert_meeting(tx, &c.id, m).await?;
                 }
@@ -277,14 +284,24 @@ macro_rules! cases_sql {
                 case_id: &CaseId,
                 items: &[NewItem],
             ) -> StoreResult<()> {
-                let case_id = case_id.as_str();
                 let next: i64 = sqlx::query(
                     "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM items WHERE case_id = $1",
                 )
-                .bind(case_id)
+                .bind(case_id.as_str())
                 .fetch_one(&mut **tx)
                 .await?
                 .try_get("next")?;
+                Self::insert_items_from(tx, case_id, next, items).await
+            }
+
+            /// The items numbered from `next` on.
+            async fn insert_items_from(
+                tx: &mut $tx,
+                case_id: &CaseId,
+                next: i64,
+                items: &[NewItem],
+            ) -> StoreResult<()> {
+                let case_id = case_id.as_str();
                 for (n, item) in items.iter().enumerate() {
                     let day = day_to_db(item.created_on);
                     let blob_id = Self::claim_content(tx, &item.id, &item.content, &day).await?;

@@ -189,9 +189,7 @@ macro_rules! entities_sql {
                     other => other?,
                 };
                 Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                // Who receives new cases may have changed (`app::holder_cache`).
-                super::accounts::changed();
+                Self::commit_directory(tx).await?;
                 Ok(true)
             }
 
@@ -355,9 +353,7 @@ macro_rules! entities_sql {
                     .execute(&mut *tx)
                     .await?;
                 Self::append_in(&mut tx, audit).await?;
-                tx.commit().await?;
-                // Who receives new cases may have changed (`app::holder_cache`).
-                super::accounts::changed();
+                Self::commit_directory(tx).await?;
                 Ok(true)
             }
         }

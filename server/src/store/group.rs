@@ -170,17 +170,24 @@ async fn together(mut tx: SqliteWrite, jobs: &[Job]) -> Result<Vec<StoreResult<(
         return Ok(vec![result]);
     }
     let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;
+    sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;
+    for (i, job) in jobs.iter().enumerate() {
+        if i > 0 {
+            // The last job's savepoint released and the next one's begun in one hand-off to
+            // the connection's thread (the writer runs every statement in turn).
+            sqlx::raw_sql("RELEASE grouped; SAVEPOINT grouped")
+                .execute(&mut *tx)
+                .await?;
+        }
         let result = (job.work)(&mut tx).await;
         if result.is_err() {
             // Fails if the error ended the whole transaction: then the batch is run again,
             // job by job.
             sqlx::query("ROLLBACK TO grouped").execute(&mut *tx).await?;
         }
-        sqlx::query("RELEASE grouped").execute(&mut *tx).await?;
         results.push(result);
     }
+    // The commit ends the last savepoint with the transaction.
     tx.commit().await?;
     Ok(results)
 }

@@ -65,6 +65,29 @@ pub enum StoreError {
 
 /// A stored word that does not parse is corrupt data, reported with the column it came
 /// from (never its value, which could be anything).
+/// `head` followed by `rows` groups of `columns` numbered placeholders
+/// (`($1, $2), ($3, $4)`): several rows in one statement. Safe to run as SQL: `head` is a
+/// constant of the caller's and the rest is placeholders; the values are bound.
+pub(crate) fn rows_sql(
+    head: &'static str,
+    columns: usize,
+    rows: usize,
+) -> sqlx::AssertSqlSafe<String> {
+    let mut sql = String::from(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * columns + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sqlx::AssertSqlSafe(sql)
+}
+
 pub(crate) fn parsed<T, E>(column: &str, r: Result<T, E>) -> StoreResult<T> {
     r.map_err(|_| StoreError::Corrupt(column.to_owned()))
 }
@@ -151,6 +174,15 @@ pub async fn read_blob(store: &dyn Store, blob_id: &str) -> StoreResult<Vec<u8>>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rows_are_numbered_in_order() {
+        let sql = super::rows_sql("INSERT INTO t (a, b) VALUES ", 2, 3);
+        assert_eq!(
+            sql.0,
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6)"
+        );
+    }
+
     #[test]
     fn urls_lose_their_credentials() {
         assert_eq!(

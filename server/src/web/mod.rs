@@ -32,6 +32,8 @@ pub struct AppState {
     pub app: App,
     pub keys: ServerKeys,
     pub login_throttle: officer::throttle::PeerThrottle,
+    /// The reporter pages every visitor gets alike, kept rendered.
+    pub pages: reporter::page_cache::PageCache,
 }
 
 /// Handlers read the use cases' context (`state.store`, `state.clock`, `state.site`, …)

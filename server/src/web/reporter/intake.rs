@@ -3,11 +3,13 @@
 //! encrypts before the store sees anything; a refused form comes back filled in with its
 //! problems listed. `POST /report/sealed` is the browser path: everything arrives encrypted.
 
+use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::entity;
+use super::page_cache::{Page, Stamp};
 use super::pages::{CategoryOption, Chrome, ReceiptPage, ReportDraft, ReportPage};
 use crate::app::entities::Entity;
 use crate::app::intake::{self, PlainIntake, SealedReport};
@@ -82,17 +84,24 @@ pub async fn entity_form(
     show_form(&state, lang, Some(&e)).await
 }
 
+/// The empty form, the same for every visitor of this intake in this minute: served from
+/// the page cache when nothing it shows has changed.
 async fn show_form(
     state: &SharedState,
     lang: Lang,
     entity: Option<&Entity>,
 ) -> Result<Response, AppError> {
-    let plan = Plan::for_page(state, entity).await?;
+    let stamp = Stamp::now(state, true, entity).await?;
+    if let Some(page) = state.pages.get(Page::Intake, lang, &stamp) {
+        return Ok(page);
+    }
+    let plan = stamp.plan(state);
     let desk = Desk {
         entity,
         plan: &plan,
     };
-    Ok(report_page(state, lang, desk, ReportDraft::default(), Vec::new()).into_response())
+    let rendered = report_page(state, lang, desk, ReportDraft::default(), Vec::new()).render();
+    state.pages.keep(Page::Intake, lang, stamp, rendered)
 }
 
 fn refusal_key(r: Refusal) -> &'static str {

@@ -7,6 +7,7 @@ pub mod intake;
 pub mod landing;
 pub mod mailbox;
 pub mod minutes;
+pub mod page_cache;
 pub mod pages;
 pub mod poster;
 pub mod routing;
