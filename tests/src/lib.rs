@@ -712,6 +712,20 @@ pub async fn try_cli(app: &TestApp, args: &[&str]) -> Result<String, String> {
     String::from_utf8(out).map_err(|e| e.to_string())
 }
 
+/// The two legal entities most tests use: `alpha` (Alpha NV) and `beta` (Beta BV).
+pub async fn alpha_and_beta(app: &TestApp) {
+    run_cli(
+        app,
+        &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"],
+    )
+    .await;
+    run_cli(
+        app,
+        &["entity", "add", "--slug", "beta", "--name", "Beta BV"],
+    )
+    .await;
+}
+
 pub async fn run_cli(app: &TestApp, args: &[&str]) -> String {
     try_cli(app, args)
         .await

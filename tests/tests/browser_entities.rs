@@ -16,16 +16,7 @@ async fn entity_intake_in_chromium(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    run_cli(
-        &app,
-        &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"],
-    )
-    .await;
-    run_cli(
-        &app,
-        &["entity", "add", "--slug", "beta", "--name", "Beta BV"],
-    )
-    .await;
+    alpha_and_beta(&app).await;
     let key = age::x25519::Identity::generate().to_public().to_string();
     let args = [
         "officer",

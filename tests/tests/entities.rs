@@ -480,16 +480,7 @@ async fn a_case_moves_to_another_entity(backend: Backend) {
         people.push(p);
     }
     let (anna, bert) = (&people[0], &people[1]);
-    run_cli(
-        &app,
-        &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"],
-    )
-    .await;
-    run_cli(
-        &app,
-        &["entity", "add", "--slug", "beta", "--name", "Beta BV"],
-    )
-    .await;
+    alpha_and_beta(&app).await;
     let (anna_id, bert_id) = (
         record(&app, &anna.email).await.id,
         record(&app, &bert.email).await.id,

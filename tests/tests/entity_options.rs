@@ -245,23 +245,6 @@ async fn leave_out_is_set_per_entity(backend: Backend) {
 
 on_both_databases!(logos_are_redrawn_as_png, leave_out_is_set_per_entity);
 
-/// The holders a page tells the browser to seal to.
-fn page_holders(page: &str) -> Vec<(String, age::x25519::Recipient)> {
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    let holders = v["holders"].as_array().unwrap().iter();
-    holders
-        .map(|h| {
-            let holder = h["holder"].as_str().unwrap().to_owned();
-            (holder, h["recipient"].as_str().unwrap().parse().unwrap())
-        })
-        .collect()
-}
-
 /// The sealed form as the officer's browser builds it, sealed to what `page` names.
 fn entered_form(page: &str) -> reqwest::multipart::Form {
     use speakup::domain::receipt::ReceiptToken;
@@ -294,7 +277,7 @@ fn entered_form(page: &str) -> reqwest::multipart::Form {
             "report",
             part(encrypt(&both, report.to_string().as_bytes())),
         );
-    for (holder, r) in page_holders(page) {
+    for (holder, r) in speakup_tests::sealed::intake_holders(page) {
         f = f
             .text("holder", holder)
             .part("envelope", part(encrypt(&[r], key_file.as_bytes())));

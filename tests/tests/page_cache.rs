@@ -7,18 +7,10 @@ use age::x25519::Identity;
 use speakup_tests::officer::*;
 use speakup_tests::*;
 
-/// The `holder` names `script#intake-keys` tells the browser to seal to.
+/// The recipients `script#intake-keys` tells the browser to seal to.
 fn sealed_to(page: &str) -> Vec<String> {
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    let holders = v["holders"].as_array().unwrap().iter();
-    holders
-        .map(|h| h["recipient"].as_str().unwrap().to_owned())
-        .collect()
+    let holders = speakup_tests::sealed::intake_holders(page);
+    holders.iter().map(|(_, r)| r.to_string()).collect()
 }
 
 /// Saves the site settings page with this organisation name and category list.
@@ -79,16 +71,7 @@ async fn kept_pages_show_every_change_at_once(backend: Backend) {
 
     // Entities: the instance's landing lists them once there are two.
     assert!(!view("/?lang=en").await.contains("/e/alpha/"));
-    run_cli(
-        &app,
-        &["entity", "add", "--slug", "alpha", "--name", "Alpha NV"],
-    )
-    .await;
-    run_cli(
-        &app,
-        &["entity", "add", "--slug", "beta", "--name", "Beta BV"],
-    )
-    .await;
+    alpha_and_beta(&app).await;
     let landing = view("/?lang=en").await;
     assert!(landing.contains("/e/alpha/?lang=en"), "{landing}");
     assert!(landing.contains("/e/beta/?lang=en"), "{landing}");

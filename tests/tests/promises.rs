@@ -132,12 +132,7 @@ fn sealed_form(
     what: &str,
     with_escrow: bool,
 ) -> reqwest::multipart::Form {
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    let keys: serde_json::Value = serde_json::from_str(json).unwrap();
+    let keys = speakup_tests::sealed::intake_keys(page);
     let derived = token.derive();
     let reporter = derived.recipient();
     let lookup: String = derived

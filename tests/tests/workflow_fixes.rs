@@ -192,12 +192,7 @@ async fn file_sealed(app: &TestApp, lang: &str) {
         "report",
         bytes(encrypt(&both, report.to_string().as_bytes()), "report"),
     );
-    let json = page
-        .split("id=\"intake-keys\">")
-        .nth(1)
-        .and_then(|s| s.split("</script>").next())
-        .expect("intake keys");
-    let keys: serde_json::Value = serde_json::from_str(json).unwrap();
+    let keys = speakup_tests::sealed::intake_keys(&page);
     let key_file = format!(
         "# Speak Up case key\n{}\n",
         age::secrecy::ExposeSecret::expose_secret(&case_key.to_string())
