@@ -89,17 +89,18 @@ impl HolderCache {
         {
             return Ok(c.directory.clone());
         }
-        self.keep(changes, version, Directory::read(store).await?)
+        Ok(self.keep(changes, version, Directory::read(store).await?))
     }
 
     /// Reads the directory and keeps it (with the version read first: a change committed
     /// during the read makes the next `current` read again).
     async fn read(&self, store: &dyn Store, changes: u64) -> StoreResult<Arc<Directory>> {
         let version = store.directory_version().await?;
-        self.keep(changes, version, Directory::read(store).await?)
+        Ok(self.keep(changes, version, Directory::read(store).await?))
     }
 
-    fn keep(&self, changes: u64, version: i64, d: Directory) -> StoreResult<Arc<Directory>> {
+    /// Keeps a directory just read (unless it has no holder) and hands it out.
+    fn keep(&self, changes: u64, version: i64, d: Directory) -> Arc<Directory> {
         let directory = Arc::new(d);
         let has_holder = !directory.holders.is_empty();
         let cached = has_holder.then(|| Cached {
@@ -109,6 +110,6 @@ impl HolderCache {
             directory: directory.clone(),
         });
         *self.0.write().unwrap_or_else(PoisonError::into_inner) = cached;
-        Ok(directory)
+        directory
     }
 }
