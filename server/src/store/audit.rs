@@ -176,15 +176,9 @@ macro_rules! audit_sql {
                 case_ref: &str,
                 actions: &[super::ReporterAction],
             ) -> StoreResult<()> {
-                for a in actions {
-                    sqlx::query(QUEUE_PENDING)
-                        .bind(day_to_db(a.day))
-                        .bind(a.action)
-                        .bind(case_ref)
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                Ok(())
+                let mut s = super::script::Script::default();
+                queue_script(&mut s, case_ref, actions);
+                Self::run_script(tx, s).await
             }
         }
 
@@ -439,6 +433,21 @@ macro_rules! audit_sql {
 
 /// Queues one reporter action (its key is random: the table's default; its day is a day).
 const QUEUE_PENDING: &str = "INSERT INTO audit_pending (day, action, case_ref) VALUES ($1, $2, $3)";
+
+/// Reporter actions queued under `case_ref`, in the script of the reporter's write they
+/// record: random keys and days only, as when queued alone.
+pub(super) fn queue_script(
+    s: &mut super::script::Script,
+    case_ref: &str,
+    actions: &[super::ReporterAction],
+) {
+    for a in actions {
+        s.push(
+            QUEUE_PENDING,
+            vec![day_to_db(a.day).into(), a.action.into(), case_ref.into()],
+        );
+    }
+}
 
 impl SqliteStore {
     /// An action with no other write (opening the mailbox), with the other reporter writes

@@ -49,6 +49,9 @@ pub struct SqliteStore {
     writers: Arc<tokio::sync::Mutex<()>>,
     /// Reporter writes committed together, several per fsync (`group.rs`).
     group: Arc<super::group::GroupCommit>,
+    /// Copies the write-ahead log into the database file beside the writer
+    /// (`checkpoints.rs`); stops with the store.
+    _checkpoints: super::checkpoints::Checkpointer,
 }
 
 /// A SQLite write transaction holding this process's writer turn until it commits or is
@@ -67,6 +70,14 @@ impl SqliteWrite {
     ) -> Result<Self, sqlx::Error> {
         let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(Self { tx, _turn: turn })
+    }
+
+    /// Rolls back and begins again, keeping the turn: no other writer of this process runs
+    /// in between (the group commit's second try of a batch, `group.rs`).
+    pub(super) async fn again(self, pool: &SqlitePool) -> Result<Self, sqlx::Error> {
+        let Self { tx, _turn } = self;
+        tx.rollback().await?;
+        Self::begin(pool, _turn).await
     }
 
     /// Commits; the turn passes to the next writer only once the commit (and its fsync) is
@@ -102,6 +113,9 @@ impl SqliteStore {
             // Deleted rows (a case removed by retention) are overwritten with zeros, not left
             // readable in free pages; free pages are handed back by `compact`.
             .pragma("secure_delete", "on")
+            // Checkpoints run on a task of their own (`checkpoints.rs`); a commit runs one
+            // only past this size.
+            .pragma("wal_autocheckpoint", super::checkpoints::SAFETY_NET_PAGES)
             .auto_vacuum(SqliteAutoVacuum::Incremental)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
@@ -109,6 +123,7 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         Ok(Self {
+            _checkpoints: super::checkpoints::Checkpointer::start(pool.clone()),
             pool,
             writers: Arc::default(),
             group: Arc::default(),

@@ -6,6 +6,7 @@ use sqlx::Row;
 use time::Date;
 
 use super::backends::{PostgresStore, SqliteStore, day_to_db};
+use super::script::Script;
 use super::{Content, StoreError, StoreResult};
 
 #[async_trait::async_trait]
@@ -33,42 +34,46 @@ pub trait Blobs: Send + Sync {
     async fn chunk(&self, blob_id: &str, idx: i64) -> StoreResult<Option<Vec<u8>>>;
 }
 
+/// Makes an item's ciphertext a complete blob, in the script of the write that stores the
+/// item; returns the blob's id. An upload must still be pending (not claimed yet).
+pub(super) fn claim_content(s: &mut Script, id: &str, content: &Content, day: &str) -> String {
+    match content {
+        Content::Inline(bytes) => {
+            let blob_id = format!("{id}.c");
+            inline(s, &blob_id, bytes, day);
+            blob_id
+        }
+        Content::Blob {
+            id: blob_id,
+            plaintext_size,
+        } => {
+            s.push(
+                "UPDATE blobs SET complete = TRUE, size = $2 WHERE id = $1 AND complete = FALSE",
+                vec![blob_id.into(), (*plaintext_size).into()],
+            )
+            .unless_one(StoreError::BlobNotPending(blob_id.clone()));
+            blob_id.clone()
+        }
+    }
+}
+
+/// A small ciphertext held in memory, stored as a complete blob.
+pub(super) fn inline(s: &mut Script, blob_id: &str, bytes: &[u8], day: &str) {
+    s.push(
+        "INSERT INTO blobs (id, complete, created_on, size) VALUES ($1, TRUE, $2, $3)",
+        vec![blob_id.into(), day.into(), (bytes.len() as i64).into()],
+    );
+    for (idx, chunk) in bytes.chunks(crate::crypto::CHUNK_SIZE).enumerate() {
+        s.push(
+            "INSERT INTO chunks (blob_id, idx, data) VALUES ($1, $2, $3)",
+            vec![blob_id.into(), (idx as i64).into(), chunk.into()],
+        );
+    }
+}
+
 macro_rules! blobs_sql {
     ($store:ident, $row:ty, $tx:ty) => {
         impl $store {
-            /// Makes an item's ciphertext a complete blob inside the caller's transaction.
-            pub(super) async fn claim_content(
-                tx: &mut $tx,
-                id: &str,
-                content: &Content,
-                day: &str,
-            ) -> StoreResult<String> {
-                match content {
-                    Content::Inline(bytes) => {
-                        let blob_id = format!("{id}.c");
-                        Self::insert_inline(tx, &blob_id, bytes, day).await?;
-                        Ok(blob_id)
-                    }
-                    Content::Blob {
-                        id: blob_id,
-                        plaintext_size,
-                    } => {
-                        let done = sqlx::query(
-                            "UPDATE blobs SET complete = TRUE, size = $2 \
-                             WHERE id = $1 AND complete = FALSE",
-                        )
-                        .bind(blob_id)
-                        .bind(plaintext_size)
-                        .execute(&mut **tx)
-                        .await?;
-                        if done.rows_affected() != 1 {
-                            return Err(StoreError::BlobNotPending(blob_id.clone()));
-                        }
-                        Ok(blob_id.clone())
-                    }
-                }
-            }
-
             /// Appends chunks to an upload that no case or item has claimed yet.
             async fn insert_chunks(
                 tx: &mut $tx,
@@ -76,6 +81,9 @@ macro_rules! blobs_sql {
                 first: i64,
                 chunks: &[Vec<u8>],
             ) -> StoreResult<()> {
+                // Statement by statement, not one script: a chunk is 512 KiB, so a script
+                // would hold a copy of the whole batch at once for the sake of a few
+                // hand-offs that cost nothing beside the bytes they carry.
                 for (n, data) in chunks.iter().enumerate() {
                     let done = sqlx::query(
                         "INSERT INTO chunks (blob_id, idx, data) \
@@ -90,31 +98,6 @@ macro_rules! blobs_sql {
                     if done.rows_affected() != 1 {
                         return Err(StoreError::BlobNotPending(blob_id.to_owned()));
                     }
-                }
-                Ok(())
-            }
-
-            pub(super) async fn insert_inline(
-                tx: &mut $tx,
-                blob_id: &str,
-                bytes: &[u8],
-                day: &str,
-            ) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO blobs (id, complete, created_on, size) VALUES ($1, TRUE, $2, $3)",
-                )
-                .bind(blob_id)
-                .bind(day)
-                .bind(bytes.len() as i64)
-                .execute(&mut **tx)
-                .await?;
-                for (idx, chunk) in bytes.chunks(crate::crypto::CHUNK_SIZE).enumerate() {
-                    sqlx::query("INSERT INTO chunks (blob_id, idx, data) VALUES ($1, $2, $3)")
-                        .bind(blob_id)
-                        .bind(idx as i64)
-                        .bind(chunk)
-                        .execute(&mut **tx)
-                        .await?;
                 }
                 Ok(())
             }

@@ -6,11 +6,11 @@
 //! instead of picking the same sequence number.
 
 use sqlx::Row;
+
+use super::script::Script;
 use time::Date;
 
-use super::backends::{
-    PostgresStore, SqliteStore, day_from_db, day_to_db, is_unique_violation, opt_day,
-};
+use super::backends::{PostgresStore, SqliteStore, day_from_db, day_to_db, opt_day};
 use super::{
     AuditEntry, CaseRecord, CaseUpdate, EnvelopeRecord, EventRecord, ItemRecord, NewCase, NewItem,
     OwnerClaim, StoreError, StoreResult, parsed,
@@ -89,6 +89,104 @@ macro_rules! item_columns {
         "i.id, i.case_id, i.seq, i.kind, i.author, i.created_on, i.reporter_visible, \
          i.parent_id, i.blob_id, b.size, i.name_blob_id"
     };
+}
+
+/// A new case's rows: the case, its holders' sealed keys, the officers the reporter left
+/// out, its items, a meeting asked for and the reporter's queued actions.
+fn case_script(c: &NewCase) -> Script {
+    let mut s = Script::default();
+    s.push(
+        "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
+         category, mode, status, received_on, reporter_lang, channel, entity_slug, \
+         routed_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10, $11, $12)",
+        vec![
+            c.id.as_str().into(),
+            (&c.reference).into(),
+            // Only the lookup value's hash is kept (database-alone-opens-nothing).
+            stored_lookup(&c.lookup).as_slice().into(),
+            (&c.case_recipient).into(),
+            (&c.reporter_recipient).into(),
+            (&c.category).into(),
+            c.mode.as_str().into(),
+            day_to_db(c.received_on).into(),
+            c.reporter_lang.code().into(),
+            c.channel.as_str().into(),
+            c.entity.as_ref().map(|e| e.as_str()).into(),
+            c.routed_to.as_deref().into(),
+        ],
+    )
+    .on_unique(StoreError::DuplicateReference);
+    // One statement for every holder's copy (usually four).
+    if !c.envelopes.is_empty() {
+        let sql = super::rows_sql(
+            "INSERT INTO case_keys (case_id, holder, recipient, envelope) VALUES ",
+            4,
+            c.envelopes.len(),
+        );
+        let mut args = Vec::with_capacity(4 * c.envelopes.len());
+        for e in &c.envelopes {
+            args.extend([
+                c.id.as_str().into(),
+                e.holder.to_db().into(),
+                (&e.recipient).into(),
+                e.envelope.as_slice().into(),
+            ]);
+        }
+        s.push(sql.0, args);
+    }
+    // Routing before sealing: the officers the reporter left out, excluded with the case, by
+    // the word `reporter` and at the day's start (no exact time).
+    for officer in &c.left_out {
+        s.push(
+            "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
+             VALUES ($1, $2, 'exclusion', $3, $4)",
+            vec![
+                c.id.as_str().into(),
+                officer.as_str().into(),
+                crate::domain::routing::BY_REPORTER.into(),
+                crate::domain::audit::day_start(c.received_on).into(),
+            ],
+        );
+    }
+    // A new case has no items yet: its first is number 1, no need to ask.
+    items_script(&mut s, &c.id, 1, &c.items);
+    if let Some(m) = &c.meeting {
+        super::meetings::meeting_script(&mut s, &c.id, m);
+    }
+    // A reporter's report and its queued actions (`report_filed`, …) in one commit.
+    super::audit::queue_script(&mut s, &c.reference, &c.reporter_audit);
+    s
+}
+
+/// The items numbered from `next` on, each with its content claimed (and its name stored).
+fn items_script(s: &mut Script, case_id: &CaseId, next: i64, items: &[NewItem]) {
+    for (n, item) in items.iter().enumerate() {
+        let day = day_to_db(item.created_on);
+        let blob_id = super::blobs::claim_content(s, &item.id, &item.content, &day);
+        let name_blob_id = item.encrypted_name.as_ref().map(|name| {
+            let id = format!("{}.n", item.id);
+            super::blobs::inline(s, &id, name, &day);
+            id
+        });
+        s.push(
+            "INSERT INTO items (id, case_id, seq, kind, author, created_on, \
+             reporter_visible, parent_id, blob_id, name_blob_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            vec![
+                (&item.id).into(),
+                case_id.as_str().into(),
+                (next + n as i64).into(),
+                item.kind.as_str().into(),
+                item.author.to_db().into(),
+                day.into(),
+                item.reporter_visible.into(),
+                item.parent_id.as_deref().into(),
+                blob_id.into(),
+                name_blob_id.into(),
+            ],
+        );
+    }
 }
 
 macro_rules! cases_sql {
@@ -194,78 +292,15 @@ macro_rules! cases_sql {
 
             /// A new case with its keys and items, inside the caller's transaction.
             async fn insert_case(tx: &mut $tx, c: &NewCase) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO cases (id, reference, lookup, case_recipient, reporter_recipient, \
-                     category, mode, status, received_on, reporter_lang, channel, entity_slug, \
-                     routed_to) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8, $9, $10, $11, $12)",
-                )
-                .bind(c.id.as_str())
-                .bind(&c.reference)
-                // Only the lookup value's hash is kept (database-alone-opens-nothing).
-                .bind(stored_lookup(&c.lookup).as_slice())
-                .bind(&c.case_recipient)
-                .bind(&c.reporter_recipient)
-                .bind(&c.category)
-                .bind(c.mode.as_str())
-                .bind(day_to_db(c.received_on))
-                .bind(c.reporter_lang.code())
-                .bind(c.channel.as_str())
-                .bind(c.entity.as_ref().map(|e| e.as_str()))
-                .bind(c.routed_to.as_deref())
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        StoreError::DuplicateReference
-                    } else {
-                        e.into()
-                    }
-                })?;
-                // One statement for every holder's copy (usually four): on SQLite each
-                // statement is a hand-off to the connection's thread, on PostgreSQL a round
-                // trip, and the group commit's writer runs them one after the other.
-                if !c.envelopes.is_empty() {
-                    let mut q = sqlx::query(super::rows_sql(
-                        "INSERT INTO case_keys (case_id, holder, recipient, envelope) VALUES ",
-                        4,
-                        c.envelopes.len(),
-                    ));
-                    for e in &c.envelopes {
-                        q = q
-                            .bind(c.id.as_str())
-                            .bind(e.holder.to_db())
-                            .bind(&e.recipient)
-                            .bind(&e.envelope);
-                    }
-                    q.execute(&mut **tx).await?;
-                }
-                // Routing before sealing: the officers the reporter left out, excluded with
-                // the case, by the word `reporter` and at the day's start (no exact time).
-                for officer in &c.left_out {
-                    sqlx::query(
-                        "INSERT INTO case_access (case_id, officer_id, kind, by_officer, at) \
-                         VALUES ($1, $2, 'exclusion', $3, $4)",
-                    )
-                    .bind(c.id.as_str())
-                    .bind(officer.as_str())
-                    .bind(crate::domain::routing::BY_REPORTER)
-                    .bind(crate::domain::audit::day_start(c.received_on))
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                // A new case has no items yet: its first is number 1, no need to ask.
-                Self::insert_items_from(tx, &c.id, 1, &c.items).await?;
-                if let Some(m) = &c.meeting {
-                    Self::insert_meeting(tx, &c.id, m).await?;
-                }
-                // An officer-entered report and its `report_entered` row commit together; a
-                // reporter's report and its queued actions (`report_filed`, …) likewise, in
-                // one commit (on SQLite one hand-off to the group-commit writer, not two).
+                // The case's rows in one script: on SQLite one hand-off to the group-commit
+                // writer's connection, not one per statement (`script.rs`).
+                Self::run_script(tx, case_script(c)).await?;
+                // An officer-entered report and its `report_entered` row commit together (a
+                // chained row reads the chain's head, so it cannot join the script).
                 if let Some(audit) = &c.audit {
                     Self::append_in(tx, audit).await?;
                 }
-                Self::queue_in(tx, &c.reference, &c.reporter_audit).await
+                Ok(())
             }
 
             /// A reporter's reply items, inside the caller's transaction.
@@ -301,37 +336,9 @@ macro_rules! cases_sql {
                 next: i64,
                 items: &[NewItem],
             ) -> StoreResult<()> {
-                let case_id = case_id.as_str();
-                for (n, item) in items.iter().enumerate() {
-                    let day = day_to_db(item.created_on);
-                    let blob_id = Self::claim_content(tx, &item.id, &item.content, &day).await?;
-                    let name_blob_id = match &item.encrypted_name {
-                        Some(name) => {
-                            let id = format!("{}.n", item.id);
-                            Self::insert_inline(tx, &id, name, &day).await?;
-                            Some(id)
-                        }
-                        None => None,
-                    };
-                    sqlx::query(
-                        "INSERT INTO items (id, case_id, seq, kind, author, created_on, \
-                         reporter_visible, parent_id, blob_id, name_blob_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(&item.id)
-                    .bind(case_id)
-                    .bind(next + n as i64)
-                    .bind(item.kind.as_str())
-                    .bind(item.author.to_db())
-                    .bind(&day)
-                    .bind(item.reporter_visible)
-                    .bind(&item.parent_id)
-                    .bind(&blob_id)
-                    .bind(&name_blob_id)
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                Ok(())
+                let mut s = Script::default();
+                items_script(&mut s, case_id, next, items);
+                Self::run_script(tx, s).await
             }
         }
 

@@ -7,9 +7,14 @@
 //! a disk that does a few hundred fsyncs a second, that was the ceiling on submissions and
 //! the cause of their tail latency.
 //!
-//! One request's failure fails no other: a statement that fails rolls back to its savepoint
-//! and only that request gets the error; if the batch cannot commit (or a failure took the
-//! whole transaction with it), each request of the batch is run again alone, in its own
+//! One request's failure fails no other. A batch is first written without savepoints (each
+//! savepoint is two more statements and makes SQLite copy every page the request touches
+//! into its statement journal); if any request fails, that attempt is rolled back and the
+//! batch written again, each request inside its own savepoint, so a statement that fails
+//! rolls back to its savepoint and only that request gets the error. A failing request (a
+//! replayed receipt, an upload already claimed) therefore costs its batch one more attempt,
+//! never the others' reports. If the batch cannot commit (or a failure took the whole
+//! transaction with it), each request of the batch is run again alone, in its own
 //! transaction. The writes go to tables without a rowid under random keys, so writing them
 //! together (in arrival order) records no filing order that separate commits did not.
 //!
@@ -29,7 +34,7 @@ use super::StoreResult;
 use super::backends::SqliteWrite;
 
 /// One request's statements, run on the batch's transaction. `Fn`, not `FnOnce`: a request
-/// is run again alone when its batch cannot commit.
+/// is run again when its batch's first try fails.
 pub(super) type Work =
     Box<dyn for<'c> Fn(&'c mut SqliteWrite) -> BoxFuture<'c, StoreResult<()>> + Send + Sync>;
 
@@ -141,7 +146,7 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
                 continue;
             }
         };
-        match together(tx, &jobs).await {
+        match together(&writer, tx, &jobs).await {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.done.send(result);
@@ -157,18 +162,41 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
     }
 }
 
-/// The batch in one transaction, each job in a savepoint. `Err` when the transaction as a
-/// whole failed: nothing of the batch is committed then.
-async fn together(mut tx: SqliteWrite, jobs: &[Job]) -> Result<Vec<StoreResult<()>>, sqlx::Error> {
+/// The batch in one transaction: first without savepoints, then (if a job failed) again,
+/// each job in a savepoint. `Err` when the transaction as a whole failed: nothing of the
+/// batch is committed then.
+async fn together(
+    writer: &Writer,
+    mut tx: SqliteWrite,
+    jobs: &[Job],
+) -> Result<Vec<StoreResult<()>>, sqlx::Error> {
     if let [job] = jobs {
         // Alone in its transaction (the usual case when few write at once): its failure can
-        // fail nothing else, so it needs no savepoint, and two statements fewer.
+        // fail nothing else, so it needs no savepoint.
         let result = (job.work)(&mut tx).await;
         if result.is_ok() {
             tx.commit().await?;
         }
         return Ok(vec![result]);
     }
+    // First try: each job in turn, no savepoints.
+    let mut written = true;
+    for job in jobs {
+        if (job.work)(&mut tx).await.is_err() {
+            written = false;
+            break;
+        }
+    }
+    if written {
+        tx.commit().await?;
+        return Ok(jobs.iter().map(|_| Ok(())).collect());
+    }
+    isolated(tx.again(&writer.pool).await?, jobs).await
+}
+
+/// The batch in one transaction, each job in a savepoint, so a job's failure undoes only
+/// its own statements.
+async fn isolated(mut tx: SqliteWrite, jobs: &[Job]) -> Result<Vec<StoreResult<()>>, sqlx::Error> {
     let mut results = Vec::with_capacity(jobs.len());
     sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;
     for (i, job) in jobs.iter().enumerate() {

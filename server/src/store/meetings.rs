@@ -97,6 +97,21 @@ pub trait Meetings: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// A meeting the reporter asked for, in the script of the write that carries the request.
+pub(super) fn meeting_script(s: &mut super::script::Script, case_id: &CaseId, m: &NewMeeting) {
+    s.push(
+        "INSERT INTO meeting_requests (id, case_id, kind, requested_on, item_id) \
+         VALUES ($1, $2, $3, $4, $5)",
+        vec![
+            (&m.id).into(),
+            case_id.as_str().into(),
+            m.kind.as_str().into(),
+            day_to_db(m.requested_on).into(),
+            m.item_id.as_deref().into(),
+        ],
+    );
+}
+
 macro_rules! meetings_sql {
     ($store:ident, $tx:ty) => {
         impl $store {
@@ -105,18 +120,9 @@ macro_rules! meetings_sql {
                 case_id: &CaseId,
                 m: &NewMeeting,
             ) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO meeting_requests (id, case_id, kind, requested_on, item_id) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&m.id)
-                .bind(case_id.as_str())
-                .bind(m.kind.as_str())
-                .bind(day_to_db(m.requested_on))
-                .bind(&m.item_id)
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
+                let mut s = super::script::Script::default();
+                meeting_script(&mut s, case_id, m);
+                Self::run_script(tx, s).await
             }
 
             pub(super) async fn insert_minutes(
