@@ -31,6 +31,28 @@ pub(crate) enum Arg {
     Bool(bool),
 }
 
+impl Arg {
+    /// Binds the value to the query's next placeholder, on either database.
+    fn bind_to<'q, DB>(
+        self,
+        q: sqlx::query::Query<'q, DB, DB::Arguments>,
+    ) -> sqlx::query::Query<'q, DB, DB::Arguments>
+    where
+        DB: sqlx::Database,
+        Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        match self {
+            Arg::Text(v) => q.bind(v),
+            Arg::Blob(v) => q.bind(v),
+            Arg::Int(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+        }
+    }
+}
+
 impl From<&str> for Arg {
     fn from(v: &str) -> Self {
         Arg::Text(Some(v.to_owned()))
@@ -139,12 +161,7 @@ impl Script {
         let mut rules = Vec::with_capacity(self.statements.len());
         for s in self.statements {
             for a in s.args {
-                q = match a {
-                    Arg::Text(v) => q.bind(v),
-                    Arg::Blob(v) => q.bind(v),
-                    Arg::Int(v) => q.bind(v),
-                    Arg::Bool(v) => q.bind(v),
-                };
+                q = a.bind_to(q);
             }
             rules.push(s.rules);
         }
@@ -161,12 +178,7 @@ impl Script {
         for s in self.statements {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(s.sql.into_owned()));
             for a in s.args {
-                q = match a {
-                    Arg::Text(v) => q.bind(v),
-                    Arg::Blob(v) => q.bind(v),
-                    Arg::Int(v) => q.bind(v),
-                    Arg::Bool(v) => q.bind(v),
-                };
+                q = a.bind_to(q);
             }
             let done = conn.execute(q).await.map(|r| Some(r.rows_affected()));
             s.rules.judge(done)?;
