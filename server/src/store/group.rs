@@ -1,8 +1,9 @@
 //! Group commit for SQLite's reporter writes (a new case or a reply, each with its queued
 //! reporter audit actions; a reporter action that writes nothing else, such as opening the
 //! mailbox; the start of an upload and its chunks): whatever is queued when the write lock
-//! comes free is written in ONE transaction, each request inside its own savepoint, and every
-//! request is answered only after that commit (and its fsync) returned, so a receipt still
+//! comes free is written in ONE transaction (with a savepoint per request only when one of
+//! them failed, below), and every request is answered only after that commit (and its fsync)
+//! returned, so a receipt still
 //! follows its commit. One fsync then covers many reports, where each used to pay its own: on
 //! a disk that does a few hundred fsyncs a second, that was the ceiling on submissions and
 //! the cause of their tail latency.
