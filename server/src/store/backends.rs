@@ -75,9 +75,9 @@ impl SqliteWrite {
     /// Rolls back and begins again, keeping the turn: no other writer of this process runs
     /// in between (the group commit's second try of a batch, `group.rs`).
     pub(super) async fn again(self, pool: &SqlitePool) -> Result<Self, sqlx::Error> {
-        let Self { tx, _turn } = self;
+        let Self { tx, _turn: turn } = self;
         tx.rollback().await?;
-        Self::begin(pool, _turn).await
+        Self::begin(pool, turn).await
     }
 
     /// Commits; the turn passes to the next writer only once the commit (and its fsync) is

@@ -6,11 +6,10 @@
 //! instead of picking the same sequence number.
 
 use sqlx::Row;
-
-use super::script::Script;
 use time::Date;
 
 use super::backends::{PostgresStore, SqliteStore, day_from_db, day_to_db, opt_day};
+use super::script::Script;
 use super::{
     AuditEntry, CaseRecord, CaseUpdate, EnvelopeRecord, EventRecord, ItemRecord, NewCase, NewItem,
     OwnerClaim, StoreError, StoreResult, parsed,

@@ -3,10 +3,9 @@
 //! mailbox; the start of an upload and its chunks): whatever is queued when the write lock
 //! comes free is written in ONE transaction (with a savepoint per request only when one of
 //! them failed, below), and every request is answered only after that commit (and its fsync)
-//! returned, so a receipt still
-//! follows its commit. One fsync then covers many reports, where each used to pay its own: on
-//! a disk that does a few hundred fsyncs a second, that was the ceiling on submissions and
-//! the cause of their tail latency.
+//! returned, so a receipt still follows its commit. One fsync then covers many reports, where
+//! each used to pay its own: on a disk that does a few hundred fsyncs a second, that was the
+//! ceiling on submissions and the cause of their tail latency.
 //!
 //! One request's failure fails no other. A batch is first written without savepoints (each
 //! savepoint is two more statements and makes SQLite copy every page the request touches
