@@ -37,8 +37,20 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// How long a SQLite statement waits for a lock another process (or the checkpoint task)
+/// holds before it fails.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct SqliteStore {
+    /// Reads, and the few single-statement writes outside a transaction.
     pub(super) pool: SqlitePool,
+    /// The one connection every write transaction of this process runs on. SQLite drops a
+    /// connection's whole page cache when it begins a transaction and finds that another
+    /// connection committed since its last one; with the writes spread over the pool's
+    /// connections, every batch began that way and read each B-tree page it touched back
+    /// from the operating system. On a connection of its own the writer finds its own last
+    /// commit and keeps its cache warm from one batch to the next.
+    writer: SqlitePool,
     /// This process's writers queue here, first come first served, before `BEGIN IMMEDIATE`.
     /// SQLite has one write lock; a writer that finds it taken waits in SQLite's busy handler,
     /// which sleeps in growing steps (up to 100 ms) and so wakes long after the lock was
@@ -47,6 +59,9 @@ pub struct SqliteStore {
     /// moment the one before it has committed. Other processes on the same file (a CLI
     /// command, a second instance) still meet the busy timeout, as before.
     writers: Arc<tokio::sync::Mutex<()>>,
+    /// Between the checkpoint task and the group commit's writer: when to start the log over
+    /// (`checkpoints::catch_up`), and that a batch was written.
+    log: Arc<super::checkpoints::LogWatch>,
     /// Reporter writes committed together, several per fsync (`group.rs`).
     group: Arc<super::group::GroupCommit>,
     /// Copies the write-ahead log into the database file beside the writer
@@ -63,7 +78,7 @@ pub struct SqliteWrite {
 }
 
 impl SqliteWrite {
-    /// `BEGIN IMMEDIATE` on a pooled connection, for the writer holding `turn`.
+    /// `BEGIN IMMEDIATE` on the writer connection, for the writer holding `turn`.
     pub(super) async fn begin(
         pool: &SqlitePool,
         turn: tokio::sync::OwnedMutexGuard<()>,
@@ -117,14 +132,28 @@ impl SqliteStore {
             // only past this size.
             .pragma("wal_autocheckpoint", super::checkpoints::SAFETY_NET_PAGES)
             .auto_vacuum(SqliteAutoVacuum::Incremental)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(BUSY_TIMEOUT);
+        // No ping before each checkout: the connection is a file of this process's, and a
+        // ping is one more message to the connection's thread and back on every read.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(opts.clone())
+            .await?;
+        // Kept open for the process's life, so its cache lives as long (see `writer`).
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
+        let log = Arc::default();
         Ok(Self {
-            _checkpoints: super::checkpoints::Checkpointer::start(pool.clone()),
+            _checkpoints: super::checkpoints::Checkpointer::start(pool.clone(), Arc::clone(&log)),
             pool,
+            writer,
+            log,
             writers: Arc::default(),
             group: Arc::default(),
         })
@@ -138,11 +167,11 @@ impl SqliteStore {
     /// no busy timeout helps, so a scheduled retention run or an officer action would fail
     /// for no reason of its own.
     ///
-    /// The writer's turn (`writers`) is taken first, before a pooled connection, so waiting
-    /// writers hold no connection that readers need.
+    /// The writer's turn (`writers`) is taken first, so the writer connection is free
+    /// whenever a writer holding the turn asks for it.
     pub(super) async fn write_tx(&self) -> Result<SqliteWrite, sqlx::Error> {
         let turn = self.writers.clone().lock_owned().await;
-        SqliteWrite::begin(&self.pool, turn).await
+        SqliteWrite::begin(&self.writer, turn).await
     }
 
     /// A reporter write (a new case or a reply with its queued reporter actions, a reporter
@@ -156,8 +185,9 @@ impl SqliteStore {
             + 'static,
     {
         let writer = super::group::Writer {
-            pool: self.pool.clone(),
+            pool: self.writer.clone(),
             turn: self.writers.clone(),
+            log: self.log.clone(),
         };
         self.group.run(&writer, Box::new(work)).await
     }
@@ -298,3 +328,37 @@ backend!(
     nothing_more,
     pg_compact
 );
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    /// Every write transaction runs on the one writer connection, even while readers hold
+    /// the pool's connections: a table of the connection's own (`TEMP`) made in one write is
+    /// still there in the next.
+    #[tokio::test]
+    async fn writes_share_one_connection_whatever_the_readers_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("w.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let mut tx = store.write_tx().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE mine (x INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // Readers take connections in between, so a write from the pool would get another.
+        let mut readers = Vec::new();
+        for _ in 0..3 {
+            readers.push(store.pool.acquire().await.unwrap());
+        }
+        let mut tx = store.write_tx().await.unwrap();
+        let found: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM temp.sqlite_master WHERE name = 'mine'")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(found, 1, "the second write ran on another connection");
+    }
+}

@@ -18,10 +18,11 @@
 //! transaction. The writes go to tables without a rowid under random keys, so writing them
 //! together (in arrival order) records no filing order that separate commits did not.
 //!
-//! The batch is written by a task spawned when the first request finds no writer running and
-//! ending when the queue is empty, so a reporter who goes away mid-request cannot leave a
-//! batch half-written or other reporters waiting. It takes the process's writer turn
-//! (`SqliteStore::write_tx`) like every other write transaction, batch by batch.
+//! The batch is written by a task spawned (on the writer's own thread, `WriterThread`) when
+//! the first request finds no writer running and ending when the queue is empty, so a
+//! reporter who goes away mid-request cannot leave a batch half-written or other reporters
+//! waiting. It takes the process's writer turn (`SqliteStore::write_tx`) like every other
+//! write transaction, batch by batch.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -57,13 +58,48 @@ struct Queue {
 #[derive(Default)]
 pub(super) struct GroupCommit {
     queue: Mutex<Queue>,
+    /// Where the writer task runs (`WriterThread`); `None` if that thread could not start.
+    thread: std::sync::OnceLock<Option<WriterThread>>,
 }
 
-/// Where the writer task opens its transactions: the pool and the process's writer turn.
+/// A thread of the writer task's own. Each report's statements are a hand-off to the
+/// connection's thread and an answer back; on the server's runtime, the answer waited until
+/// a runtime thread finished what it was running, often a report's cryptography (half a
+/// millisecond), so the writer lost that much per report. On this thread the answer is
+/// taken up as soon as the operating system runs it.
+struct WriterThread {
+    handle: tokio::runtime::Handle,
+    /// Dropped with the store's queue: the thread then ends.
+    _stop: oneshot::Sender<()>,
+}
+
+impl WriterThread {
+    fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("speakup-writer".into())
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })?;
+        Ok(Self {
+            handle,
+            _stop: stop,
+        })
+    }
+}
+
+/// Where the writer task opens its transactions: the writer connection's pool and the
+/// process's writer turn.
 #[derive(Clone)]
 pub(super) struct Writer {
     pub pool: SqlitePool,
     pub turn: Arc<tokio::sync::Mutex<()>>,
+    /// Shared with the checkpoint task (`checkpoints::LogWatch`).
+    pub log: Arc<super::checkpoints::LogWatch>,
 }
 
 impl Writer {
@@ -89,7 +125,16 @@ impl GroupCommit {
             !std::mem::replace(&mut q.running, true)
         };
         if start {
-            tokio::spawn(drain(self.clone(), writer.clone()));
+            let task = drain(self.clone(), writer.clone());
+            let thread = self.thread.get_or_init(|| {
+                WriterThread::start()
+                    .inspect_err(|e| tracing::warn!(error = %e, "no thread for the writer"))
+                    .ok()
+            });
+            match thread {
+                Some(t) => drop(t.handle.spawn(task)),
+                None => drop(tokio::spawn(task)),
+            }
         }
         // The sender is dropped unanswered only if the writer task died (a panic, or the
         // runtime shutting down): nothing was promised, so this is an error like any other.
@@ -129,6 +174,9 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
         // The turn first, then the batch: requests that arrive while an earlier transaction
         // (a batch, an officer's action) commits join this one.
         let turn = writer.turn.clone().lock_owned().await;
+        // Between two batches, holding the turn (the connection is free): the rest of the log
+        // copied when the checkpoint task asks, so that this batch starts it over.
+        super::checkpoints::catch_up(&writer.log, &writer.pool).await;
         let Some(jobs) = group.next_batch() else {
             return;
         };
@@ -159,6 +207,7 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
                 }
             }
         }
+        writer.log.written();
     }
 }
 
@@ -226,4 +275,33 @@ async fn alone(writer: &Writer, work: &Work) -> StoreResult<()> {
     work(&mut tx).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The batch is written on the writer's own thread, not on the runtime of the request
+    /// that started it (see `WriterThread`).
+    #[tokio::test]
+    async fn batches_are_written_on_the_writers_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.db").display());
+        let store = super::super::backends::SqliteStore::connect(&url)
+            .await
+            .unwrap();
+        let seen = Arc::new(Mutex::new(None));
+        let s = seen.clone();
+        store
+            .grouped(move |_tx| {
+                let s = s.clone();
+                Box::pin(async move {
+                    *s.lock().unwrap() = std::thread::current().name().map(str::to_owned);
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(seen.lock().unwrap().as_deref(), Some("speakup-writer"));
+    }
 }
