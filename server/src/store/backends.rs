@@ -329,18 +329,24 @@ backend!(
     pg_compact
 );
 
+/// A SQLite store in a folder of its own (`test.db`), for the store's unit tests.
+#[cfg(test)]
+pub(super) async fn scratch_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("test.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    (dir, store)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::SqliteStore;
 
     /// Every write transaction runs on the one writer connection, even while readers hold
     /// the pool's connections: a table of the connection's own (`TEMP`) made in one write is
     /// still there in the next.
     #[tokio::test]
     async fn writes_share_one_connection_whatever_the_readers_hold() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("w.db").display());
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let (_dir, store) = super::scratch_store().await;
         let mut tx = store.write_tx().await.unwrap();
         sqlx::query("CREATE TEMP TABLE mine (x INTEGER)")
             .execute(&mut *tx)

@@ -126,7 +126,6 @@ impl Checkpointer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::backends::SqliteStore;
     use super::IDLE;
 
     /// Reporter writes back to back after a quiet spell, as in a flood of reports: the task
@@ -135,11 +134,7 @@ mod tests {
     /// which it reached (and then every commit checkpointed) when only copied `PASSIVE`ly.
     #[tokio::test]
     async fn a_steady_flow_of_writes_keeps_the_log_small() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let store = SqliteStore::connect(&format!("sqlite:{}", path.display()))
-            .await
-            .unwrap();
+        let (dir, store) = super::super::backends::scratch_store().await;
         sqlx::query("CREATE TABLE t (data BLOB)")
             .execute(&store.pool)
             .await
@@ -167,7 +162,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let log = std::fs::metadata(dir.path().join("c.db-wal"))
+        let log = std::fs::metadata(dir.path().join("test.db-wal"))
             .unwrap()
             .len();
         let pages = log / 4120;

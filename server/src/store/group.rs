@@ -285,11 +285,7 @@ mod tests {
     /// that started it (see `WriterThread`).
     #[tokio::test]
     async fn batches_are_written_on_the_writers_thread() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("g.db").display());
-        let store = super::super::backends::SqliteStore::connect(&url)
-            .await
-            .unwrap();
+        let (_dir, store) = super::super::backends::scratch_store().await;
         let seen = Arc::new(Mutex::new(None));
         let s = seen.clone();
         store
