@@ -37,10 +37,6 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-/// How long a SQLite statement waits for a lock another process (or the checkpoint task)
-/// holds before it fails.
-pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
 pub struct SqliteStore {
     /// Reads, and the few single-statement writes outside a transaction.
     pub(super) pool: SqlitePool,
@@ -132,7 +128,7 @@ impl SqliteStore {
             // only past this size.
             .pragma("wal_autocheckpoint", super::checkpoints::SAFETY_NET_PAGES)
             .auto_vacuum(SqliteAutoVacuum::Incremental)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(Duration::from_secs(10));
         // No ping before each checkout: the connection is a file of this process's, and a
         // ping is one more message to the connection's thread and back on every read.
         let pool = SqlitePoolOptions::new()
@@ -340,7 +336,6 @@ pub(super) async fn scratch_store() -> (tempfile::TempDir, SqliteStore) {
 
 #[cfg(test)]
 mod tests {
-
     /// Every write transaction runs on the one writer connection, even while readers hold
     /// the pool's connections: a table of the connection's own (`TEMP`) made in one write is
     /// still there in the next.

@@ -18,7 +18,7 @@
 //! A copied log is written again from its start only when a write transaction begins with
 //! every page of it copied and no reader in it. Under a steady flow of reports that never
 //! happened (the writer commits between any two looks of this task), so the log grew until the
-//! safety net made every commit checkpoint as well, and commits took up to 150 ms. Past
+//! safety net made every commit checkpoint as well, and commits took up to 146 ms. Past
 //! `RESTART_PAGES` the task therefore asks the group commit's writer to copy the last pages
 //! itself, between two batches (`catch_up`): its next batch then starts the log over. (Taking
 //! the writer turn here and running `RESTART`, tried first, held the writer 10 to 20 ms each
@@ -129,9 +129,9 @@ mod tests {
     use super::IDLE;
 
     /// Reporter writes back to back after a quiet spell, as in a flood of reports: the task
-    /// wakes with the first batch, and the log is started over now and then,
-    /// so its file stays far below SQLite's own checkpoint threshold (`SAFETY_NET_PAGES`),
-    /// which it reached (and then every commit checkpointed) when only copied `PASSIVE`ly.
+    /// wakes with the first batch, and the log is started over now and then, so its file
+    /// stays far below SQLite's own checkpoint threshold (`SAFETY_NET_PAGES`), which it
+    /// reached (and then every commit checkpointed) when only copied `PASSIVE`ly.
     #[tokio::test]
     async fn a_steady_flow_of_writes_keeps_the_log_small() {
         let (dir, store) = super::super::backends::scratch_store().await;
@@ -139,10 +139,10 @@ mod tests {
             .execute(&store.pool)
             .await
             .unwrap();
-        // About 16,000 pages of log in all: 1,000 commits of 8 values of 4 KiB (each a page
-        // of its own and a page of the table).
         // A quiet spell first: the task backs off to `IDLE` and must wake with the first batch.
         tokio::time::sleep(IDLE * 2).await;
+        // About 16,000 pages of log in all: 1,000 commits of 8 values of 4 KiB (each a page
+        // of its own and a page of the table).
         let value = std::sync::Arc::new(vec![7u8; 4096]);
         for _ in 0..1000 {
             let value = value.clone();

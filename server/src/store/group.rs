@@ -174,12 +174,12 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
         // The turn first, then the batch: requests that arrive while an earlier transaction
         // (a batch, an officer's action) commits join this one.
         let turn = writer.turn.clone().lock_owned().await;
-        // Between two batches, holding the turn (the connection is free): the rest of the log
-        // copied when the checkpoint task asks, so that this batch starts it over.
-        super::checkpoints::catch_up(&writer.log, &writer.pool).await;
         let Some(jobs) = group.next_batch() else {
             return;
         };
+        // Between two batches, holding the turn (the connection is free): the rest of the log
+        // copied when the checkpoint task asks, so that this batch starts it over.
+        super::checkpoints::catch_up(&writer.log, &writer.pool).await;
         let tx = match SqliteWrite::begin(&writer.pool, turn).await {
             Ok(tx) => tx,
             Err(e) => {
