@@ -223,6 +223,19 @@ async fn store_story(backend: Backend) {
         1
     );
     assert!(s.chunk("up1", 0).await.unwrap().is_some());
+    // The purge's index holds only incomplete blobs (migration 0020): every report, message
+    // and file adds a complete one, and each entry was one more page for the writer.
+    let partial = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'blobs_incomplete' \
+             AND sql LIKE '%WHERE complete = FALSE'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'blobs_incomplete' \
+             AND indexdef LIKE '%WHERE (complete = false)'"
+        }
+    };
+    assert_eq!(app.scalar(partial).await, 1, "{partial}");
     app.finish().await;
 }
 
