@@ -459,18 +459,17 @@ impl SqliteStore {
         action: String,
         case_ref: String,
     ) -> StoreResult<()> {
-        let row = std::sync::Arc::new((day, action, case_ref));
-        self.grouped(move |tx| {
-            let row = row.clone();
-            Box::pin(async move {
-                sqlx::query(QUEUE_PENDING)
-                    .bind(&row.0)
-                    .bind(&row.1)
-                    .bind(&row.2)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
-            })
+        self.grouped_script(move || {
+            let mut s = super::script::Script::default();
+            s.push(
+                QUEUE_PENDING,
+                vec![
+                    day.as_str().into(),
+                    action.as_str().into(),
+                    case_ref.as_str().into(),
+                ],
+            );
+            s
         })
         .await
     }

@@ -60,6 +60,8 @@ pub struct SqliteStore {
     log: Arc<super::checkpoints::LogWatch>,
     /// Reporter writes committed together, several per fsync (`group.rs`).
     group: Arc<super::group::GroupCommit>,
+    /// The database file (`None` in memory), for the group-commit writer's own connection.
+    path: Option<std::path::PathBuf>,
     /// Copies the write-ahead log into the database file beside the writer
     /// (`checkpoints.rs`); stops with the store.
     _checkpoints: super::checkpoints::Checkpointer,
@@ -142,10 +144,16 @@ impl SqliteStore {
             .idle_timeout(None)
             .max_lifetime(None)
             .test_before_acquire(false)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
         let log = Arc::default();
+        // The file the group-commit writer opens its own connection on (`direct.rs`); the
+        // pool has made it by now. A database in memory has none (a second connection would
+        // not see it), and its reporter writes stay on the pool's writer connection.
+        let file = opts.get_filename();
+        let path = file.is_file().then(|| file.to_owned());
         Ok(Self {
+            path,
             _checkpoints: super::checkpoints::Checkpointer::start(pool.clone(), Arc::clone(&log)),
             pool,
             writer,
@@ -180,12 +188,35 @@ impl SqliteStore {
             + Sync
             + 'static,
     {
-        let writer = super::group::Writer {
+        self.group
+            .run(
+                &self.group_writer(),
+                super::group::Work::Steps(Box::new(work)),
+            )
+            .await
+    }
+
+    /// A reporter write that is statements only (`script`, built again for each run): in
+    /// the next batch, on the group-commit writer's own connection (`direct.rs`).
+    pub(super) async fn grouped_script<S>(&self, script: S) -> StoreResult<()>
+    where
+        S: Fn() -> super::script::Script + Send + Sync + 'static,
+    {
+        self.group
+            .run(
+                &self.group_writer(),
+                super::group::Work::Script(Box::new(script)),
+            )
+            .await
+    }
+
+    fn group_writer(&self) -> super::group::Writer {
+        super::group::Writer {
             pool: self.writer.clone(),
             turn: self.writers.clone(),
             log: self.log.clone(),
-        };
-        self.group.run(&writer, Box::new(work)).await
+            path: self.path.clone(),
+        }
     }
 
     /// A database made before auto_vacuum was set keeps its old mode until one VACUUM.
@@ -295,6 +326,18 @@ impl PostgresStore {
     {
         let mut tx = self.write_tx().await?;
         work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A write that is statements only, in a transaction of its own (PostgreSQL has no
+    /// group commit: its own writers commit side by side).
+    pub(super) async fn grouped_script<S>(&self, script: S) -> StoreResult<()>
+    where
+        S: Fn() -> super::script::Script + Send + Sync + 'static,
+    {
+        let mut tx = self.write_tx().await?;
+        Self::run_script(&mut tx, script()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -106,19 +106,14 @@ macro_rules! blobs_sql {
         #[async_trait::async_trait]
         impl Blobs for $store {
             async fn create_blob(&self, id: &str, day: Date) -> StoreResult<()> {
-                let row = std::sync::Arc::new((id.to_owned(), day_to_db(day)));
-                self.grouped(move |tx| {
-                    let row = row.clone();
-                    Box::pin(async move {
-                        sqlx::query(
-                            "INSERT INTO blobs (id, complete, created_on) VALUES ($1, FALSE, $2)",
-                        )
-                        .bind(&row.0)
-                        .bind(&row.1)
-                        .execute(&mut **tx)
-                        .await?;
-                        Ok(())
-                    })
+                let (id, day) = (id.to_owned(), day_to_db(day));
+                self.grouped_script(move || {
+                    let mut s = Script::default();
+                    s.push(
+                        "INSERT INTO blobs (id, complete, created_on) VALUES ($1, FALSE, $2)",
+                        vec![id.as_str().into(), day.as_str().into()],
+                    );
+                    s
                 })
                 .await
             }

@@ -346,6 +346,11 @@ macro_rules! cases_sql {
             async fn create_case(&self, c: &NewCase) -> StoreResult<()> {
                 // Owned, so that the batch's writer can run it (again, if need be).
                 let c = std::sync::Arc::new(c.clone());
+                if c.audit.is_none() {
+                    // A reporter's case is statements only: one script for the writer's
+                    // own connection.
+                    return self.grouped_script(move || case_script(&c)).await;
+                }
                 self.grouped(move |tx| {
                     let c = c.clone();
                     Box::pin(async move { Self::insert_case(tx, &c).await })

@@ -18,6 +18,14 @@
 //! transaction. The writes go to tables without a rowid under random keys, so writing them
 //! together (in arrival order) records no filing order that separate commits did not.
 //!
+//! A request that is statements only (a new case, a queued action, an upload's start: a
+//! `Work::Script`) is written on the writer's own connection, on the writer's own thread
+//! (`direct.rs`, ADR 0008): no hand-off per statement. A request that reads as it goes (a
+//! reply's next number, the audit chain's head, an upload's chunks: `Work::Steps`) is written
+//! on the pool's writer connection, in a transaction of the same batch's turn after the
+//! scripts' commit. Both hold the process's writer turn, so they never wait on each other's
+//! locks.
+//!
 //! The batch is written by a task spawned (on the writer's own thread, `WriterThread`) when
 //! the first request finds no writer running and ending when the queue is empty, so a
 //! reporter who goes away mid-request cannot leave a batch half-written or other reporters
@@ -25,6 +33,7 @@
 //! write transaction, batch by batch.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::future::BoxFuture;
@@ -33,11 +42,33 @@ use tokio::sync::oneshot;
 
 use super::StoreResult;
 use super::backends::SqliteWrite;
+use super::direct::Direct;
+use super::script::Script;
+
+/// Statements that read as they go, on the batch's transaction on the pool's writer
+/// connection.
+pub(super) type Steps =
+    Box<dyn for<'c> Fn(&'c mut SqliteWrite) -> BoxFuture<'c, StoreResult<()>> + Send + Sync>;
 
 /// One request's statements, run on the batch's transaction. `Fn`, not `FnOnce`: a request
 /// is run again when its batch's first try fails.
-pub(super) type Work =
-    Box<dyn for<'c> Fn(&'c mut SqliteWrite) -> BoxFuture<'c, StoreResult<()>> + Send + Sync>;
+pub(super) enum Work {
+    /// Statements only, built for each run: on the writer's own connection.
+    Script(Box<dyn Fn() -> Script + Send + Sync>),
+    /// Statements that read as they go: on the pool's writer connection.
+    Steps(Steps),
+}
+
+impl Work {
+    /// On the pool's writer connection: steps always, scripts when the writer's own
+    /// connection is not there (its thread or its file could not be had).
+    async fn on_pool(&self, tx: &mut SqliteWrite) -> StoreResult<()> {
+        match self {
+            Work::Script(script) => script().run_sqlite(tx).await,
+            Work::Steps(steps) => steps(tx).await,
+        }
+    }
+}
 
 /// The most requests one transaction takes; the rest wait for the next batch.
 const MAX_BATCH: usize = 128;
@@ -45,6 +76,20 @@ const MAX_BATCH: usize = 128;
 struct Job {
     work: Work,
     done: oneshot::Sender<StoreResult<()>>,
+}
+
+impl Job {
+    fn is_script(&self) -> bool {
+        matches!(self.work, Work::Script(_))
+    }
+
+    /// Its statements, built again for this run; a step job has none (never asked).
+    fn script(&self) -> Script {
+        match &self.work {
+            Work::Script(script) => script(),
+            Work::Steps(_) => Script::default(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -60,6 +105,17 @@ pub(super) struct GroupCommit {
     queue: Mutex<Queue>,
     /// Where the writer task runs (`WriterThread`); `None` if that thread could not start.
     thread: std::sync::OnceLock<Option<WriterThread>>,
+    /// The writer's own connection, opened by the first batch on the writer's thread.
+    direct: Mutex<DirectState>,
+}
+
+#[derive(Default)]
+enum DirectState {
+    #[default]
+    Unopened,
+    Open(Direct),
+    /// It could not be opened (logged once): scripts go to the pool's writer connection.
+    Unavailable,
 }
 
 /// A thread of the writer task's own. Each report's statements are a hand-off to the
@@ -100,6 +156,9 @@ pub(super) struct Writer {
     pub turn: Arc<tokio::sync::Mutex<()>>,
     /// Shared with the checkpoint task (`checkpoints::LogWatch`).
     pub log: Arc<super::checkpoints::LogWatch>,
+    /// The database file, for the writer's own connection; `None` for a database with no
+    /// file of its own (in memory), which a second connection would not see.
+    pub path: Option<PathBuf>,
 }
 
 impl Writer {
@@ -125,15 +184,17 @@ impl GroupCommit {
             !std::mem::replace(&mut q.running, true)
         };
         if start {
-            let task = drain(self.clone(), writer.clone());
+            let task = |own_thread| drain(self.clone(), writer.clone(), own_thread);
             let thread = self.thread.get_or_init(|| {
                 WriterThread::start()
                     .inspect_err(|e| tracing::warn!(error = %e, "no thread for the writer"))
                     .ok()
             });
             match thread {
-                Some(t) => drop(t.handle.spawn(task)),
-                None => drop(tokio::spawn(task)),
+                Some(t) => drop(t.handle.spawn(task(true))),
+                // On the server's runtime, a commit's fsync would hold one of its threads:
+                // everything goes through the pool's connection then.
+                None => drop(tokio::spawn(task(false))),
             }
         }
         // The sender is dropped unanswered only if the writer task died (a panic, or the
@@ -151,6 +212,41 @@ impl GroupCommit {
         let n = q.jobs.len().min(MAX_BATCH);
         Some(q.jobs.drain(..n).collect())
     }
+
+    fn direct(&self) -> std::sync::MutexGuard<'_, DirectState> {
+        self.direct.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens the writer's own connection if it was not tried yet; whether it is there.
+    fn direct_ready(&self, writer: &Writer) -> bool {
+        let mut state = self.direct();
+        if let DirectState::Unopened = *state {
+            *state = match writer.path.as_deref().map(Direct::open) {
+                Some(Ok(d)) => DirectState::Open(d),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "the writer's own connection did not open; \
+                        reporter writes go through the pool's writer connection");
+                    DirectState::Unavailable
+                }
+                None => DirectState::Unavailable,
+            };
+        }
+        matches!(*state, DirectState::Open(_))
+    }
+
+    /// The batch's scripts on the writer's own connection, on this (the writer's) thread:
+    /// one transaction; if it fails as a whole, each script in a transaction of its own.
+    fn write_direct(&self, jobs: &[Job]) -> Vec<StoreResult<()>> {
+        let state = self.direct();
+        let DirectState::Open(d) = &*state else {
+            let e = || rusqlite::Error::InvalidPath(PathBuf::from("(not open)")).into();
+            return jobs.iter().map(|_| Err(e())).collect();
+        };
+        together_direct(d, jobs).unwrap_or_else(|_| {
+            d.rollback();
+            jobs.iter().map(|job| d.alone(&job.script())).collect()
+        })
+    }
 }
 
 /// If the writer task panics, the queue must not stay marked as served: the waiting
@@ -167,8 +263,9 @@ impl Drop for Unwinding<'_> {
     }
 }
 
-/// The writer task: batch after batch until the queue is empty.
-async fn drain(group: Arc<GroupCommit>, writer: Writer) {
+/// The writer task: batch after batch until the queue is empty. `own_thread`: it runs on
+/// the writer's own thread, where its own connection may block.
+async fn drain(group: Arc<GroupCommit>, writer: Writer, own_thread: bool) {
     let _guard = Unwinding(&group);
     loop {
         // The turn first, then the batch: requests that arrive while an earlier transaction
@@ -180,35 +277,87 @@ async fn drain(group: Arc<GroupCommit>, writer: Writer) {
         // Between two batches, holding the turn (the connection is free): the rest of the log
         // copied when the checkpoint task asks, so that this batch starts it over.
         super::checkpoints::catch_up(&writer.log, &writer.pool).await;
-        let tx = match SqliteWrite::begin(&writer.pool, turn).await {
-            Ok(tx) => tx,
-            Err(e) => {
-                // No transaction (the database is locked by another process beyond the busy
-                // timeout, or unreachable): each request gets the error, as it would alone.
-                let msg = e.to_string();
-                for job in jobs {
-                    let _ = job
-                        .done
-                        .send(Err(sqlx::Error::Protocol(msg.clone()).into()));
-                }
-                continue;
-            }
+        let (scripts, steps): (Vec<Job>, Vec<Job>) = if own_thread && group.direct_ready(&writer) {
+            jobs.into_iter().partition(Job::is_script)
+        } else {
+            (Vec::new(), jobs)
         };
-        match together(&writer, tx, &jobs).await {
-            Ok(results) => {
-                for (job, result) in jobs.into_iter().zip(results) {
-                    let _ = job.done.send(result);
-                }
+        if !scripts.is_empty() {
+            let results = group.write_direct(&scripts);
+            for (job, result) in scripts.into_iter().zip(results) {
+                let _ = job.done.send(result);
             }
-            Err(_) => {
-                for job in jobs {
-                    let result = alone(&writer, &job.work).await;
-                    let _ = job.done.send(result);
-                }
-            }
+        }
+        if !steps.is_empty() {
+            on_pool(&writer, turn, steps).await;
         }
         writer.log.written();
     }
+}
+
+/// Jobs written on the pool's writer connection, holding the writer's `turn`.
+async fn on_pool(writer: &Writer, turn: tokio::sync::OwnedMutexGuard<()>, jobs: Vec<Job>) {
+    let tx = match SqliteWrite::begin(&writer.pool, turn).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            // No transaction (the database is locked by another process beyond the busy
+            // timeout, or unreachable): each request gets the error, as it would alone.
+            let msg = e.to_string();
+            for job in jobs {
+                let _ = job
+                    .done
+                    .send(Err(sqlx::Error::Protocol(msg.clone()).into()));
+            }
+            return;
+        }
+    };
+    match together(writer, tx, &jobs).await {
+        Ok(results) => {
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.done.send(result);
+            }
+        }
+        Err(_) => {
+            for job in jobs {
+                let result = alone(writer, &job.work).await;
+                let _ = job.done.send(result);
+            }
+        }
+    }
+}
+
+/// `together` on the writer's own connection: first without savepoints, then (if a job
+/// failed) again, each job in a savepoint. `Err` when the transaction as a whole failed.
+fn together_direct(d: &Direct, jobs: &[Job]) -> Result<Vec<StoreResult<()>>, rusqlite::Error> {
+    d.begin()?;
+    if let [job] = jobs {
+        let result = d.script(&job.script());
+        match result {
+            Ok(()) => d.commit()?,
+            Err(_) => d.rollback(),
+        }
+        return Ok(vec![result]);
+    }
+    if jobs.iter().all(|job| d.script(&job.script()).is_ok()) {
+        d.commit()?;
+        return Ok(jobs.iter().map(|_| Ok(())).collect());
+    }
+    d.rollback();
+    d.begin()?;
+    let mut results = Vec::with_capacity(jobs.len());
+    d.run("SAVEPOINT grouped")?;
+    for (i, job) in jobs.iter().enumerate() {
+        if i > 0 {
+            d.run("RELEASE grouped; SAVEPOINT grouped")?;
+        }
+        let result = d.script(&job.script());
+        if result.is_err() {
+            d.run("ROLLBACK TO grouped")?;
+        }
+        results.push(result);
+    }
+    d.commit()?;
+    Ok(results)
 }
 
 /// The batch in one transaction: first without savepoints, then (if a job failed) again,
@@ -222,7 +371,7 @@ async fn together(
     if let [job] = jobs {
         // Alone in its transaction (the usual case when few write at once): its failure can
         // fail nothing else, so it needs no savepoint.
-        let result = (job.work)(&mut tx).await;
+        let result = job.work.on_pool(&mut tx).await;
         if result.is_ok() {
             tx.commit().await?;
         }
@@ -231,7 +380,7 @@ async fn together(
     // First try: each job in turn, no savepoints.
     let mut written = true;
     for job in jobs {
-        if (job.work)(&mut tx).await.is_err() {
+        if job.work.on_pool(&mut tx).await.is_err() {
             written = false;
             break;
         }
@@ -256,7 +405,7 @@ async fn isolated(mut tx: SqliteWrite, jobs: &[Job]) -> Result<Vec<StoreResult<(
                 .execute(&mut *tx)
                 .await?;
         }
-        let result = (job.work)(&mut tx).await;
+        let result = job.work.on_pool(&mut tx).await;
         if result.is_err() {
             // Fails if the error ended the whole transaction: then the batch is run again,
             // job by job.
@@ -272,7 +421,7 @@ async fn isolated(mut tx: SqliteWrite, jobs: &[Job]) -> Result<Vec<StoreResult<(
 /// One job in a transaction of its own (after its batch failed as a whole).
 async fn alone(writer: &Writer, work: &Work) -> StoreResult<()> {
     let mut tx = writer.begin().await?;
-    work(&mut tx).await?;
+    work.on_pool(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -299,5 +448,52 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(seen.lock().unwrap().as_deref(), Some("speakup-writer"));
+    }
+
+    /// Scripts are written on the writer's own connection, the same one batch after batch,
+    /// and not on the pool's writer connection: a table of the connection's own (`TEMP`)
+    /// grows from one script to the next and is not there for a step job.
+    #[tokio::test]
+    async fn scripts_are_written_on_the_writers_own_connection() {
+        let (_dir, store) = super::super::backends::scratch_store().await;
+        sqlx::query("CREATE TABLE seen (n INTEGER)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            store
+                .grouped_script(|| {
+                    let mut s = Script::default();
+                    s.push("CREATE TEMP TABLE IF NOT EXISTS mine (x)", vec![]);
+                    s.push("INSERT INTO mine VALUES (1)", vec![]);
+                    s.push("INSERT INTO seen SELECT COUNT(*) FROM mine", vec![]);
+                    s
+                })
+                .await
+                .unwrap();
+        }
+        let seen: Vec<i64> = sqlx::query_scalar("SELECT n FROM seen ORDER BY n")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(seen, [1, 2]);
+        let on_pool = Arc::new(Mutex::new(None));
+        let o = on_pool.clone();
+        store
+            .grouped(move |tx| {
+                let o = o.clone();
+                Box::pin(async move {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM sqlite_temp_master WHERE name = 'mine'",
+                    )
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    *o.lock().unwrap() = Some(n);
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(*on_pool.lock().unwrap(), Some(0));
     }
 }

@@ -10,6 +10,7 @@ mod backends;
 mod blobs;
 mod cases;
 mod checkpoints;
+mod direct;
 mod entities;
 mod group;
 mod groups;
@@ -47,6 +48,9 @@ pub use crate::domain::audit::{AuditEntry, AuditRecord};
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// From the group-commit writer's own connection (`direct.rs`).
+    #[error("database error: {0}")]
+    Direct(#[from] rusqlite::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("an officer with this e-mail address already exists")]
@@ -63,6 +67,23 @@ pub enum StoreError {
     UnsupportedUrl,
     #[error("stored value is malformed: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// A script's rule (`script.rs`) gives its error once per run, and a batch written again
+    /// runs a script twice. Rules hold only the store's own errors, which copy exactly; the
+    /// database's errors (never a rule's) become their message.
+    pub(crate) fn again(&self) -> StoreError {
+        match self {
+            StoreError::DuplicateOfficer => StoreError::DuplicateOfficer,
+            StoreError::DuplicateReference => StoreError::DuplicateReference,
+            StoreError::MinutesNotOpen => StoreError::MinutesNotOpen,
+            StoreError::BlobNotPending(id) => StoreError::BlobNotPending(id.clone()),
+            StoreError::UnsupportedUrl => StoreError::UnsupportedUrl,
+            StoreError::Corrupt(what) => StoreError::Corrupt(what.clone()),
+            other => StoreError::Corrupt(other.to_string()),
+        }
+    }
 }
 
 /// A stored word that does not parse is corrupt data, reported with the column it came

@@ -173,6 +173,27 @@ impl Script {
         Ok(())
     }
 
+    /// On the group-commit writer's own connection (`direct.rs`): statement by statement on
+    /// the calling thread, each prepared once and kept. SQLite numbers a `$N` placeholder by
+    /// its first appearance, so each is bound by the number its name carries.
+    pub(super) fn run_direct(&self, conn: &rusqlite::Connection) -> StoreResult<()> {
+        for s in &self.statements {
+            let mut stmt = conn.prepare_cached(&s.sql)?;
+            for i in 1..=stmt.parameter_count() {
+                let name = stmt.parameter_name(i);
+                let arg = name
+                    .and_then(|n| n.strip_prefix('$'))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .and_then(|n| n.checked_sub(1))
+                    .and_then(|n| s.args.get(n))
+                    .ok_or_else(|| super::direct::bad_placeholder(name))?;
+                stmt.raw_bind_parameter(i, arg)?;
+            }
+            s.rules.judge_direct(stmt.raw_execute())?;
+        }
+        Ok(())
+    }
+
     /// On PostgreSQL: statement by statement (one round trip each, as before).
     pub async fn run_postgres(self, conn: &mut PgConnection) -> StoreResult<()> {
         for s in self.statements {
@@ -188,6 +209,22 @@ impl Script {
 }
 
 impl Rules {
+    /// One statement's result on the writer's own connection; the same rules as `judge`.
+    /// By reference: a batch written again runs the same script a second time.
+    fn judge_direct(&self, result: rusqlite::Result<usize>) -> StoreResult<()> {
+        match result {
+            Ok(rows) => match &self.unless_one {
+                Some(e) if rows != 1 => Err(e.again()),
+                _ => Ok(()),
+            },
+            Err(e) if super::direct::is_unique_violation(&e) => Err(self
+                .on_unique
+                .as_ref()
+                .map_or(StoreError::Direct(e), StoreError::again)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// One statement's result. `Ok(None)`: the database sent no result for it, which cannot
     /// happen for a statement that ran; an error rather than trusted.
     fn judge(self, result: Result<Option<u64>, sqlx::Error>) -> StoreResult<()> {
@@ -245,6 +282,89 @@ fn renumber(sql: &str, offset: usize, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use super::{Arg, Script, StoreError};
+
+    /// Placeholders out of order and used twice: the writer's own connection binds each by
+    /// the number in its name (SQLite would number them by first appearance), and stores the
+    /// same storage classes as sqlx does for the same script.
+    #[tokio::test]
+    async fn both_connections_store_a_script_the_same_way() {
+        let (dir, store) = super::super::backends::scratch_store().await;
+        sqlx::query("CREATE TABLE t (k TEXT, a TEXT, b INTEGER, c BLOB, d INTEGER, e TEXT)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let script = |k: &str| {
+            let mut s = Script::default();
+            s.push(
+                "INSERT INTO t (k, a, b, c, d, e) VALUES ($6, $2, $1, $3, $4, $2 || $5)",
+                vec![
+                    Arg::Int(7),
+                    "x".into(),
+                    b"\x00\x01".as_slice().into(),
+                    true.into(),
+                    Arg::Text(None),
+                    k.into(),
+                ],
+            );
+            s.push(
+                "UPDATE t SET e = $1 WHERE k = $2",
+                vec!["y".into(), k.into()],
+            )
+            .unless_one(StoreError::BlobNotPending("t".into()));
+            s
+        };
+        let mut conn = store.pool.acquire().await.unwrap();
+        script("pool").run_sqlite(&mut conn).await.unwrap();
+        drop(conn);
+        let direct = rusqlite::Connection::open(dir.path().join("test.db")).unwrap();
+        script("direct").run_direct(&direct).unwrap();
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT k, typeof(a) || typeof(b) || typeof(c) || typeof(d) || typeof(e) || ':' \
+             || a || b || hex(c) || d || e FROM t ORDER BY k",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let want = "textintegerblobintegertext:x70001".to_owned() + "1y";
+        assert_eq!(
+            rows,
+            vec![
+                ("direct".to_owned(), want.clone()),
+                ("pool".to_owned(), want)
+            ]
+        );
+    }
+
+    /// A statement's rules give the same errors on the writer's own connection, each time
+    /// the script runs (a batch written again runs it twice).
+    #[test]
+    fn rules_hold_on_the_writers_own_connection_run_after_run() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE u (k TEXT PRIMARY KEY)")
+            .unwrap();
+        let mut s = Script::default();
+        s.push("INSERT INTO u (k) VALUES ($1)", vec!["a".into()])
+            .on_unique(StoreError::DuplicateReference);
+        s.run_direct(&conn).unwrap();
+        for _ in 0..2 {
+            assert!(matches!(
+                s.run_direct(&conn),
+                Err(StoreError::DuplicateReference)
+            ));
+        }
+        let mut s = Script::default();
+        s.push("UPDATE u SET k = k WHERE k = $1", vec!["none".into()])
+            .unless_one(StoreError::BlobNotPending("b".into()));
+        for _ in 0..2 {
+            assert!(matches!(s.run_direct(&conn), Err(StoreError::BlobNotPending(b)) if b == "b"));
+        }
+        // A placeholder past the values is refused, never bound to something else.
+        let mut s = Script::default();
+        s.push("INSERT INTO u (k) VALUES ($2)", vec!["c".into()]);
+        assert!(matches!(s.run_direct(&conn), Err(StoreError::Corrupt(_))));
+    }
+
     #[test]
     fn placeholders_are_moved_up_by_the_statements_before() {
         let mut out = String::new();
