@@ -172,10 +172,28 @@ mod tests {
         // A quiet spell first: the task backs off to `IDLE` and must wake with the first batch.
         tokio::time::sleep(IDLE * 2).await;
         // About 16,000 pages of log in all: 1,000 commits of 8 values of 4 KiB (each a page
-        // of its own and a page of the table).
+        // of its own and a page of the table), in turn on the group-commit writer's own
+        // connection (a script) and on the pool's writer connection (steps): the log must be
+        // started over whichever of the two wrote last.
         let value = std::sync::Arc::new(vec![7u8; 4096]);
-        for _ in 0..1000 {
+        for i in 0..1000 {
             let value = value.clone();
+            if i % 2 == 0 {
+                store
+                    .grouped_script(move || {
+                        let mut s = super::super::script::Script::default();
+                        for _ in 0..8 {
+                            s.push(
+                                "INSERT INTO t (data) VALUES ($1)",
+                                vec![value.as_slice().into()],
+                            );
+                        }
+                        s
+                    })
+                    .await
+                    .unwrap();
+                continue;
+            }
             store
                 .grouped(move |tx| {
                     let value = value.clone();
