@@ -237,12 +237,30 @@ impl SqliteStore {
         sqlx::query("PRAGMA incremental_vacuum")
             .execute(&self.pool)
             .await?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        // The log still holds the deleted rows' old pages until it is emptied. A checkpoint
+        // running on another connection (the checkpoint task's, `checkpoints.rs`) makes this
+        // one answer "busy" at once, without waiting on the busy timeout, and the log would
+        // keep them: so it is asked again until it took, for as long as the busy timeout.
+        for _ in 0..COMPACT_TRIES {
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await?;
+            if busy == 0 {
+                return Ok(());
+            }
+            tokio::time::sleep(COMPACT_PAUSE).await;
+        }
+        Err(sqlx::Error::Protocol(
+            "the log could not be emptied: other connections kept it busy".into(),
+        )
+        .into())
     }
 }
+
+/// How often, and how far apart, `compact` asks for the log to be emptied: 10 s in all, the
+/// busy timeout's length.
+const COMPACT_TRIES: u32 = 400;
+const COMPACT_PAUSE: Duration = Duration::from_millis(25);
 
 pub struct PostgresStore {
     pub(super) pool: PgPool,
@@ -330,16 +348,14 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// A write that is statements only, in a transaction of its own (PostgreSQL has no
-    /// group commit: its own writers commit side by side).
+    /// A write that is statements only, as one statement of its own (`Script::
+    /// run_postgres_as_one`; PostgreSQL has no group commit: its own writers commit side by
+    /// side).
     pub(super) async fn grouped_script<S>(&self, script: S) -> StoreResult<()>
     where
         S: Fn() -> super::script::Script + Send + Sync + 'static,
     {
-        let mut tx = self.write_tx().await?;
-        Self::run_script(&mut tx, script()).await?;
-        tx.commit().await?;
-        Ok(())
+        script().run_postgres_as_one(&self.pool).await
     }
 
     async fn nothing_more(&self) -> StoreResult<()> {

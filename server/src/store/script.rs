@@ -194,6 +194,92 @@ impl Script {
         Ok(())
     }
 
+    /// On PostgreSQL, a reporter write on its own (`PostgresStore::grouped_script`): the
+    /// whole script as ONE statement, each of its statements a data-modifying `WITH` of it,
+    /// so one round trip where each statement used to be one (nine for a new case, with its
+    /// `BEGIN` and `COMMIT`). One statement is atomic on its own; only a script with an
+    /// `unless_one` rule, which can fail after its statement ran, gets a transaction around
+    /// it. PostgreSQL checks foreign keys at the end of the statement, so a row may refer to
+    /// one the same statement inserts; no script updates a row it inserts (a `WITH` would not
+    /// see it). If the joined statement fails, nothing of it stays, and the script runs again
+    /// statement by statement in a transaction, so that the caller gets the error the failing
+    /// statement gives alone (a foreign key checked at the end would otherwise come first).
+    /// A script that is not only `INSERT`s and `UPDATE`s runs statement by statement.
+    pub async fn run_postgres_as_one(self, pool: &sqlx::PgPool) -> StoreResult<()> {
+        if self.joinable() {
+            let needs_tx = self.statements.iter().any(|s| s.rules.unless_one.is_some());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(self.as_one()));
+            for s in &self.statements {
+                for a in &s.args {
+                    q = a.clone().bind_to(q);
+                }
+            }
+            if !needs_tx {
+                if q.fetch_one(pool).await.is_ok() {
+                    return Ok(());
+                }
+            } else {
+                let mut tx = pool.begin().await?;
+                if let Ok(row) = q.fetch_one(&mut *tx).await {
+                    // Dropped unless every count is what its rule asks: rolled back.
+                    self.judge_counts(&row)?;
+                    return Ok(tx.commit().await?);
+                }
+            }
+        }
+        let mut tx = pool.begin().await?;
+        self.run_postgres(&mut tx).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// The joined statement's counts, in order, against each statement's `unless_one`.
+    fn judge_counts(&self, row: &sqlx::postgres::PgRow) -> StoreResult<()> {
+        use sqlx::Row;
+        for (i, s) in self.statements.iter().enumerate() {
+            let rows: i64 = row.try_get(i)?;
+            if let Some(e) = &s.rules.unless_one
+                && rows != 1
+            {
+                return Err(e.again());
+            }
+        }
+        Ok(())
+    }
+
+    /// Only `INSERT`s and `UPDATE`s, none with a `RETURNING` of its own, can be joined.
+    fn joinable(&self) -> bool {
+        self.statements.iter().all(|s| {
+            let head = s.sql.trim_start().get(..6).unwrap_or("");
+            (head.eq_ignore_ascii_case("insert") || head.eq_ignore_ascii_case("update"))
+                && !s.sql.to_ascii_uppercase().contains("RETURNING")
+                && !s.sql.contains(';')
+        })
+    }
+
+    /// `WITH s0 AS (… RETURNING 1), s1 AS (…) SELECT (SELECT count(*) FROM s0), …`: each
+    /// statement's rows counted, its placeholders moved up as in `run_sqlite`.
+    fn as_one(&self) -> String {
+        let mut sql = String::from("WITH ");
+        let mut offset = 0;
+        for (i, s) in self.statements.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("s{i} AS ("));
+            renumber(&s.sql, offset, &mut sql);
+            sql.push_str(" RETURNING 1)");
+            offset += s.args.len();
+        }
+        sql.push_str(" SELECT ");
+        for i in 0..self.statements.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(SELECT count(*) FROM s{i})"));
+        }
+        sql
+    }
+
     /// On PostgreSQL: statement by statement (one round trip each, as before).
     pub async fn run_postgres(self, conn: &mut PgConnection) -> StoreResult<()> {
         for s in self.statements {
@@ -363,6 +449,31 @@ mod tests {
         let mut s = Script::default();
         s.push("INSERT INTO u (k) VALUES ($2)", vec!["c".into()]);
         assert!(matches!(s.run_direct(&conn), Err(StoreError::Corrupt(_))));
+    }
+
+    /// A script joined for PostgreSQL: each statement a `WITH` counting its rows, its
+    /// placeholders moved up; a script with a statement that is not an `INSERT` or `UPDATE`
+    /// is not joined.
+    #[test]
+    fn a_script_joins_into_one_statement_for_postgresql() {
+        let mut s = Script::default();
+        s.push(
+            "INSERT INTO cases (id, r) VALUES ($1, $2)",
+            vec!["a".into(), "b".into()],
+        );
+        s.push(
+            "UPDATE blobs SET complete = TRUE WHERE id = $1",
+            vec!["c".into()],
+        );
+        assert!(s.joinable());
+        assert_eq!(
+            s.as_one(),
+            "WITH s0 AS (INSERT INTO cases (id, r) VALUES ($1, $2) RETURNING 1), \
+             s1 AS (UPDATE blobs SET complete = TRUE WHERE id = $3 RETURNING 1) \
+             SELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s1)"
+        );
+        s.push("DELETE FROM chunks WHERE blob_id = $1", vec!["c".into()]);
+        assert!(!s.joinable());
     }
 
     #[test]
