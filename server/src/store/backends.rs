@@ -241,7 +241,10 @@ impl SqliteStore {
         // running on another connection (the checkpoint task's, `checkpoints.rs`) makes this
         // one answer "busy" at once, without waiting on the busy timeout, and the log would
         // keep them: so it is asked again until it took, for as long as the busy timeout.
-        for _ in 0..COMPACT_TRIES {
+        // Bounded by time, not tries: while readers hold the log, each try itself waits up
+        // to the busy timeout.
+        let started = std::time::Instant::now();
+        while started.elapsed() < COMPACT_WAIT {
             let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
                 .fetch_one(&self.pool)
                 .await?;
@@ -257,9 +260,9 @@ impl SqliteStore {
     }
 }
 
-/// How often, and how far apart, `compact` asks for the log to be emptied: 10 s in all, the
-/// busy timeout's length.
-const COMPACT_TRIES: u32 = 400;
+/// How long `compact` keeps asking for the log to be emptied (the busy timeout's length), and
+/// how far apart.
+const COMPACT_WAIT: Duration = Duration::from_secs(10);
 const COMPACT_PAUSE: Duration = Duration::from_millis(25);
 
 pub struct PostgresStore {
