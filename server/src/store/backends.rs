@@ -40,12 +40,15 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub struct SqliteStore {
     /// Reads, and the few single-statement writes outside a transaction.
     pub(super) pool: SqlitePool,
-    /// The one connection every write transaction of this process runs on. SQLite drops a
-    /// connection's whole page cache when it begins a transaction and finds that another
+    /// The one connection every write transaction of this process runs on, but the group
+    /// commit's scripts, which run on its writer's own connection (`direct.rs`). SQLite drops
+    /// a connection's whole page cache when it begins a transaction and finds that another
     /// connection committed since its last one; with the writes spread over the pool's
     /// connections, every batch began that way and read each B-tree page it touched back
     /// from the operating system. On a connection of its own the writer finds its own last
-    /// commit and keeps its cache warm from one batch to the next.
+    /// commit and keeps its cache warm from one batch to the next (reporters' scripts follow
+    /// one another on the writer's own connection; officers' writes, replies and upload
+    /// chunks here).
     writer: SqlitePool,
     /// This process's writers queue here, first come first served, before `BEGIN IMMEDIATE`.
     /// SQLite has one write lock; a writer that finds it taken waits in SQLite's busy handler,
